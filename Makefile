@@ -1,0 +1,40 @@
+# The course in two commands: `make lab` and `make test`.
+# ARGS is passed to JupyterLab, e.g. `make lab ARGS=--no-browser`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+ARGS   ?=
+PYTEST_ARGS ?=
+
+.PHONY: lab test test-fast bench strip install clean-venv
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/00_start_here.ipynb $(ARGS)
+
+# Unit, property, interop and notebook tests (notebooks run headless, one timeout each).
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Everything but the notebooks: a quick loop while editing the library.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not notebook" $(PYTEST_ARGS)
+
+# Benchmarks run on demand, never in CI; results are printed as one table.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+# Strip outputs and execution counts before committing notebooks.
+strip: $(STAMP)
+	$(BIN)/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb notebooks/*/*.ipynb
+
+clean-venv:
+	rm -rf $(VENV)

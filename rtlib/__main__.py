@@ -1,0 +1,5 @@
+import sys
+
+from rtlib.cli import main
+
+sys.exit(main())

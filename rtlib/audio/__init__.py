@@ -1,0 +1,4 @@
+"""Echo cancellation and noise suppression.
+
+Used in: notebooks/09_echo_noise.ipynb.
+"""

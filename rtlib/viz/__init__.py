@@ -1,0 +1,39 @@
+"""Figures, audio players and widgets in one house style.
+
+- :func:`set_style` sets the house style once per notebook; :func:`new_figure`
+  returns a figure and axes with labelled, unit-bearing axes.
+- :func:`audio_players` lays several labelled players side by side.
+- :mod:`rtlib.viz.experiments`: the widget convention; every interactive experiment
+  is a pure function registered with its parameter ranges, and :func:`show_experiment`
+  wires sliders to it (headless, it shows the default result).
+
+Used in: every notebook.
+"""
+
+from rtlib.viz.style import COLORS, label_axes, new_figure, save_figure, set_style
+from rtlib.viz.audio import audio_players
+from rtlib.viz.experiments import (
+    Choice,
+    Experiment,
+    Param,
+    REGISTRY,
+    experiment,
+    get_experiment,
+    show_experiment,
+)
+
+__all__ = [
+    "COLORS",
+    "Choice",
+    "Experiment",
+    "Param",
+    "REGISTRY",
+    "audio_players",
+    "experiment",
+    "get_experiment",
+    "label_axes",
+    "new_figure",
+    "save_figure",
+    "set_style",
+    "show_experiment",
+]

@@ -1,0 +1,219 @@
+"""The widget convention: experiments are pure functions registered with ranges.
+
+An interactive experiment is ``result = experiment(**params)`` plus a ``plot(result)``
+that returns a matplotlib figure.  Registering it with its parameter ranges lets
+
+- :func:`show_experiment` build the sliders (a notebook cell is one line),
+- the benchmark (``make bench``) time every experiment at its defaults and at each
+  range end against the 200 ms bar, and
+- the tests sweep the ranges.
+
+Run headless (CI, ``nbclient``), a widget cell still computes and draws its default
+result, so the code behind every widget is exercised.
+
+Example::
+
+    @experiment("feel_delay", plot=plot_delay, delay_ms=Param(200, 0, 3000, 50, unit="ms"))
+    def feel_delay(delay_ms):
+        ...
+
+Used in: every notebook with a widget.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class Param:
+    """A numeric parameter with its allowed closed range ``[low, high]``."""
+
+    default: float
+    low: float
+    high: float
+    step: float | None = None
+    label: str = ""
+    unit: str = ""
+    integer: bool = False
+
+    def __post_init__(self):
+        if not self.low <= self.default <= self.high:
+            raise ValueError(f"default {self.default!r} is outside [{self.low}, {self.high}]")
+
+    def check(self, name: str, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+            raise ValueError(f"{name} must be a number in [{self.low}, {self.high}]{self._u()}, got {value!r}")
+        if self.integer and int(value) != value:
+            raise ValueError(f"{name} must be an integer in [{self.low}, {self.high}]{self._u()}, got {value!r}")
+        if not self.low <= value <= self.high:
+            raise ValueError(f"{name} must be in [{self.low}, {self.high}]{self._u()}, got {value!r}")
+        return int(value) if self.integer else value
+
+    def ends(self) -> list:
+        return [self.low, self.high]
+
+    def _u(self) -> str:
+        return f" {self.unit}" if self.unit else ""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A parameter that takes one of a fixed set of options."""
+
+    default: Any
+    options: tuple
+    label: str = ""
+
+    def __post_init__(self):
+        if self.default not in self.options:
+            raise ValueError(f"default {self.default!r} is not one of {self.options!r}")
+
+    def check(self, name: str, value: Any) -> Any:
+        if value not in self.options:
+            raise ValueError(f"{name} must be one of {list(self.options)!r}, got {value!r}")
+        return value
+
+    def ends(self) -> list:
+        return list(self.options)
+
+
+@dataclass
+class Experiment:
+    """A registered experiment: a pure function, its parameters and its plot."""
+
+    name: str
+    func: Callable[..., Any]
+    params: dict[str, Param | Choice]
+    plot: Callable[[Any], Any] | None = None
+    doc: str = ""
+    notebook: str = ""
+
+    def validate(self, **kwargs) -> dict:
+        """Fill defaults and check every value against its range (``ValueError`` names it)."""
+        unknown = set(kwargs) - set(self.params)
+        if unknown:
+            raise ValueError(f"{self.name}: unknown parameter(s) {sorted(unknown)}; known: {sorted(self.params)}")
+        values = {}
+        for pname, spec in self.params.items():
+            values[pname] = spec.check(pname, kwargs.get(pname, spec.default))
+        return values
+
+    def __call__(self, **kwargs):
+        return self.func(**self.validate(**kwargs))
+
+    def defaults(self) -> dict:
+        return {k: p.default for k, p in self.params.items()}
+
+    def range_points(self) -> list[dict]:
+        """The defaults, then each parameter at each end of its range (others at default)."""
+        points = [self.defaults()]
+        for pname, spec in self.params.items():
+            for v in spec.ends():
+                point = {**self.defaults(), pname: v}
+                if point not in points:
+                    points.append(point)
+        return points
+
+
+REGISTRY: dict[str, Experiment] = {}
+
+
+def experiment(name: str, *, plot: Callable | None = None, notebook: str = "", **params):
+    """Decorator: register ``func`` as experiment ``name`` with ``params`` (``Param``/``Choice``)."""
+
+    def register(func):
+        missing = [p for p in params if p not in func.__code__.co_varnames[: func.__code__.co_argcount + func.__code__.co_kwonlyargcount]]
+        if missing:
+            raise ValueError(f"experiment {name}: {func.__name__} takes no parameter(s) {missing}")
+        exp = Experiment(name, func, dict(params), plot, (func.__doc__ or "").strip(), notebook)
+        REGISTRY[name] = exp
+        func.experiment = exp
+        return func
+
+    return register
+
+
+def get_experiment(name: str) -> Experiment:
+    """Look an experiment up by name (importing the library modules that register them)."""
+    if name not in REGISTRY:
+        load_all()
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"no experiment named {name!r}; known: {sorted(REGISTRY)}") from None
+
+
+def load_all() -> dict[str, Experiment]:
+    """Import every ``rtlib`` module so that all experiments are registered."""
+    import importlib
+    import pkgutil
+
+    import rtlib
+
+    for mod in pkgutil.walk_packages(rtlib.__path__, "rtlib."):
+        if mod.name.startswith(("rtlib.cli", "rtlib.live")) or mod.name.endswith("__main__"):
+            continue
+        importlib.import_module(mod.name)
+    return REGISTRY
+
+
+def _widget_for(pname: str, spec):
+    import ipywidgets as w
+
+    desc = spec.label or pname
+    style = {"description_width": "initial"}
+    if isinstance(spec, Choice):
+        return w.Dropdown(options=list(spec.options), value=spec.default, description=desc, style=style)
+    if spec.unit:
+        desc = f"{desc} [{spec.unit}]"
+    if spec.integer:
+        return w.IntSlider(
+            value=int(spec.default), min=int(spec.low), max=int(spec.high), step=int(spec.step or 1),
+            description=desc, style=style, continuous_update=False,
+        )
+    return w.FloatSlider(
+        value=spec.default, min=spec.low, max=spec.high, step=spec.step or (spec.high - spec.low) / 100,
+        description=desc, style=style, continuous_update=False, readout_format=".3g",
+    )
+
+
+def show_experiment(exp: str | Experiment, **overrides):
+    """Display sliders for an experiment and draw its result; returns the widget box.
+
+    ``overrides`` set initial values (checked against the ranges).  The default result
+    is computed and drawn at once, so a headless run still executes the experiment.
+    """
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    if isinstance(exp, str):
+        exp = get_experiment(exp)
+    if exp.plot is None:
+        raise ValueError(f"experiment {exp.name} has no plot function to show")
+    start = exp.validate(**overrides)
+    controls = {}
+    for pname, spec in exp.params.items():
+        ctl = _widget_for(pname, spec)
+        ctl.value = start[pname]
+        controls[pname] = ctl
+    out = w.Output()
+
+    def redraw(*_):
+        values = {k: c.value for k, c in controls.items()}
+        with out:
+            out.clear_output(wait=True)
+            fig = exp.plot(exp(**values))
+            display(fig)
+            plt.close(fig)
+
+    for ctl in controls.values():
+        ctl.observe(redraw, names="value")
+    box = w.VBox([w.HBox(list(controls.values()), layout=w.Layout(flex_flow="row wrap")), out])
+    display(box)
+    redraw()
+    return box

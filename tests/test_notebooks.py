@@ -1,0 +1,62 @@
+"""Every notebook is committed without outputs and runs top to bottom headless."""
+
+import json
+import os
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from tests.conftest import ROOT
+
+NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+# A hard guard per notebook; the course's bar is 60 s, measured by `make bench`.
+TIMEOUT_S = int(os.environ.get("NOTEBOOK_TIMEOUT_S", "150"))
+
+
+def cells_with_outputs(nb: dict) -> list[int]:
+    """Indices of cells that carry outputs or an execution count."""
+    return [i for i, c in enumerate(nb.get("cells", [])) if c.get("outputs") or c.get("execution_count")]
+
+
+def test_there_are_notebooks():
+    assert any(p.name == "00_start_here.ipynb" for p in NOTEBOOKS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT / "notebooks")))
+def test_committed_without_outputs(path):
+    bad = cells_with_outputs(json.loads(path.read_text()))
+    assert bad == [], f"{path.name}: cells {bad} carry outputs or execution counts; run `make strip`"
+
+
+def test_output_check_catches_outputs():
+    nb = json.loads((ROOT / "notebooks" / "00_start_here.ipynb").read_text())
+    code = next(i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code")
+    nb["cells"][code]["execution_count"] = 3
+    assert cells_with_outputs(nb) == [code]
+    nb["cells"][code]["execution_count"] = None
+    nb["cells"][code]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "hi"}]
+    assert cells_with_outputs(nb) == [code]
+
+
+def run_notebook(path: Path, timeout_s: int = TIMEOUT_S) -> tuple[nbformat.NotebookNode, float]:
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb, timeout=timeout_s, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
+        store_widget_state=True,
+    )
+    t0 = time.perf_counter()
+    client.execute()
+    return nb, time.perf_counter() - t0
+
+
+@pytest.mark.notebook
+@pytest.mark.timeout(TIMEOUT_S + 60)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT / "notebooks")))
+def test_notebook_runs_headless(path):
+    nb, elapsed_s = run_notebook(path)
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert errors == []
+    print(f"{path.name}: {elapsed_s:.1f} s")

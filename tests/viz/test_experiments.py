@@ -1,0 +1,74 @@
+import matplotlib.pyplot as plt
+import pytest
+
+from rtlib.viz import Choice, Param, REGISTRY, audio_players, experiment, label_axes, new_figure
+from rtlib.viz.experiments import load_all
+
+
+def _plot(result):
+    fig, ax = new_figure()
+    ax.plot(result)
+    return fig
+
+
+@experiment("_test_square", plot=_plot, n=Param(5, 1, 50, 1, unit="points", integer=True),
+            shape=Choice("square", ("square", "cube")))
+def _square(n, shape):
+    return [i ** (2 if shape == "square" else 3) for i in range(n)]
+
+
+def test_registered_experiment_validates_ranges():
+    exp = REGISTRY["_test_square"]
+    assert exp() == [0, 1, 4, 9, 16]
+    assert exp(n=3, shape="cube") == [0, 1, 8]
+    with pytest.raises(ValueError, match=r"n must be in \[1, 50\] points, got 51"):
+        exp(n=51)
+    with pytest.raises(ValueError, match="n must be an integer"):
+        exp(n=2.5)
+    with pytest.raises(ValueError, match="shape must be one of"):
+        exp(shape="tesseract")
+    with pytest.raises(ValueError, match="unknown parameter"):
+        exp(m=1)
+
+
+def test_range_points_cover_defaults_and_ends():
+    pts = REGISTRY["_test_square"].range_points()
+    assert pts[0] == {"n": 5, "shape": "square"}
+    assert {"n": 1, "shape": "square"} in pts and {"n": 50, "shape": "square"} in pts
+    assert {"n": 5, "shape": "cube"} in pts
+
+
+def test_show_experiment_draws_default_headless():
+    from rtlib.viz import show_experiment
+
+    box = show_experiment("_test_square", n=7)
+    slider = box.children[0].children[0]
+    assert slider.value == 7
+    slider.value = 9  # a slider move redraws through the registered function
+    assert slider.value == 9
+
+
+def test_every_registered_experiment_runs_at_its_range_ends():
+    for name, exp in load_all().items():
+        for point in exp.range_points():
+            result = exp(**point)
+            if exp.plot is not None:
+                plt.close(exp.plot(result))
+
+
+def test_axis_labels_need_units():
+    fig, ax = new_figure()
+    label_axes(ax, "delay [ms]", "MOS (1-5)")
+    with pytest.raises(ValueError, match="xlabel 'delay' has no unit"):
+        label_axes(ax, "delay", "MOS (1-5)")
+    plt.close(fig)
+
+
+def test_audio_players_render_html():
+    import numpy as np
+
+    row = audio_players({"tone": (np.sin(np.arange(800) / 3), 8000), "silence": (np.zeros(400), 8000)})
+    html = row._repr_html_()
+    assert html.count("<audio") == 2 and "tone" in html and "data:audio/wav;base64," in html
+    with pytest.raises(ValueError, match="rate_hz"):
+        audio_players({"x": (np.zeros(10), 0)})
