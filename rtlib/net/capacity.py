@@ -83,7 +83,7 @@ class StepCapacity(Capacity):
     (:mod:`rtlib.net.traces`) and the bufferbloat step-down experiment.
     """
 
-    def __init__(self, times_s, rates_bps):
+    def __init__(self, times_s, rates_bps, *, duration_s: float | None = None, name: str = ""):
         t = np.asarray(times_s, dtype=float)
         r = np.asarray(rates_bps, dtype=float)
         if t.ndim != 1 or t.size == 0:
@@ -98,7 +98,10 @@ class StepCapacity(Capacity):
             raise ValueError("rates_bps must be finite and >= 0 bit/s")
         if r[-1] <= 0:
             raise ValueError(f"the last of rates_bps must be > 0 bit/s (it holds for ever), got {r[-1]!r}")
+        if duration_s is not None and not (math.isfinite(duration_s) and duration_s > t[-1]):
+            raise ValueError(f"duration_s must be None or a time after the last step {t[-1]:g} s, got {duration_s!r}")
         self.times_s, self.rates_bps = t, r
+        self.duration_s, self.name = duration_s, name
         self._Bps = r / 8.0
         self._cum = np.concatenate(([0.0], np.cumsum(self._Bps[:-1] * np.diff(t))))
 
@@ -120,16 +123,17 @@ class StepCapacity(Capacity):
 
     @property
     def mean_rate_bps(self) -> float:
-        """Mean rate over the listed steps (the last one counted for as long as the longest)."""
+        """Mean rate up to ``duration_s`` (or, without it, counting the last step as long as the longest)."""
         if self.times_s.size == 1:
             return float(self.rates_bps[0])
         d = np.diff(self.times_s)
-        d = np.append(d, d.max())
+        d = np.append(d, self.duration_s - self.times_s[-1] if self.duration_s else d.max())
         return float(np.sum(self.rates_bps * d) / np.sum(d))
 
     def __repr__(self) -> str:
         steps = ", ".join(f"{t:g} s: {r / 1e6:g} Mbit/s" for t, r in zip(self.times_s, self.rates_bps))
-        return f"StepCapacity({steps})"
+        label = f"{self.name!r}, " if self.name else ""
+        return f"StepCapacity({label}{steps})"
 
 
 class OpportunityTrace(Capacity):
