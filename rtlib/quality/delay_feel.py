@@ -112,7 +112,7 @@ def delayed_reply_widget(delays_ms=DELAY_CHOICES_MS, clock=time.perf_counter, sc
     """A button whose answer comes back after the chosen delay; returns the widget box.
 
     ``clock`` and ``schedule`` are injectable so tests can drive it without waiting.
-    The box has ``.press()`` (what a click does) and ``.log`` (measured delays, ms).
+    The box has ``.press()`` (what a click does) and ``.answers`` (measured delays, ms).
     """
     import ipywidgets as w
 
@@ -158,6 +158,6 @@ def delayed_reply_widget(delays_ms=DELAY_CHOICES_MS, clock=time.perf_counter, sc
     button.on_click(press)
     box = w.VBox([w.HBox([delay]), w.HBox([mode, button]), screen, history])
     box.press = press
-    box.log = log
+    box.answers = log
     box.controls = {"delay": delay, "mode": mode, "button": button, "screen": screen}
     return box
