@@ -1,0 +1,174 @@
+"""Checks for notebooks/01_im_vs_rtc.ipynb.
+
+1.1 ``ie_eff_g729a``: the effective equipment impairment of G.729A at 2 % random loss.
+1.2 ``paris_new_york_budget``: a latency budget built from the stated stage delays.
+1.3 ``largest_jitter_buffer``: the largest jitter buffer that keeps MOS >= 4.0.
+1.4 ``delay_boundaries``: where a clean, echo-free G.711 call leaves G.107 Annex B's
+    "very satisfied" band (R < 90) and enters "many users dissatisfied" (R < 70).
+
+Feedback says what is wrong (direction, units, which stage), never the value.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rtlib.checks.core import Feedback, as_number, close_to, fail, ok
+from rtlib.quality.budget import LatencyBudget, fibre_delay_ms
+from rtlib.quality.emodel import emodel
+
+NOT_YET = "Not answered yet: replace None with your answer and run the cell again."
+
+# --- 1.1 ------------------------------------------------------------------------------
+
+G729A_IE, G729A_BPL, LOSS_PERCENT = 11.0, 19.0, 2.0
+
+
+def _ie_eff(ie, bpl, ppl, burst_r=1.0):
+    return ie + (95 - ie) * ppl / (ppl / burst_r + bpl)
+
+
+def ie_eff_g729a(answer) -> Feedback:
+    """Ie,eff for G.729A (Ie = 11, Bpl = 19.0) at 2 % random loss (BurstR = 1)."""
+    if answer is None:
+        return fail(NOT_YET)
+    value = as_number(answer, "Ie,eff")
+    if isinstance(value, Feedback):
+        return value
+    expected = _ie_eff(G729A_IE, G729A_BPL, LOSS_PERCENT)
+    if math.isclose(value, expected, rel_tol=1e-3):
+        return ok("Ie,eff is right: 2 % loss costs this codec more than its whole built-in impairment Ie.")
+    slips = {
+        _ie_eff(G729A_IE, G729A_BPL, LOSS_PERCENT / 100): "Ppl is a percentage in G.107: 2 % loss is Ppl = 2, not 0.02.",
+        G729A_IE + 95 * LOSS_PERCENT / (LOSS_PERCENT + G729A_BPL): "The loss term scales the room left above Ie: (95 − Ie), not 95.",
+        (95 - G729A_IE) * LOSS_PERCENT / (LOSS_PERCENT + G729A_BPL): "Ie,eff starts from the codec's own Ie, then adds the loss term.",
+        G729A_IE + (95 - G729A_IE) * LOSS_PERCENT / G729A_BPL: "The denominator is Ppl/BurstR + Bpl, not Bpl alone.",
+    }
+    for wrong, hint in slips.items():
+        if math.isclose(value, wrong, rel_tol=1e-3):
+            return fail("Ie,eff is not right yet.", hint)
+    return fail(f"Ie,eff is {'too high' if value > expected else 'too low'}.",
+                "Ie,eff = Ie + (95 − Ie) · Ppl / (Ppl / BurstR + Bpl), with Ppl in percent.")
+
+
+# --- 1.2 ------------------------------------------------------------------------------
+
+ROUTE_KM = 7000.0
+
+#: The stages stated in exercise 1.2 (propagation from the fibre route length).
+PARIS_NEW_YORK = LatencyBudget(
+    capture_ms=10.0, encode_ms=8.0, packetisation_ms=20.0, pacing_ms=0.0,
+    propagation_ms=fibre_delay_ms(ROUTE_KM), queueing_ms=15.0, jitter_buffer_ms=60.0,
+    decode_ms=2.0, render_ms=10.0,
+)
+
+
+def paris_new_york_budget(budget) -> Feedback:
+    """The exercise 1.2 budget: each stage as stated; propagation over 7,000 km of fibre."""
+    if budget is None:
+        return fail(NOT_YET)
+    if not isinstance(budget, LatencyBudget):
+        return fail(f"Build a LatencyBudget(...), got {type(budget).__name__}.",
+                    "budget = LatencyBudget(capture_ms=..., encode_ms=..., ...)")
+    problems, hints = [], []
+    for stage, expected in PARIS_NEW_YORK.stages.items():
+        got = budget.stages[stage]
+        tol = 0.05 * expected if stage == "propagation" else 1e-6  # 5 µs/km is close enough
+        if abs(got - expected) <= tol:
+            continue
+        problems.append(f"{stage.replace('_', ' ')} is {'too high' if got > expected else 'too low'}")
+        if stage == "propagation" and expected > 0:
+            ratio = got / expected
+            if math.isclose(ratio, 1 / 1000, rel_tol=0.06) or math.isclose(ratio, 1000, rel_tol=0.06):
+                hints.append("Propagation: check units, the budget is in milliseconds.")
+            elif math.isclose(ratio, 1 / 1.468, rel_tol=0.03):
+                hints.append("Propagation: light in fibre is slower than in vacuum (about 2/3 of c).")
+            elif math.isclose(ratio, 2, rel_tol=0.06):
+                hints.append("Propagation: the budget is one way, not a round trip.")
+            else:
+                hints.append("Propagation: fibre_delay_ms(route length in km) does the arithmetic.")
+        if stage == "packetisation":
+            hints.append("Packetisation: one 20 ms frame per packet means waiting for 20 ms of audio.")
+    if problems:
+        return fail("Not quite: " + "; ".join(problems) + ".", *hints)
+    return ok(f"Right: {budget.total_ms:.0f} ms mouth to ear, comfortably below G.114's 400 ms limit.")
+
+
+# --- 1.3 ------------------------------------------------------------------------------
+
+TARGET_MOS, LOSS_13 = 4.0, 0.01
+
+
+def _mos_with_buffer(jitter_buffer_ms):
+    total = PARIS_NEW_YORK.total_ms - PARIS_NEW_YORK.jitter_buffer_ms + np.asarray(jitter_buffer_ms, float)
+    return emodel(total, LOSS_13, "g711", plc=True).MOS
+
+
+def _largest_buffer_ms() -> float:
+    """The exact (real-valued) largest buffer by bisection: MOS falls monotonically here."""
+    lo, hi = 0.0, 2000.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if _mos_with_buffer(mid) >= TARGET_MOS else (lo, mid)
+    return lo
+
+
+def largest_jitter_buffer(answer) -> Feedback:
+    """Largest jitter buffer [ms] (1.2's other stages, G.711 + PLC, 1 % loss) with MOS >= 4.0.
+
+    Accepted: any buffer that still gives MOS >= 4.0 and is within 1 ms of the limit
+    (a 1 ms scan lands on the whole millisecond below it).
+    """
+    if answer is None:
+        return fail(NOT_YET)
+    value = as_number(answer, "The jitter buffer")
+    if isinstance(value, Feedback):
+        return value
+    if value < 0:
+        return fail("A buffer cannot be negative.")
+    limit = _largest_buffer_ms()
+    if math.isclose(value, limit / 1000, rel_tol=0.01) or math.isclose(value / 1000, limit, rel_tol=0.01):
+        return fail("The jitter buffer is off by a factor of 1000.", "Check your units: the budget is in milliseconds.")
+    if _mos_with_buffer(value) < TARGET_MOS:
+        return fail("Too large: with that buffer the call's MOS falls below 4.0.",
+                    "Compute the MOS for each candidate buffer and keep the largest that stays >= 4.0.")
+    if value < limit - 1.0:
+        return fail("Too small: MOS is still above 4.0 there, so there is room for a larger buffer.",
+                    "Try a finer scan (1 ms steps) or a bisection.")
+    return ok("Right: that is all the delay headroom a MOS 4.0 target leaves once the other stages and "
+              "1 % loss are paid for.")
+
+
+# --- 1.4 ------------------------------------------------------------------------------
+
+def _crossing_ms(r_level: float) -> float:
+    lo, hi = 0.0, 5000.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if emodel(mid, echo=False).R >= r_level else (lo, mid)
+    return lo
+
+
+def delay_boundaries(answer) -> Feedback:
+    """``(d90, d70)``: the one-way delays [ms] where a clean, echo-free G.711 call's R
+    drops below 90 and below 70.  Accepted within 2 ms of each."""
+    if answer is None:
+        return fail(NOT_YET)
+    if isinstance(answer, str) or not hasattr(answer, "__len__") or len(answer) != 2:
+        return fail("Give two numbers: (delay where R drops below 90, delay where R drops below 70).")
+    names = ("The R = 90 delay", "The R = 70 delay")
+    feedback = []
+    for name, value, level in zip(names, answer, (90.0, 70.0)):
+        fb = close_to(value, _crossing_ms(level), what=name, rel=0, abs_=2.0,
+                      unit_hints={1000: "Check your units: delays are in milliseconds."})
+        feedback.append(fb)
+    if all(feedback):
+        return ok("Right: for a clean, echo-free G.711 call the 200/400 ms rule of thumb sits close to the "
+                  "E-model's 'very satisfied' (R 90) and 'many users dissatisfied' (R 70) boundaries.")
+    wrong = [fb for fb in feedback if not fb]
+    if len(answer) == 2 and all(isinstance(v, (int, float)) for v in answer) and answer[0] > answer[1]:
+        return fail("The R = 90 delay must come before the R = 70 delay: R falls as delay grows.")
+    return fail(" ".join(fb.message for fb in wrong), *[h for fb in wrong for h in fb.hints],
+                "Use emodel(delays, echo=False).R on a fine grid of delays.")
