@@ -27,6 +27,9 @@ import numpy as np
 #: the Mahimahi documentation describe the trace format).
 MTU_BYTES = 1500
 
+#: time resolution of trace look-ups (1 ns): see OpportunityTrace._count
+TIME_EPS_S = 1e-9
+
 
 class Capacity:
     """Base class: a non-decreasing cumulative service curve U(t) in bytes."""
@@ -169,18 +172,19 @@ class OpportunityTrace(Capacity):
         self._base = t / 1000.0
         self._n = t.size
         self.period_s = float(self._base[-1])
-        self._n_at_end = int(np.sum(self._base == self.period_s))
 
-    # counts of opportunities, looping the trace
-    def _count(self, t_s, side: str):
-        t = np.asarray(t_s, dtype=float)
+    # counts of opportunities, looping the trace.  Opportunities within TIME_EPS_S of t
+    # count as "at" t: t - m*P in floating point is off by ~1e-17 s, which must not move an
+    # opportunity from "at t" to "after t".
+    def _count_le(self, t):
         tc = np.maximum(t, 0.0)
         m = np.floor(tc / self.period_s)
-        r = tc - m * self.period_s
-        c = m * self._n + np.searchsorted(self._base, r, side=side)
-        if side == "left":  # at t = m*P exactly, the last entries of pass m-1 are not yet "before"
-            c = c - np.where((r == 0) & (m >= 1), self._n_at_end, 0)
+        c = m * self._n + np.searchsorted(self._base, tc - m * self.period_s, side="right")
         return np.where(t < 0, 0.0, c)
+
+    def _count(self, t_s, side: str):
+        t = np.asarray(t_s, dtype=float)
+        return self._count_le(t + TIME_EPS_S if side == "right" else t - TIME_EPS_S)
 
     def bytes_by(self, t_s):
         return self.bytes_per_opportunity * self._count(t_s, "right")

@@ -44,6 +44,10 @@ from rtlib.sim import make_rng
 
 JITTER_DISTS = ("uniform", "normal", "pareto")
 
+#: the work-ahead value of a queue that has never held a packet: finite, so that a
+#: threshold of -inf (a packet larger than the buffer) still drops
+EMPTY = -1e300
+
 #: drop codes used in :attr:`PathResult.drop_code`
 DELIVERED, LOST, QUEUE_DROP = 0, 1, 2
 DROP_REASONS = np.array(["", "loss", "queue"])
@@ -209,7 +213,7 @@ def fifo_departures(u: np.ndarray, s: np.ndarray, h: np.ndarray | None = None) -
     if h is None:
         S = np.cumsum(s)
         return S + np.maximum.accumulate(u - (S - s))
-    start, e_prev = 0, -np.inf
+    start, e_prev = 0, EMPTY
     while start < n:
         seg_s = s[start:]
         S = np.cumsum(seg_s)
@@ -232,7 +236,7 @@ def fifo_departures(u: np.ndarray, s: np.ndarray, h: np.ndarray | None = None) -
 
 def _last_finite(e: np.ndarray, stop: int) -> float:
     ok = np.flatnonzero(~np.isnan(e[:stop]))
-    return float(e[ok[-1]]) if ok.size else -np.inf
+    return float(e[ok[-1]]) if ok.size else EMPTY
 
 
 def _fifo_congested(u, s, h, e, i, e_prev, chunk: int = 4096, calm: int = 64) -> int:
@@ -269,13 +273,13 @@ def _drop_thresholds(cap: Capacity, a: np.ndarray, u: np.ndarray, s: np.ndarray,
                      limit_bytes: float | None, limit_ms: float | None) -> np.ndarray | None:
     """Per-packet threshold on the work ahead (offered-byte units) above which it is tail-dropped.
 
-    Bytes: drop when backlog + size > limit, backlog = e_prev - u.
+    Bytes: drop when backlog + size > limit, backlog = max(0, e_prev - u).
     Milliseconds: drop when the packet would wait longer than the limit before its
     turn, U^-1(e_prev) - a > limit, which is e_prev > U(a + limit).
     """
     h = None
-    if limit_bytes is not None:
-        h = u + limit_bytes - s
+    if limit_bytes is not None:  # a packet larger than the whole buffer never fits
+        h = np.where(s > limit_bytes, -np.inf, u + limit_bytes - s)
     if limit_ms is not None:
         hm = cap.bytes_by(a + limit_ms / 1000.0)
         h = hm if h is None else np.minimum(h, hm)

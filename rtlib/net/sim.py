@@ -34,6 +34,7 @@ from rtlib.net.capacity import ConstantCapacity
 from rtlib.net.loss import LossState
 from rtlib.net.path import (
     DELIVERED,
+    EMPTY,
     LOST,
     QUEUE_DROP,
     PathResult,
@@ -98,7 +99,7 @@ class Path:
         self._loss_u = _Draws(loss_rng, normal=False)
         self._jitter = _Draws(jitter_rng, normal=(self._dist == "normal"))
         self._const_Bps = self.capacity.rate_bps_value / 8.0 if isinstance(self.capacity, ConstantCapacity) else None
-        self._e_prev = -math.inf  # offered-byte count at which the queue empties
+        self._e_prev = EMPTY  # offered-byte count at which the queue empties
         self._last_arrival = -math.inf
         self.sent = self.delivered = self.random_losses = self.queue_drops = 0
         self.sent_bytes = 0.0
@@ -144,7 +145,7 @@ class Path:
             e_prev = self._e_prev
             h = math.inf
             if self._limit_b is not None:
-                h = u + self._limit_b - size_bytes
+                h = -math.inf if size_bytes > self._limit_b else u + self._limit_b - size_bytes
             if self._limit_s is not None:
                 h = min(h, self._U_by(now + self._limit_s))
             if e_prev > h:
