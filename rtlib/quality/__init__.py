@@ -3,7 +3,8 @@
 - :mod:`rtlib.quality.emodel`: R = Ro − Is − Id − Ie,eff + A and MOS, vectorised;
   codec values from G.113 Appendix I.
 - :mod:`rtlib.quality.budget`: the mouth-to-ear latency budget and its waterfall.
-- :mod:`rtlib.quality.curves`, :mod:`rtlib.quality.delay_feel`: the chapter 01 widgets.
+- :mod:`rtlib.quality.curves`, :mod:`rtlib.quality.delay_feel`, :mod:`rtlib.quality.two_models`:
+  the chapter 01 widgets.
 
 Used in: notebooks/01_im_vs_rtc.ipynb and later chapters.
 """
@@ -22,6 +23,8 @@ from rtlib.quality.emodel import (
     mos_from_r,
     satisfaction,
 )
+
+from rtlib.quality import curves, delay_feel, two_models  # noqa: E402,F401  (register the chapter 01 widgets)
 
 __all__ = [
     "CODECS", "G107_DEFAULTS", "SATISFACTION", "STAGES", "TYPICAL_CALL", "Codec", "EModelResult",

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 from rtlib.viz.experiments import Choice, Param, experiment
 
 DELAY_CHOICES_MS = (50, 200, 400, 800, 3000)
@@ -51,6 +53,31 @@ def turn_taking(one_way_ms: float, reply_gap_ms: float = NATURAL_GAP_MS, utteran
         "you_talk": you_talk, "they_hear": they_hear, "they_answer": they_answer, "you_hear": you_hear,
         "perceived_gap_ms": you_hear[0] - you_talk[1], "added_ms": 2 * d,
     }
+
+
+def _babble(duration_ms: float, pitch_hz: float, rate_hz: int) -> np.ndarray:
+    """Speech-like syllables: a voiced buzz (a pitch and its harmonics) gated at ~4 syllables/s."""
+    n = int(round(duration_ms / 1000 * rate_hz))
+    t = np.arange(n) / rate_hz
+    buzz = sum(np.sin(2 * np.pi * k * pitch_hz * t) / k for k in range(1, 6))
+    syllable = np.clip(np.sin(2 * np.pi * 4.0 * t), 0, None) ** 0.6  # 125 ms on, 125 ms off
+    return 0.25 * buzz * syllable
+
+
+def turn_taking_audio(one_way_ms: float, reply_gap_ms: float = NATURAL_GAP_MS, rate_hz: int = 8000) -> np.ndarray:
+    """What the talker hears: their own question (as sidetone), then silence, then the answer.
+
+    The answer starts ``2 · one_way_ms + reply_gap_ms`` after the question ends (see
+    :func:`turn_taking`).  Two synthetic "voices" (120 Hz and 210 Hz buzzes) stand in for
+    speech, so the clip needs no recording.
+    """
+    t = turn_taking(one_way_ms, reply_gap_ms)
+    if isinstance(rate_hz, bool) or not isinstance(rate_hz, (int, np.integer)) or not 4000 <= rate_hz <= 48000:
+        raise ValueError(f"rate_hz must be an integer in [4000, 48000] Hz, got {rate_hz!r}")
+    question = _babble(t["utterance_ms"], 120.0, rate_hz)
+    answer = _babble(t["utterance_ms"], 210.0, rate_hz)
+    silence = np.zeros(int(round(t["perceived_gap_ms"] / 1000 * rate_hz)))
+    return np.concatenate([question, silence, answer, np.zeros(rate_hz // 4)])
 
 
 def _plot_turns(res):

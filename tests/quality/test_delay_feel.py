@@ -72,3 +72,19 @@ def test_schedule_runs_on_the_event_loop():
 
     asyncio.run(main())
     assert fired == ["loop"]
+
+
+def test_audio_puts_the_answer_after_the_perceived_gap():
+    from rtlib.quality.delay_feel import turn_taking_audio
+
+    rate = 8000
+    for d in (50, 800):
+        x = turn_taking_audio(d, 200, rate_hz=rate)
+        t = turn_taking(d, 200)
+        gap = slice(int(t["utterance_ms"] / 1000 * rate) + 1, int((t["utterance_ms"] + t["perceived_gap_ms"]) / 1000 * rate) - 1)
+        assert abs(x[gap]).max() == 0.0  # silence while the answer travels
+        answer_start = int((t["utterance_ms"] + t["perceived_gap_ms"]) / 1000 * rate)
+        assert abs(x[answer_start: answer_start + rate // 2]).max() > 0.1
+        assert abs(x).max() <= 1.0
+    with pytest.raises(ValueError, match="rate_hz"):
+        turn_taking_audio(100, rate_hz=100)
