@@ -120,7 +120,7 @@ def draw_number(img: np.ndarray, number: int, top: int, left: int, scale: int,
         region[big[: region.shape[0], : region.shape[1]]] = color
 
 
-def test_pattern_frame(index: int, width: int = 320, height: int = 240, fps: float = 30.0) -> np.ndarray:
+def synthetic_video_frame(index: int, width: int = 320, height: int = 240, fps: float = 30.0) -> np.ndarray:
     """Frame ``index`` of the test pattern: colour bars, a moving box, a frame counter."""
     img = np.empty((height, width, 3), dtype=np.uint8)
     bar_w = -(-width // len(_BARS))
@@ -142,7 +142,7 @@ def test_pattern_frame(index: int, width: int = 320, height: int = 240, fps: flo
     return img
 
 
-def test_pattern_video(n_frames: int = 60, width: int = 320, height: int = 240, fps: float = 30.0) -> np.ndarray:
+def synthetic_video(n_frames: int = 60, width: int = 320, height: int = 240, fps: float = 30.0) -> np.ndarray:
     """A short synthetic clip: ``n_frames × height × width × 3`` uint8 RGB.
 
     Even ``width`` and ``height`` (the 4:2:0 chroma of VP8 and H.264 needs them).
@@ -154,4 +154,4 @@ def test_pattern_video(n_frames: int = 60, width: int = 320, height: int = 240, 
             raise ValueError(f"{name} must be an even integer in [16, 1920] pixels, got {v!r}")
     if not 1 <= fps <= 120:
         raise ValueError(f"fps must be in [1, 120], got {fps!r}")
-    return np.stack([test_pattern_frame(i, width, height, fps) for i in range(n_frames)])
+    return np.stack([synthetic_video_frame(i, width, height, fps) for i in range(n_frames)])
