@@ -242,3 +242,29 @@ def test_opus_plc_conceals_and_fec_recovers(speech16):
     plc, fec, zero = run("plc"), run("fec"), run("zero")
     d = lambda y: segmental_snr_db(ref, y, 16000)     # noqa: E731 - closeness to the loss-free decode
     assert d(fec) > d(plc) > d(zero)
+
+
+# --- video --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["vp8", "h264"])
+def test_video_codecs_encode_decode_and_freeze(name):
+    from rtlib.media.clips import synthetic_video
+    from rtlib.media.codecs.video import h264_available
+
+    if name == "h264" and not h264_available():
+        pytest.skip("PyAV without libx264")
+    video = synthetic_video(12, 160, 120)
+    c = get_codec(name, width=160, height=120, bitrate_bps=300_000)
+    assert c.kind == "video" and c.clock_rate_hz == 90_000 and c.timestamp_step == 3000
+    sizes, psnr = [], []
+    for i, f in enumerate(video):
+        payload = c.encode(f, keyframe=(i in (0, 8)))
+        sizes.append(len(payload))
+        y = c.decode(payload)
+        assert y.shape == f.shape and y.dtype == np.uint8
+        psnr.append(10 * np.log10(255 ** 2 / np.mean((y.astype(float) - f) ** 2)))
+    assert min(psnr) > 28
+    assert sizes[8] > 2 * np.median(sizes[1:8])          # a requested key frame is big
+    assert np.array_equal(c.decode(None), y)              # loss: the last picture stays (freeze)
+    with pytest.raises(ValueError, match="frame must be a 120×160×3 uint8"):
+        c.encode(np.zeros((10, 10, 3), np.uint8))
