@@ -213,25 +213,36 @@ def fifo_departures(u: np.ndarray, s: np.ndarray, h: np.ndarray | None = None) -
     if h is None:
         S = np.cumsum(s)
         return S + np.maximum.accumulate(u - (S - s))
-    start, e_prev = 0, EMPTY
+    # Vectorised windows while no packet would be dropped; a window that would drop one
+    # is accepted up to that packet and the congested stretch runs packet by packet.
+    # Windows grow while the queue behaves and shrink after a drop, so the vectorised
+    # work stays proportional to n however often congestion comes and goes.
+    start, e_prev, window = 0, EMPTY, _MIN_WINDOW
     while start < n:
-        seg_s = s[start:]
+        stop = min(n, start + window)
+        seg_s = s[start:stop]
         S = np.cumsum(seg_s)
-        seg_e = S + np.maximum(np.maximum.accumulate(u[start:] - (S - seg_s)), e_prev)
+        seg_e = S + np.maximum(np.maximum.accumulate(u[start:stop] - (S - seg_s)), e_prev)
         prev = np.empty_like(seg_e)
         prev[0] = e_prev
         prev[1:] = seg_e[:-1]
-        viol = prev > h[start:]
+        viol = prev > h[start:stop]
         if not viol.any():
-            e[start:] = seg_e
-            break
+            e[start:stop] = seg_e
+            e_prev = float(seg_e[-1])
+            start, window = stop, window * 2
+            continue
         v = int(np.argmax(viol))
         e[start:start + v] = seg_e[:v]
         e_prev = float(prev[v])
         start = _fifo_congested(u, s, h, e, start + v, e_prev)
+        window = _MIN_WINDOW
         if start < n:
             e_prev = float(e[start - 1]) if not np.isnan(e[start - 1]) else _last_finite(e, start)
     return e
+
+
+_MIN_WINDOW = 1024
 
 
 def _last_finite(e: np.ndarray, stop: int) -> float:

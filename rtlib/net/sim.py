@@ -39,7 +39,6 @@ from rtlib.net.path import (
     QUEUE_DROP,
     PathResult,
     check_path_params,
-    jitter_from_draws,
     random_streams,
 )
 from rtlib.sim import EventLoop
@@ -98,6 +97,15 @@ class Path:
         loss_rng, jitter_rng = random_streams(seed, stream)
         self._loss_u = _Draws(loss_rng, normal=False)
         self._jitter = _Draws(jitter_rng, normal=(self._dist == "normal"))
+        # the scalar form of path.jitter_from_draws (numpy scalars are slow one at a time)
+        j_s, a = self._jitter_ms / 1000.0, self._shape
+        if self._dist == "uniform":
+            self._jitter_of = lambda x: 2.0 * j_s * x
+        elif self._dist == "normal":
+            k = j_s * math.sqrt(math.pi / 2.0)
+            self._jitter_of = lambda x: k * abs(x)
+        else:
+            self._jitter_of = lambda x: j_s * (a - 1.0) * ((1.0 - x) ** (-1.0 / a) - 1.0)
         self._const_Bps = self.capacity.rate_bps_value / 8.0 if isinstance(self.capacity, ConstantCapacity) else None
         self._e_prev = EMPTY  # offered-byte count at which the queue empties
         self._last_arrival = -math.inf
@@ -156,7 +164,7 @@ class Path:
             departure = self._U_inv(self._e_prev)
         arrival = departure + self._delay_s
         if self._jitter_ms > 0:
-            arrival += float(jitter_from_draws(np.float64(draw), self._jitter_ms, self._dist, self._shape))
+            arrival += self._jitter_of(draw)
         if not self._reorder:
             arrival = max(arrival, self._last_arrival)
             self._last_arrival = arrival

@@ -1,0 +1,148 @@
+"""Checks for notebooks/04_network.ipynb (the network: delay, jitter, loss, bandwidth).
+
+Each check says what is wrong (too high, units, which part is missing) and never
+the expected value.  An unanswered exercise (``None``) gets "not answered yet".
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rtlib.checks.core import Feedback, as_number, close_to, fail, ok
+
+SPEED_IN_FIBRE_M_PER_S = 2.0e8  # about two thirds of c (refractive index ~1.5)
+
+
+def _unanswered(answer) -> Feedback | None:
+    if answer is None:
+        return fail("Not answered yet: replace None with your answer and run the cell again.")
+    return None
+
+
+def one_way_delay_ms(answer, *, size_bytes: int = 1200, rate_bps: float = 2e6, distance_km: float = 2000.0
+                     ) -> Feedback:
+    """Exercise 4.1: serialisation of one packet on the access link plus propagation through fibre, in ms."""
+    if (fb := _unanswered(answer)) is not None:
+        return fb
+    value = as_number(answer, "The one-way delay")
+    if isinstance(value, Feedback):
+        return value
+    serial_ms = size_bytes * 8 / rate_bps * 1000
+    prop_ms = distance_km * 1000 / SPEED_IN_FIBRE_M_PER_S * 1000
+    expected = serial_ms + prop_ms
+    if math.isclose(value, expected, rel_tol=2e-3):
+        return ok("The one-way delay is right: serialisation plus propagation.")
+    if math.isclose(value, prop_ms, rel_tol=2e-3):
+        return fail("You have the propagation part only.", "A packet must also be clocked onto the link bit by bit: "
+                    "size [bits] / rate [bit/s].")
+    if math.isclose(value, serial_ms, rel_tol=2e-3):
+        return fail("You have the serialisation part only.", "Light in fibre also needs time to cover the distance.")
+    if math.isclose(value, size_bytes / rate_bps * 1000 + prop_ms, rel_tol=2e-3):
+        return fail("The serialisation part is off by a factor of 8.", "The size is in bytes, the rate in bits per second.")
+    if math.isclose(value, distance_km * 1000 / 3e8 * 1000 + serial_ms, rel_tol=2e-3):
+        return fail("The propagation part uses the speed of light in vacuum.",
+                    "In glass fibre light travels about a third slower.")
+    fb = close_to(value, expected, what="The one-way delay", rel=2e-3,
+                  unit_hints={1000: "The answer is asked in milliseconds."})
+    if not fb and fb.message.endswith(("too high.", "too low.")):
+        return fail(fb.message, "Add two parts: the time to put the packet on the link and the time to cross the distance.")
+    return fb
+
+
+def queue_growth_ms_per_s(answer, *, send_bps: float = 2.5e6, capacity_bps: float = 1.5e6) -> Feedback:
+    """Exercise 4.2: how fast the queueing delay grows when sending faster than the link drains."""
+    if (fb := _unanswered(answer)) is not None:
+        return fb
+    value = as_number(answer, "The growth rate")
+    if isinstance(value, Feedback):
+        return value
+    excess = send_bps - capacity_bps
+    expected = excess / capacity_bps * 1000
+    if math.isclose(value, expected, rel_tol=5e-3):
+        return ok("Right: the backlog grows by the excess rate, and the link drains it at its own rate.")
+    if math.isclose(value, excess / send_bps * 1000, rel_tol=5e-3):
+        return fail("You divided by the sending rate.", "Delay = backlog / the rate that *drains* the queue.")
+    if math.isclose(value, excess / 1e6 * 1000, rel_tol=5e-3):
+        return fail("That is the backlog growth in Mbit per second, not a delay.",
+                    "Turn bits waiting into time: divide by the link's rate.")
+    fb = close_to(value, expected, what="The growth rate", rel=5e-3,
+                  unit_hints={1000: "The answer is asked in milliseconds of delay per second."})
+    if not fb and fb.message.endswith(("too high.", "too low.")):
+        return fail(fb.message, "Each second, (sending rate − capacity) bits join the queue.")
+    return fb
+
+
+def gilbert_transitions(p_gb, p_bg=None, *, loss: float = 0.04, burst_len: float = 5.0) -> Feedback:
+    """Exercise 4.3: the Gilbert chain's P(good→bad) and P(bad→good) for a mean loss and burst length."""
+    if p_gb is None or p_bg is None:
+        return fail("Not answered yet: set both p_gb and p_bg.")
+    a = as_number(p_gb, "p_gb")
+    if isinstance(a, Feedback):
+        return a
+    b = as_number(p_bg, "p_bg")
+    if isinstance(b, Feedback):
+        return b
+    if not (0 <= a <= 1 and 0 <= b <= 1):
+        return fail("Transition probabilities must lie in [0, 1].", "Did you give a percentage?")
+    want_bg = 1 / burst_len
+    want_gb = loss * want_bg / (1 - loss)
+    good_a, good_b = math.isclose(a, want_gb, rel_tol=1e-2), math.isclose(b, want_bg, rel_tol=1e-2)
+    if good_a and good_b:
+        return ok("Both transition probabilities are right.")
+    if math.isclose(a, want_bg, rel_tol=1e-2) and math.isclose(b, want_gb, rel_tol=1e-2):
+        return fail("The two probabilities are swapped.", "A burst *ends* with the bad→good step.")
+    if good_b:
+        if math.isclose(a, loss, rel_tol=1e-2):
+            return fail("p_bg is right; p_gb equals the loss rate, which only holds for independent loss.",
+                        "Use the stationary share of bad packets: p_gb / (p_gb + p_bg) = loss.")
+        return fail(f"p_bg is right; p_gb is {'too high' if a > want_gb else 'too low'}.",
+                    "Use the stationary share of bad packets: p_gb / (p_gb + p_bg) = loss.")
+    if good_a:
+        return fail(f"p_gb is right; p_bg is {'too high' if b > want_bg else 'too low'}.",
+                    "Bursts are geometric: their mean length is 1 / P(leave the bad state).")
+    return fail("Neither probability is right yet.", "Start from the burst length: how likely is a burst to end "
+                "at each packet?")
+
+
+_CASES = [
+    np.array([0.10, 0.12, 0.14]),
+    np.array([0.10, 0.30, 0.15, 0.20, 0.50, 0.45]),
+    np.array([0.20, 0.10, 0.05, 0.40]),
+    np.array([0.05]),
+]
+
+
+def _reference(a):
+    return np.maximum.accumulate(np.where(np.isnan(a), np.inf, a))
+
+
+def in_order_delivery(func) -> Feedback:
+    """Exercise 4.4: a function turning first-arrival times into in-order delivery times."""
+    if func is None or not callable(func):
+        return fail("Not answered yet: define the function in_order(arrival_s) and pass it (without calling it).")
+    for case in [*_CASES, np.array([0.1, np.nan, 0.3, 0.2])]:
+        try:
+            got = func(case.copy())
+        except Exception as err:  # the learner's code: report, never raise
+            return fail(f"Your function raised {type(err).__name__}: {err}")
+        if got is None:
+            return fail("Not answered yet: your function returns None.")
+        got = np.asarray(got, dtype=float)
+        if got.shape != case.shape:
+            return fail(f"Your function should return one time per packet (shape {case.shape}), got shape {got.shape}.")
+        want = _reference(case)
+        if np.isnan(case).any():
+            if not np.all(np.isinf(got[np.argmax(np.isnan(case)):])):
+                return fail("A packet that never arrives (nan) must hold back itself and everything after it for ever.",
+                            "Represent 'never' as np.inf.")
+            continue
+        if np.any(got < case - 1e-12):
+            return fail("A packet is handed to the application before it arrived.")
+        if np.any(np.diff(got) < -1e-12):
+            return fail("Packets are handed over out of order: one comes out before an earlier one.")
+        if not np.allclose(got, want):
+            return fail("Some packets are delivered later than necessary.",
+                        "A packet waits only for the packets before it, not for those after it.")
+    return ok("Right: each packet waits for every earlier one, and no longer.")
