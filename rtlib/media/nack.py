@@ -1,0 +1,141 @@
+"""NACK and retransmission: does the repair arrive before the playout deadline?
+
+A receiver that notices a gap in the sequence numbers can ask for the missing
+packet again: a generic NACK (RFC 4585 section 6.2.1) goes back to the sender,
+which resends the packet, usually in its own RTX stream (RFC 4588).  The protocol
+itself lives in :mod:`rtlib.rtp.session` (``RtpReceiver(nack=True)`` and
+``RtpSender``); this module asks the question chapter 07 cares about: *when* does
+the retransmission arrive, and is that before the frame must be played?
+
+Timeline of a lost packet ``i``, sent at ``t``, normally arriving one one-way delay
+``owd`` later and played at ``t + D`` (``D`` = one-way delay + jitter buffer ``B``)::
+
+    t + frame + owd    the next packet arrives: the gap is noticed, a NACK leaves
+    + RTT              the retransmission arrives (NACK back, RTX forward)
+    + RTT ...          each further try, if the first one was lost too
+
+so one retransmission is in time only if ``frame + RTT <= B`` (plus any wait for
+reordering): *NACK needs a jitter buffer deeper than one round trip*.  Parity FEC
+needs no round trip (its repair comes ``k`` frames later, whatever the RTT) but
+costs bandwidth all the time and fails on bursts; hence WebRTC's audio uses NACK
+only on short paths and leans on Opus FEC/PLC elsewhere.
+
+:func:`rtx_in_time` and :func:`max_rtt_for_rtx_ms` give the rule;
+:func:`nack_recover` plays it out on a packet trace, with retransmissions that
+can be lost and delayed like any packet, and a receiver that stops asking once the
+answer could no longer arrive in time (as WebRTC's audio NACK tracker does).
+
+Used in: notebooks/07_jitter_buffers.ipynb.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rtlib.sim import make_rng
+
+
+def _check_nonneg(name, value, high=60_000.0):
+    arr = np.asarray(value, dtype=float)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr > high):
+        raise ValueError(f"{name} must be in [0, {high:g}] ms, got {value!r}")
+    return arr
+
+
+def rtx_in_time(rtt_ms, buffer_ms, *, frame_ms: float = 20.0, attempt: int = 1, wait_ms: float = 0.0):
+    """Whether retransmission number ``attempt`` arrives before the playout deadline (vectorised).
+
+    The gap is seen one frame after the lost packet would have arrived (plus
+    ``wait_ms`` held back for reordering); each attempt costs one RTT; the frame is
+    due ``buffer_ms`` after its normal arrival.  In time iff
+    ``frame + wait + attempt · RTT <= buffer``.
+    """
+    rtt = _check_nonneg("rtt_ms", rtt_ms)
+    buf = _check_nonneg("buffer_ms", buffer_ms)
+    if isinstance(attempt, bool) or not isinstance(attempt, (int, np.integer)) or attempt < 1:
+        raise ValueError(f"attempt must be an integer >= 1, got {attempt!r}")
+    return frame_ms + wait_ms + attempt * rtt <= buf
+
+
+def max_rtt_for_rtx_ms(buffer_ms, *, frame_ms: float = 20.0, attempt: int = 1, wait_ms: float = 0.0):
+    """The largest RTT (ms) for which retransmission ``attempt`` still makes it (negative: never)."""
+    buf = _check_nonneg("buffer_ms", buffer_ms)
+    return (buf - frame_ms - wait_ms) / attempt
+
+
+@dataclass
+class NackOutcome:
+    """What NACK did on a trace: new arrival times and the cost."""
+
+    arrival_s: np.ndarray  # after repair (nan: still missing)
+    nacks_sent: int
+    rtx_sent: int  # retransmissions the sender made (NACKs that reached it)
+    recovered: np.ndarray  # True where a retransmission filled a loss (in time or not)
+
+    @property
+    def overhead(self) -> float:
+        """Retransmitted packets per original packet."""
+        return self.rtx_sent / max(self.arrival_s.size, 1)
+
+
+def nack_recover(send_s, arrival_s, *, rtt_ms: float, deadline_s=None, max_retries: int = 3,
+                 retry_ms: float | None = None, wait_ms: float = 0.0, rtx_loss: float | None = None,
+                 jitter_s=None, seed: int = 0) -> NackOutcome:
+    """Play NACK/RTX out on a trace of media packets (send order, ``nan`` = lost).
+
+    - A loss is noticed when the first later packet arrives, plus ``wait_ms``.
+    - Try ``r`` (0, 1, ...) sends a NACK at ``notice + r · retry`` (``retry_ms``
+      defaults to the RTT: a receiver re-asks when the answer is overdue); its
+      answer arrives one RTT later plus a jitter drawn from ``jitter_s`` (default:
+      the trace's own delays above their minimum, resampled).
+    - The NACK and the retransmission are each lost with probability ``rtx_loss``
+      (default: the trace's loss rate); a lost one means waiting for the next try.
+    - With ``deadline_s`` (per packet, e.g. a playout result's ``playout_s``) the
+      receiver sends no NACK whose answer could not arrive by the deadline.
+    """
+    send = np.asarray(send_s, dtype=float)
+    arrival = np.asarray(arrival_s, dtype=float)
+    if send.shape != arrival.shape or send.ndim != 1:
+        raise ValueError(f"send_s and arrival_s must be 1-D arrays of one shape, got {send.shape}, {arrival.shape}")
+    rtt = float(_check_nonneg("rtt_ms", rtt_ms)) / 1000.0
+    retry = rtt if retry_ms is None else float(_check_nonneg("retry_ms", retry_ms)) / 1000.0
+    if isinstance(max_retries, bool) or not isinstance(max_retries, (int, np.integer)) or not 0 <= max_retries <= 20:
+        raise ValueError(f"max_retries must be an integer in [0, 20], got {max_retries!r}")
+    lost = np.isnan(arrival)
+    p_loss = float(lost.mean()) if rtx_loss is None else float(rtx_loss)
+    if not 0.0 <= p_loss <= 1.0:
+        raise ValueError(f"rtx_loss must be in [0, 1], got {rtx_loss!r}")
+    deadline = None if deadline_s is None else np.broadcast_to(np.asarray(deadline_s, dtype=float), send.shape)
+    if jitter_s is None:
+        d = (arrival - send)[~lost]
+        jitter_s = d - d.min() if d.size else np.zeros(1)
+    jitter_pool = np.asarray(jitter_s, dtype=float)
+
+    # The first arrival among later packets: a reversed running minimum.
+    later = np.where(lost, np.inf, arrival)
+    first_later = np.minimum.accumulate(later[::-1])[::-1]
+    notice = np.full(send.size, np.inf)
+    notice[:-1] = first_later[1:]
+    notice += wait_ms / 1000.0
+
+    rng = make_rng(seed, "nack")
+    out = arrival.copy()
+    recovered = np.zeros(send.size, dtype=bool)
+    nacks = rtx = 0
+    for i in np.flatnonzero(lost & np.isfinite(notice)):
+        for r in range(max_retries):
+            t_nack = notice[i] + r * retry
+            if deadline is not None and t_nack + rtt > deadline[i]:
+                break  # the answer could not come in time: do not ask
+            nacks += 1
+            if rng.random() < p_loss:
+                continue  # the NACK was lost on the way back
+            rtx += 1
+            if rng.random() < p_loss:
+                continue  # the retransmission was lost
+            out[i] = t_nack + rtt + (rng.choice(jitter_pool) if jitter_pool.size else 0.0)
+            recovered[i] = True
+            break
+    return NackOutcome(out, nacks, rtx, recovered)
