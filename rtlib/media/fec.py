@@ -383,3 +383,71 @@ def red_recover(arrival_s, distance: int = 1) -> np.ndarray:
     lost = np.isnan(arrival)
     out[lost] = later[lost]
     return out
+
+
+# -- chapter 07 widget: bursty loss against FEC ------------------------------------------
+BURST_SWEEP = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
+
+
+def repair_vs_bursts(*, loss: float, burst_lens=BURST_SWEEP, n_packets: int = 30_000, seed: int = 0) -> dict:
+    """Residual loss after parity FEC (k = 2, 4, 8) and RED (distance 1 and 3) as losses bunch up.
+
+    Loss flags come from ``rtlib.net``'s Gilbert-Elliott model at mean ``loss`` and
+    mean burst length ``burst_len`` (packets); FEC packets are in the same stream,
+    so a burst can take media and FEC packets alike.  No deadline here: only
+    whether the repair is possible at all.
+    """
+    from rtlib.net.loss import loss_pattern
+
+    send = 0.02 * np.arange(n_packets)
+    media_only = {}
+    out = {"none": [], "fec k=2": [], "fec k=4": [], "fec k=8": [], "red d=1": [], "red d=3": []}
+    for b in burst_lens:
+        lost = loss_pattern(n_packets, loss, b, seed=seed)
+        media_only = np.where(lost, np.nan, send)
+        out["none"].append(float(lost.mean()))
+        for k in (2, 4, 8):
+            all_send, is_fec, group = fec_schedule(send, k)
+            gone = loss_pattern(all_send.size, loss, b, seed=seed)
+            arr = fec_recover(np.where(gone, np.nan, all_send), is_fec, group, k)
+            out[f"fec k={k}"].append(float(np.isnan(arr).mean()))
+        for d in (1, 3):
+            out[f"red d={d}"].append(float(np.isnan(red_recover(media_only, d)).mean()))
+    return {"burst_len": np.asarray(burst_lens, dtype=float), "loss": loss,
+            "residual": {k: np.array(v) for k, v in out.items()}}
+
+
+def _plot_bursts(r):
+    from rtlib.viz import COLORS, label_axes, new_figure
+
+    fig, ax = new_figure(figsize=(8.5, 4.6))
+    styles = {"none": ("no repair", COLORS["neutral"], "-"),
+              "fec k=2": ("parity FEC k=2 (+50 % packets)", COLORS["good"], "-"),
+              "fec k=4": ("parity FEC k=4 (+25 %)", COLORS["good"], "--"),
+              "fec k=8": ("parity FEC k=8 (+12.5 %)", COLORS["good"], ":"),
+              "red d=1": ("RED, previous frame (+100 % payload)", COLORS["accent"], "-"),
+              "red d=3": ("RED, frame n-3 (+100 % payload, 60 ms later)", COLORS["accent"], "--")}
+    for key, y in r["residual"].items():
+        label, color, ls = styles[key]
+        ax.plot(r["burst_len"], 100 * y, ls, marker="o", ms=3.5, color=color, label=label)
+    label_axes(ax, "mean burst length [packets]", "frames still lost after repair [%]",
+               f"Bursty loss vs FEC: {r['loss'] * 100:g} % of packets lost")
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="lower right", fontsize=8.5)
+    return fig
+
+
+try:
+    from rtlib.viz.experiments import Param, experiment
+
+    @experiment(
+        "fec_vs_bursts",
+        plot=_plot_bursts,
+        notebook="07_jitter_buffers",
+        loss=Param(0.05, 0.01, 0.2, 0.01, label="loss (fraction)"),
+    )
+    def fec_vs_bursts(loss: float) -> dict:
+        """How parity FEC and RED fare as the same loss rate comes in longer bursts."""
+        return repair_vs_bursts(loss=loss)
+except ImportError:  # pragma: no cover
+    pass

@@ -139,3 +139,84 @@ def nack_recover(send_s, arrival_s, *, rtt_ms: float, deadline_s=None, max_retri
             recovered[i] = True
             break
     return NackOutcome(out, nacks, rtx, recovered)
+
+
+# -- chapter 07 widget: FEC vs NACK as the round trip grows ----------------------------------
+RTT_SWEEP_MS = tuple(range(0, 401, 20))
+
+
+def repair_vs_rtt(*, buffer_ms: float, loss: float, burst_len: float = 1.0, fec_k: int = 4,
+                  rtt_ms=RTT_SWEEP_MS, seconds: float = 20.0, jitter_ms: float = 3.0, seed: int = 0) -> dict:
+    """Residual loss (lost or late) of a 20 ms audio stream with no repair, FEC, RED and NACK, per RTT.
+
+    The forward path has a one-way delay of RTT/2 plus ``jitter_ms`` (half-normal,
+    FIFO) and loses packets at ``loss`` in bursts of mean ``burst_len``
+    (``rtlib.net.simulate_path``).  Every frame is played ``RTT/2 + buffer_ms``
+    after it was sent.  FEC packets (one per ``fec_k`` media packets) share the path,
+    so they meet the same loss; RED repeats each frame in the next packet.
+    """
+    from rtlib.media.fec import fec_recover, fec_schedule, red_recover
+    from rtlib.net import simulate_path
+
+    frame_s = 0.02
+    send = frame_s * np.arange(int(round(seconds / frame_s)))
+    all_send, is_fec, group = fec_schedule(send, fec_k)
+    rtts = np.asarray(rtt_ms, dtype=float)
+    out = {k: np.zeros(rtts.size) for k in ("none", "fec", "red", "nack")}
+    nack_overhead = np.zeros(rtts.size)
+    for j, rtt in enumerate(rtts):
+        path = simulate_path(all_send, 100, delay_ms=rtt / 2, jitter_ms=jitter_ms, jitter_dist="normal",
+                             reorder=False, loss=loss, burst_len=burst_len, seed=seed)
+        media = path.arrival_s[~is_fec]
+        deadline = send + (rtt / 2 + buffer_ms) / 1000.0
+        nack = nack_recover(send, media, rtt_ms=rtt, deadline_s=deadline, max_retries=3, seed=seed)
+        for key, arr in (("none", media), ("fec", fec_recover(path.arrival_s, is_fec, group, fec_k)),
+                         ("red", red_recover(media, 1)), ("nack", nack.arrival_s)):
+            with np.errstate(invalid="ignore"):
+                out[key][j] = 1.0 - np.mean(arr <= deadline)
+        nack_overhead[j] = nack.overhead
+    return {"rtt_ms": rtts, "residual": out, "nack_overhead": nack_overhead, "buffer_ms": buffer_ms,
+            "loss": loss, "burst_len": burst_len, "fec_k": fec_k,
+            "nack_limit_ms": float(max_rtt_for_rtx_ms(buffer_ms, frame_ms=frame_s * 1000))}
+
+
+def _plot_repair(r):
+    from rtlib.viz import COLORS, label_axes, new_figure
+
+    fig, ax = new_figure(figsize=(8.5, 4.6))
+    k = r["fec_k"]
+    lines = (("none", "no repair", COLORS["neutral"]),
+             ("fec", f"parity FEC, k={k} (+{100 / k:.0f} % packets)", COLORS["good"]),
+             ("red", "RED, previous frame in each packet (+100 % payload)", COLORS["accent"]),
+             ("nack", f"NACK/RTX, up to 3 tries (+{100 * np.mean(r['nack_overhead']):.1f} % packets)", COLORS["rtc"]))
+    for key, label, color in lines:
+        ax.plot(r["rtt_ms"], 100 * r["residual"][key], "o-", ms=3.5, color=color, label=label)
+    if r["nack_limit_ms"] > 0:
+        ax.axvline(r["nack_limit_ms"], color=COLORS["rtc"], ls=":", lw=1.2)
+        ax.text(r["nack_limit_ms"], ax.get_ylim()[1] * 0.97, " RTT = buffer - frame:\n one retransmission\n no longer fits",
+                va="top", fontsize=8.5, color=COLORS["rtc"])
+    label_axes(ax, "round-trip time [ms]", "frames lost or late [%]",
+               f"FEC vs NACK: {r['loss'] * 100:g} % loss (bursts of {r['burst_len']:g}), "
+               f"jitter buffer {r['buffer_ms']:g} ms")
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="center right", fontsize=8.5)
+    return fig
+
+
+try:
+    from rtlib.viz.experiments import Choice, Param, experiment
+
+    @experiment(
+        "fec_vs_nack",
+        plot=_plot_repair,
+        notebook="07_jitter_buffers",
+        buffer_ms=Param(100.0, 20.0, 300.0, 10.0, label="jitter buffer", unit="ms"),
+        loss=Param(0.05, 0.0, 0.2, 0.01, label="loss (fraction)"),
+        burst_len=Param(1.0, 1.0, 5.0, 0.5, label="mean burst", unit="packets"),
+        fec_k=Choice(4, (2, 3, 4, 5, 8, 10), label="FEC group k"),
+    )
+    def fec_vs_nack(buffer_ms: float, loss: float, burst_len: float, fec_k: int) -> dict:
+        """Residual loss with FEC, RED and NACK as the round-trip time grows."""
+        return repair_vs_rtt(buffer_ms=buffer_ms, loss=loss, burst_len=burst_len, fec_k=fec_k)
+except ImportError:  # pragma: no cover - rtlib.viz needs matplotlib, always installed with rtlib
+    pass

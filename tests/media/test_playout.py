@@ -131,7 +131,7 @@ def test_driver_rejects_bad_arguments():
 
 # -- the adaptive estimator ----------------------------------------------------------
 def test_adaptive_by_hand():
-    pol = AdaptivePlayout(alpha=0.5, k=4, warmup=False)
+    pol = AdaptivePlayout(alpha=0.5, k=4, warmup=False, initial_v_ms=0)
     pol.observe(0.0, 0.010)
     pol.observe(0.02, 0.040)  # delay 20 ms
     assert pol.d == pytest.approx(0.015) and pol.v == pytest.approx(0.0025)
@@ -140,8 +140,19 @@ def test_adaptive_by_hand():
 
 def test_adaptive_on_constant_delay_plays_at_that_delay():
     tr = continuous_trace(0.05 + 0.02 * np.arange(100))
-    res = play_trace(tr, AdaptivePlayout())
+    res = play_trace(tr, AdaptivePlayout(initial_v_ms=0))
     assert np.allclose(res.delay_s, 0.05) and res.late_loss_rate == 0
+
+
+def test_adaptive_prior_guards_the_first_talkspurt_then_fades():
+    i = np.arange(3000)
+    send = 3.0 * (i // 100) + 0.02 * (i % 100)  # 30 talkspurts of 2 s, 1 s of silence between
+    starts = i % 100 == 0
+    tr = PacketTrace(send, send + 0.05, starts)
+    res = play_trace(tr, AdaptivePlayout())  # initial_v_ms = 10: first talkspurt at 50 + 4 x 10 ms
+    assert res.delay_s[0] == pytest.approx(0.09)
+    assert res.delay_s[400] == pytest.approx(0.05 + 0.04 / 401, abs=1e-9)  # in the warm-up the prior weighs 1/count
+    assert res.delay_s[-1] < 0.0501
 
 
 @pytest.mark.parametrize("warmup", [True, False])

@@ -16,7 +16,10 @@ Starting from nothing, an average with α = 0.998 would need hundreds of packets
 to forget its initial value.  With ``warmup=True`` (default) the weight of the
 ``i``-th sample is at least ``1/i``, so the first estimates are plain running means
 and the EWMA takes over after ``1/(1-α)`` packets (the usual bias correction of an
-exponential average).
+exponential average).  The first packet sets ``d`` to its delay and ``v`` to
+``initial_v_ms`` (10 ms): with no history at all the very first talkspurt would
+otherwise be played with no margin (WebRTC's NetEQ likewise starts from a fixed
+guess until packets have arrived).
 
 :func:`adaptive_estimates` is the same computation for a whole array at once, with
 ``scipy.signal.lfilter`` doing the recursion.
@@ -36,6 +39,7 @@ from rtlib.media.jitter.playout import PlayoutPolicy
 
 ALPHA = 0.998002
 K = 4.0
+INITIAL_V_MS = 10.0  # the deviation assumed before any packet (a prior the warm-up soon forgets)
 
 
 def _check(alpha, k):
@@ -62,8 +66,12 @@ class AdaptivePlayout(PlayoutPolicy):
       the paper's 63 samples at 8 kHz).  Outside spikes ``d`` and ``v`` use weight 1/8.
     """
 
-    def __init__(self, alpha: float = ALPHA, k: float = K, *, warmup: bool = True, variant: str = "exp-avg"):
+    def __init__(self, alpha: float = ALPHA, k: float = K, *, warmup: bool = True, variant: str = "exp-avg",
+                 initial_v_ms: float = INITIAL_V_MS):
         _check(alpha, k)
+        if not 0.0 <= initial_v_ms <= 1000.0:
+            raise ValueError(f"initial_v_ms must be in [0, 1000] ms, got {initial_v_ms!r}")
+        self.initial_v_s = initial_v_ms / 1000.0
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {list(VARIANTS)}, got {variant!r}")
         self.alpha, self.k, self.warmup, self.variant = float(alpha), float(k), warmup, variant
@@ -79,7 +87,7 @@ class AdaptivePlayout(PlayoutPolicy):
         n = arrival_s - send_s
         self.count += 1
         if self.count == 1:
-            self.d, self.v = n, 0.0
+            self.d, self.v = n, self.initial_v_s
             self._prev = [n, n]
             return
         if self.variant == "spike":
@@ -115,7 +123,7 @@ class AdaptivePlayout(PlayoutPolicy):
         return self.d + self.k * self.v
 
 
-def adaptive_estimates(delay_s, alpha: float = ALPHA, *, warmup: bool = True):
+def adaptive_estimates(delay_s, alpha: float = ALPHA, *, warmup: bool = True, initial_v_ms: float = INITIAL_V_MS):
     """``(d, v)`` after each packet of ``delay_s`` (in arrival order), vectorised.
 
     Equal to feeding :class:`AdaptivePlayout` one packet at a time.  Without warm-up
@@ -130,9 +138,11 @@ def adaptive_estimates(delay_s, alpha: float = ALPHA, *, warmup: bool = True):
         raise ValueError("delay_s must be a non-empty 1-D array of finite delays (received packets only)")
     i = np.arange(1, n.size + 1)
     a = np.minimum(alpha, 1.0 - 1.0 / i) if warmup else np.full(n.size, alpha)
-    a[0] = 0.0  # the first packet initialises d (and v = 0)
+    a[0] = 0.0  # the first packet initialises d (and v to the prior)
     d = _ewma(n, a, lfilter)
-    v = _ewma(np.abs(d - n), a, lfilter)
+    dev = np.abs(d - n)
+    dev[0] = initial_v_ms / 1000.0  # the prior, as the class does
+    v = _ewma(dev, a, lfilter)
     return d, v
 
 

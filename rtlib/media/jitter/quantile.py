@@ -17,6 +17,9 @@ As WebRTC's NetEQ delay manager does (``modules/audio_coding/neteq/delay_manager
 3. the target is the reference delay plus the upper edge of the bucket holding the
    ``quantile`` (0.97) of the histogram: NetEQ's "1 packet + bucket index × 20 ms".
 
+Until a second packet has arrived there is no histogram to speak of, so the target
+is the first packet's delay plus ``start_ms`` (NetEQ's ``kStartDelayMs`` = 80 ms).
+
 NetEQ then reaches its target by time-stretching (accelerate / preemptive expand)
 and, on an empty buffer, conceals (expand) instead of discarding; here the same
 target is handed to :func:`~rtlib.media.jitter.playout.play_trace`, which applies it
@@ -38,7 +41,8 @@ class QuantileBuffer(PlayoutPolicy):
     """Target = fastest recent delay + the ``quantile`` of the forgetting relative-delay histogram."""
 
     def __init__(self, quantile: float = 0.97, *, forget_factor: float = 0.9993, bucket_ms: float = 20.0,
-                 n_buckets: int = 100, window_s: float = 2.0, start_forget_weight: float = 2.0):
+                 n_buckets: int = 100, window_s: float = 2.0, start_forget_weight: float = 2.0,
+                 start_ms: float = 80.0):
         if not 0.5 <= quantile < 1.0:
             raise ValueError(f"quantile must be in [0.5, 1), got {quantile!r}")
         if not 0.9 <= forget_factor < 1.0:
@@ -49,6 +53,9 @@ class QuantileBuffer(PlayoutPolicy):
             raise ValueError(f"n_buckets must be in [10, 10000], got {n_buckets!r}")
         if not 0.1 <= window_s <= 60.0:
             raise ValueError(f"window_s must be in [0.1, 60] s, got {window_s!r}")
+        if not 0.0 <= start_ms <= 1000.0:
+            raise ValueError(f"start_ms must be in [0, 1000] ms, got {start_ms!r}")
+        self.start_s = start_ms / 1000.0
         self.quantile, self.forget_factor = float(quantile), float(forget_factor)
         self.bucket_s, self.window_s = bucket_ms / 1000.0, float(window_s)
         self.start_forget_weight = float(start_forget_weight)
@@ -90,6 +97,6 @@ class QuantileBuffer(PlayoutPolicy):
         return (min(index, self.hist.size - 1) + 1) * self.bucket_s
 
     def target_delay_s(self, anchor_delay_s: float) -> float:
-        if self.count == 0:
-            return anchor_delay_s + self.bucket_s
+        if self.count < 2:  # NetEQ's start: a fixed 80 ms until a second packet has arrived
+            return anchor_delay_s + self.start_s
         return self.reference_delay_s + self.quantile_delay_s()
