@@ -48,21 +48,23 @@ def parse_buffer(spec: str) -> tuple[str, float | None]:
     return "fixed", value
 
 
-def fixed_playout_late(arrival_s, rtp_timestamp, clock_rate_hz: int, buffer_ms: float) -> np.ndarray:
-    """Which packets miss a fixed playout schedule (True = late).
+def playout(send_s, arrival_s, buffer: str, frame_ms: float = 20.0):
+    """Play the received frames through chapter 07's playout policies.
 
-    The first packet to arrive is held ``buffer_ms``; every packet is then due at
-    ``first_arrival + buffer + (ts - ts_first) / clock_rate`` (the media clock),
-    and one arriving after that moment is late, as good as lost (chapter 07 builds
-    real jitter buffers).  Inputs in arrival order; timestamps are unwrapped.
+    ``buffer`` "fixed:MS" holds the first packet MS ms after it arrives, then plays
+    every frame on the media clock from there (:class:`rtlib.media.jitter.FixedBuffer`);
+    a packet arriving after its playout moment is *late*, as good as lost.
+    "adaptive" follows the delay with Ramjee et al.'s ``d + 4v`` estimator
+    (:class:`rtlib.media.jitter.AdaptivePlayout`), time-stretching to move, since
+    this call's audio never pauses.  Returns a :class:`rtlib.media.jitter.PlayoutResult`.
     """
-    a = np.asarray(arrival_s, dtype=float)
-    ts = np.asarray(rtp_timestamp, dtype=np.int64)
-    if a.size == 0:
-        return np.zeros(0, dtype=bool)
-    rel = (ts - ts[0] + 2**31) % 2**32 - 2**31  # signed distance, survives the 2**32 wrap
-    due = a[0] + buffer_ms / 1000 + rel / clock_rate_hz
-    return a > due + 1e-12
+    from rtlib.media.jitter import AdaptivePlayout, FixedBuffer, PacketTrace, play_trace
+
+    kind, ms = parse_buffer(buffer)
+    trace = PacketTrace(np.asarray(send_s, dtype=float), np.asarray(arrival_s, dtype=float), frame_s=frame_ms / 1000)
+    if kind == "fixed":
+        return play_trace(trace, FixedBuffer(ms), mode="talkspurt")
+    return play_trace(trace, AdaptivePlayout(), mode="stretch")
 
 
 @dataclass
@@ -76,6 +78,7 @@ class CallResult:
     lost: int
     path_lost: int
     late: int
+    playout_delay_ms: float
     duplicated: int
     jitter_ms: float
     delay_ms_mean: float
@@ -95,6 +98,7 @@ class CallResult:
             "codec": self.params["codec"], "seconds": self.params["seconds"],
             "sent": self.sent, "received": self.received, "expected": self.expected, "lost": self.lost,
             "path_lost": self.path_lost, "late": self.late, "duplicated": self.duplicated,
+            "playout_delay_ms": round(self.playout_delay_ms, 3),
             "jitter_ms": round(self.jitter_ms, 3),
             "delay_ms_mean": round(self.delay_ms_mean, 3), "delay_ms_p95": round(self.delay_ms_p95, 3),
             "buffer": self.params["buffer"], "ssrc": self.ssrc, "pcap": self.pcap,
@@ -117,16 +121,17 @@ def _speech_frames(codec_name: str, n_frames: int, frame_ms: float):
 def simulate_call(*, codec: str = "pcmu", seconds: float = 20.0, delay_ms: float = 60.0, jitter_ms: float = 20.0,
                   loss: float = 0.0, seed: int = 0, buffer: str = "fixed:80", jitter_dist: str = "normal",
                   burst_len: float = 1.0, reorder: bool = True, frame_ms: float = 20.0,
-                  pcap: str | Path | None = None, rtcp_interval_s: float = 5.0) -> CallResult:
+                  pcap: str | Path | None = None, rtcp_interval_s: float = 5.0,
+                  initial_seq: int | None = None) -> CallResult:
     """One-way G.711 audio through :func:`rtlib.net.simulate_path`; RFC 3550 statistics.
 
     ``delay_ms``, ``jitter_ms`` (mean extra delay, shape ``jitter_dist``), ``loss``,
     ``burst_len`` and ``reorder`` are the path's (see :func:`rtlib.net.simulate_path`).
-    ``buffer`` is "fixed:MS": a fixed playout delay, deciding which packets are
-    *late* (:func:`fixed_playout_late`); "adaptive" needs chapter 07's adaptive jitter
-    buffer (``rtlib.media.jitter``) and says so when it is missing.  The SSRC,
+    ``buffer`` ("fixed:MS" or "adaptive") is the receiver's playout policy, which
+    decides which packets arrive *late* (:func:`playout`).  The SSRC,
     initial sequence number and timestamp offset are drawn from ``seed`` (RFC 3550
-    5.1 wants them random).  ``pcap`` writes what the receiver saw.
+    5.1 wants them random); ``initial_seq`` overrides the first sequence number (to
+    show a wrap-around).  ``pcap`` writes what the receiver saw.
     """
     from rtlib.net import simulate_path
 
@@ -136,12 +141,14 @@ def simulate_call(*, codec: str = "pcmu", seconds: float = 20.0, delay_ms: float
         raise ValueError(f"seconds must be in [0.1, 3600], got {seconds!r}")
     if not 0 <= loss <= 1:
         raise ValueError(f"loss must be in [0, 1], got {loss!r}")
-    buffer_kind, buffer_ms = parse_buffer(buffer)
-    if buffer_kind == "adaptive":
-        _adaptive_buffer_available()
+    parse_buffer(buffer)
     rng = make_rng(seed, "rtp-call")
     ssrc = int(rng.integers(1, 2**32))
     seq0 = int(rng.integers(0, 2**16))
+    if initial_seq is not None:
+        if isinstance(initial_seq, bool) or not isinstance(initial_seq, int) or not 0 <= initial_seq <= 0xFFFF:
+            raise ValueError(f"initial_seq must be an integer in [0, 65535], got {initial_seq!r}")
+        seq0 = initial_seq
     ts0 = int(rng.integers(0, 2**32))
     n_frames = int(round(seconds * 1000 / frame_ms))
     cod, payloads = _speech_frames(codec, n_frames, frame_ms)
@@ -179,8 +186,9 @@ def simulate_call(*, codec: str = "pcmu", seconds: float = 20.0, delay_ms: float
     pos_of = {int(i): k for k, i in enumerate(media_idx)}
     order = np.array([pos_of[i] for _, i in arrived if i in pos_of], dtype=int)
     delays_ms = (arrival - send_s[media_idx])[~np.isnan(arrival)] * 1000
-    late_mask = fixed_playout_late(arrival[order], rtp_ts[order], cod.clock_rate_hz, buffer_ms) \
-        if buffer_kind == "fixed" else _adaptive_late(arrival[order], rtp_ts[order], cod.clock_rate_hz, seed)
+    # the media clock of each frame (RTP timestamp, unwrapped, in seconds) against its arrival
+    media_s = ((rtp_ts - rtp_ts[0]) % 2**32) / cod.clock_rate_hz
+    played = playout(media_s, arrival, buffer, frame_ms)
 
     datagrams = [(float(t), sends[i][1]) for t, i in arrived]
     pcap_out = None
@@ -193,25 +201,13 @@ def simulate_call(*, codec: str = "pcmu", seconds: float = 20.0, delay_ms: float
     return CallResult(
         params=params, sent=int(media_idx.size), received=src.received if src else 0,
         expected=src.expected if src else 0, lost=src.lost if src else 0,
-        path_lost=int(np.isnan(arrival).sum()), late=int(late_mask.sum()),
+        path_lost=int(np.isnan(arrival).sum()), late=int(played.late.sum()), playout_delay_ms=played.mean_delay_ms,
         duplicated=src.duplicates if src else 0, jitter_ms=src.jitter_ms if src else 0.0,
         delay_ms_mean=float(delays_ms.mean()) if delays_ms.size else math.nan,
         delay_ms_p95=float(np.percentile(delays_ms, 95)) if delays_ms.size else math.nan,
         ssrc=ssrc, send_s=send_s[media_idx], arrival_s=arrival, seq=seq, rtp_timestamp=rtp_ts,
         arrival_order=order, jitter_series_ms=np.array(jitter_series), datagrams=datagrams, pcap=pcap_out,
     )
-
-
-def _adaptive_buffer_available():
-    try:
-        import rtlib.media.jitter.adaptive  # noqa: F401  (chapter 07's buffers)
-    except ImportError:
-        raise ValueError("buffer 'adaptive' needs chapter 07's adaptive jitter buffer (rtlib.media.jitter), "
-                         "which is not installed here; use fixed:MS") from None
-
-
-def _adaptive_late(arrival_s, rtp_ts, clock_rate_hz, seed) -> np.ndarray:  # pragma: no cover - see docstring
-    raise ValueError("buffer 'adaptive' is not wired to rtlib.media.jitter yet; use fixed:MS")
 
 
 # -- closed loop: RTT from SR/RR, NACK --------------------------------------------------------

@@ -77,6 +77,13 @@ def _header(packet_type: int, count: int, payload: bytes) -> bytes:
     return _BBH.pack(0x80 | count, packet_type, words) + payload
 
 
+def _words(b: bytes, what: str) -> bytes:
+    """``b`` as bytes, which RFC 3550/4585 require to be whole 32-bit words."""
+    if len(b) % 4:
+        raise ParseError(f"RTCP {what} must be a multiple of 4 bytes, got {len(b)}")
+    return bytes(b)
+
+
 def _pad4(b: bytes) -> bytes:
     return b + b"\x00" * (-len(b) % 4)
 
@@ -189,7 +196,7 @@ class SenderReport(RtcpPacket):
             raise ParseError(f"RTCP SR is {len(body)} bytes, shorter than its 24-byte sender info")
         ssrc, ntp, rtp_ts, pc, oc = _SI.unpack_from(body)
         reports, pos = _parse_blocks(body, 24, count, "SR")
-        return cls(ssrc, ntp, rtp_ts, pc, oc, reports, bytes(body[pos:]))
+        return cls(ssrc, ntp, rtp_ts, pc, oc, reports, _words(body[pos:], "SR profile-specific extension"))
 
     @property
     def lsr(self) -> int:
@@ -219,7 +226,7 @@ class ReceiverReport(RtcpPacket):
         if len(body) < 4:
             raise ParseError(f"RTCP RR is {len(body)} bytes, shorter than its SSRC")
         reports, pos = _parse_blocks(body, 4, count, "RR")
-        return cls(_I.unpack_from(body)[0], reports, bytes(body[pos:]))
+        return cls(_I.unpack_from(body)[0], reports, _words(body[pos:], "RR profile-specific extension"))
 
 
 # -- source description, goodbye, application ----------------------------------------------
@@ -363,7 +370,7 @@ class App(RtcpPacket):
         name = bytes(body[4:8])
         if not name.isascii():
             raise ParseError(f"RTCP APP name must be ASCII, got {name!r}")
-        return cls(_I.unpack_from(body)[0], name.decode("ascii"), count, bytes(body[8:]))
+        return cls(_I.unpack_from(body)[0], name.decode("ascii"), count, _words(body[8:], "APP data"))
 
 
 # -- feedback (RFC 4585 6.1: PT 205/206, FMT in the count field) ---------------------------
@@ -753,7 +760,14 @@ class RawRtcp(RtcpPacket):
     def __bytes__(self) -> bytes:
         if not 192 <= self.packet_type <= 223:
             raise ValueError(f"packet_type must be in [192, 223], got {self.packet_type!r}")
-        return _header(self.packet_type, self.count, bytes(self.payload))
+        payload = bytes(self.payload)
+        pad = -len(payload) % 4
+        if pad == 0:
+            return _header(self.packet_type, self.count, payload)
+        # a body that is not whole words (it was padded): pad it again, P bit set (RFC 3550 6.4.1)
+        out = bytearray(_header(self.packet_type, self.count, payload + b"\x00" * (pad - 1) + bytes((pad,))))
+        out[0] |= 0x20
+        return bytes(out)
 
 
 # -- compound packets -------------------------------------------------------------------------
@@ -776,7 +790,7 @@ def _dispatch(pt: int, count: int, body: bytes) -> RtcpPacket:
         if cls is not None:
             return cls._parse(count, body)
         ssrc, media = _fb_head(body, "feedback message")
-        return Feedback(pt, count, ssrc, media, bytes(body[8:]))
+        return Feedback(pt, count, ssrc, media, _words(body[8:], "feedback control information"))
     return RawRtcp(pt, count, bytes(body))
 
 

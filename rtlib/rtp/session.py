@@ -338,7 +338,8 @@ class RtpReceiver:
             return []
         self.arrivals.append((now_s, pkt.ssrc, pkt.sequence_number, pkt.timestamp))
         ext = src._extended(pkt.sequence_number)
-        self._first_ext.setdefault(pkt.ssrc, ext)
+        # the lowest number seen starts the stream (a reordered early packet may come second)
+        self._first_ext[pkt.ssrc] = min(self._first_ext.get(pkt.ssrc, ext), ext)
         missing = self._missing.setdefault(pkt.ssrc, {})
         missing.pop(ext, None)
         if self.nack and before_max is not None and ext > before_max + 1:
