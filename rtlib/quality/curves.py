@@ -66,25 +66,25 @@ def _plot_curves(res):
     for (name, mos), st in zip(res["by_delay"].items(), styles):
         ax1.plot(res["delays_ms"], mos, label=name, **st)
     p = res["point"]
-    ax1.plot([res["delay_ms"]], [p.MOS], "o", color=COLORS["bad"], ms=8, zorder=5,
-             label=f"you: {res['delay_ms']:.0f} ms → MOS {p.MOS:.2f}")
+    ax1.plot([res["delay_ms"]], [p.MOS], "o", color=COLORS["bad"], ms=8, zorder=5)
     for x, txt in ((G114_TRANSPARENT_MS, "150 ms"), (G114_PLANNING_LIMIT_MS, "400 ms")):
         ax1.axvline(x, color=COLORS["neutral"], lw=1, ls="--")
         ax1.text(x + 5, 1.08, txt, fontsize=8, color=COLORS["neutral"])
-    ax1.set_ylim(1, 4.6)
-    ax1.set_xlim(0, DELAYS_MS[-1])
+    # Few, explicit ticks: tick labels are a large part of a redraw's cost.
+    ax1.set(ylim=(1, 4.6), xlim=(0, DELAYS_MS[-1]), xticks=[0, 200, 400, 600, 800], yticks=[1, 2, 3, 4, 4.5])
     codec = get_codec(res["codec"]).label.split(" (")[0]
-    label_axes(ax1, "one-way (mouth-to-ear) delay [ms]", "MOS (1–4.5)", f"{codec}: MOS vs delay")
+    label_axes(ax1, "one-way (mouth-to-ear) delay [ms]", "MOS (1–4.5)",
+               f"{codec}: MOS vs delay (● {res['delay_ms']:.0f} ms → {p.MOS:.2f})")
     ax1.legend(loc="upper right", fontsize=8)
 
     _satisfaction_bands(ax2, labels=True)
     for name, mos in res["by_loss"].items():
         ax2.plot(100 * res["losses"], mos, label=name, ls="--" if "without" in name else "-")
-    ax2.plot([100 * res["loss"]], [p.MOS], "o", color=COLORS["bad"], ms=8, zorder=5, label="you")
-    ax2.set_ylim(1, 4.6)
-    ax2.set_xlim(0, 100 * res["losses"][-1])
+    ax2.plot([100 * res["loss"]], [p.MOS], "o", color=COLORS["bad"], ms=8, zorder=5)
+    ax2.set(ylim=(1, 4.6), xlim=(0, 100 * res["losses"][-1]), xticks=[0, 5, 10, 15, 20], yticks=[1, 2, 3, 4, 4.5])
     burst = "random loss" if res["burst_r"] == 1 else f"BurstR = {res['burst_r']:g}"
-    label_axes(ax2, "packet loss [%]", "MOS (1–4.5)", f"MOS vs loss at {res['delay_ms']:.0f} ms ({burst})")
+    label_axes(ax2, "packet loss [%]", "MOS (1–4.5)",
+               f"MOS vs loss at {res['delay_ms']:.0f} ms, {burst} (● {100 * res['loss']:.1f} %)")
     ax2.legend(loc="upper right", fontsize=8)
     ax2.text(1.01, 4.58, "G.107 Annex B:", transform=ax2.get_yaxis_transform(), fontsize=8, fontweight="bold",
              color="#555555", va="center")

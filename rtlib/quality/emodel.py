@@ -19,8 +19,8 @@ vectorised with numpy: pass arrays of delays and losses to get whole curves.
 Codec values (``Ie``, ``Bpl``) come from ITU-T G.113 (11/2007) Appendix I,
 Table I.1 (equipment impairment ``Ie``) and Table I.3 (packet-loss robustness
 ``Bpl``, measured with random loss at the packet sizes given there); see
-:data:`CODECS`.  G.113 gives no narrowband ``Ie``/``Bpl`` for Opus: modelling it
-needs the wideband E-model (G.107.1), which this module does not implement.
+:data:`CODECS`.  No values for Opus are included: it usually runs wideband, which
+needs the wideband E-model (G.107.1), not implemented here.
 
 Used in: notebooks/01_im_vs_rtc.ipynb, ``python -m rtlib emodel``.
 """

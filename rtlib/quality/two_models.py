@@ -76,10 +76,11 @@ def deliver_two_ways(n: int = 3000, one_way_ms: float = 50.0, jitter_ms: float =
 def _plot_two(res):
     from rtlib.viz import COLORS, label_axes, new_figure
 
-    fig, ax = new_figure(figsize=(9, 4.4))
-    im = np.sort(res["im_delay_ms"])
-    frac = np.arange(1, im.size + 1) / im.size
-    ax.step(im, 100 * frac, where="post", color=COLORS["im"], lw=2.2,
+    fig, ax = new_figure(figsize=(9, 4.4), layout="none")  # fixed margins: a faster redraw
+    fig.subplots_adjust(left=0.08, right=0.97, bottom=0.12, top=0.91)
+    frac = np.linspace(0, 1, 401)  # the CDF at 401 quantiles draws as well as at every point
+    im = np.quantile(res["im_delay_ms"], frac)
+    ax.plot(im, 100 * frac, color=COLORS["im"], lw=2.2,
             label=f"IM: 100 % shown, in order; 99 % within {res['im_p99_ms']:.0f} ms, last after "
                   f"{res['im_max_ms'] / 1000:.1f} s")
     played = 100 * res["rtc_played"]
