@@ -1,0 +1,366 @@
+"""The IM client (one device), sans-IO: ids, acks, retries, dedupe, cursors, sync.
+
+Sending: every message gets a *client message id* (``cid``), unique for this sender,
+before it leaves the device.  The client keeps it until the server's ``ack`` says it
+is stored, and resends it when no ack came within the ack timeout, waiting
+``ack_timeout_s × backoff^(k−1)`` (capped at ``max_backoff_s``) after attempt ``k``.
+The server is idempotent on ``(sender, cid)``, so a resend of a stored message is
+harmless: it gets the same sequence number back.
+
+Receiving: the server numbers each conversation's messages 1, 2, 3, ...  The client
+keeps a *cursor* per conversation, the highest seq up to which it has everything,
+and releases messages to the application in seq order, each once:
+
+- a seq at or below the cursor (or one already held) is a duplicate: dropped;
+- a seq above ``cursor + 1`` reveals a *gap*: the message is held back, and if the
+  gap is still open after ``gap_wait_s`` the client pulls the missing ones (``sync``);
+- on (re)connection, ``auth_ok`` lists each conversation's last seq, and the client
+  pulls every conversation whose last seq is beyond its cursor (offline catch-up);
+- the heartbeat, sent when the connection has been quiet for ``heartbeat_s``, is a
+  ``sync`` of every conversation from the cursors: a lost *last* message, which no
+  later message reveals as a gap, is pulled then (``ping`` when ``pull`` is off).
+
+The read watermark (``read``) is separate from the cursor: the cursor says "this
+device has it", the watermark says "the user has seen it", and it is shared by all
+of the user's devices.
+
+The switches ``acks``, ``retries``, ``dedupe``, ``in_order`` and ``pull`` turn each
+mechanism off for the fault experiments of notebook 02.
+
+Sans-IO: feed it frames and the time; take what it wants to send with
+:meth:`Client.take_frames` and what happened with :meth:`Client.take_events`; call
+:meth:`Client.on_timer` at :meth:`Client.next_deadline`.  Events are tuples::
+
+    ("open", convs)            authenticated; convs = {conv: {"last_seq", "read_seq"}}
+    ("message", msg)           a message for the application (a ``msg`` frame dict;
+                               own messages come at their ack, with "own": True)
+    ("acked", cid, conv, seq)  the server stored our message
+    ("failed", cid, conv, why) we gave up on our message (the user sees a red mark)
+    ("read", conv, user, seq)  a read watermark moved
+    ("error", code, reason)    the server refused something
+
+Used in: notebooks/02_im_store_forward.ipynb, notebooks/03_im_scale.ipynb.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+
+
+class Client:
+    """One device of one user."""
+
+    def __init__(self, user: str, token: str, device: str = "phone", *, acks: bool = True, retries: bool = True,
+                 dedupe: bool = True, in_order: bool = True, pull: bool = True, ack_timeout_s: float = 1.0,
+                 backoff: float = 2.0, max_backoff_s: float = 16.0, max_attempts: int = 0,
+                 gap_wait_s: float = 0.1, heartbeat_s: float = 30.0, cid_prefix: str | None = None):
+        for name, value, low in (("ack_timeout_s", ack_timeout_s, 0), ("max_backoff_s", max_backoff_s, 0),
+                                 ("heartbeat_s", heartbeat_s, 0)):
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > low):
+                raise ValueError(f"{name} must be a finite number > {low} s, got {value!r}")
+        if not (isinstance(backoff, (int, float)) and 1 <= backoff <= 10):
+            raise ValueError(f"backoff must be in [1, 10], got {backoff!r}")
+        if not (isinstance(gap_wait_s, (int, float)) and 0 <= gap_wait_s <= 60):
+            raise ValueError(f"gap_wait_s must be in [0, 60] s, got {gap_wait_s!r}")
+        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 0:
+            raise ValueError(f"max_attempts must be an integer >= 0 (0 = no limit), got {max_attempts!r}")
+        self.user, self.token, self.device = user, token, device
+        self.acks, self.retries, self.dedupe, self.in_order, self.pull = acks, retries, dedupe, in_order, pull
+        self.ack_timeout_s, self.backoff, self.max_backoff_s = float(ack_timeout_s), float(backoff), float(max_backoff_s)
+        self.max_attempts = max_attempts
+        self.gap_wait_s, self.heartbeat_s = float(gap_wait_s), float(heartbeat_s)
+        self.cid_prefix = f"{device}-" if cid_prefix is None else cid_prefix
+        self.state = "closed"  # -> "authenticating" -> "open"
+        self._n = 0
+        self._frames: list[dict] = []
+        self._events: list[tuple] = []
+        self.pending: dict[str, list] = {}  # cid -> [frame, attempts, deadline]
+        self._timers: list[tuple] = []  # heap of (deadline, cid, attempts)
+        self.cursor: dict[str, int] = {}
+        self._held: dict[str, dict] = {}  # conv -> {seq: msg} above the cursor
+        self._gap_due: dict[str, float] = {}  # conv -> when to pull if the gap is still open
+        self.read_seq: dict[str, int] = {}
+        self._last_sent_s = 0.0
+        # A lower bound of next_deadline(), kept up to date cheaply, for drivers that
+        # call on_timer() at wake_s instead of asking next_deadline() after every input.
+        self.wake_s = math.inf
+        self.n_sent = self.n_resent = self.n_acked = self.n_failed = 0
+        self.n_released = self.n_duplicates_dropped = self.n_pulls = 0
+
+    @property
+    def stats(self) -> dict:
+        """Counters: sent, resent, acked, failed, released, duplicates_dropped, pulls."""
+        return {"sent": self.n_sent, "resent": self.n_resent, "acked": self.n_acked, "failed": self.n_failed,
+                "released": self.n_released, "duplicates_dropped": self.n_duplicates_dropped,
+                "pulls": self.n_pulls}
+
+    # -- connection lifecycle -------------------------------------------------------------
+    def connect(self, now: float) -> None:
+        """The transport is up: authenticate."""
+        self.state = "authenticating"
+        self._out({"type": "auth", "user": self.user, "token": self.token, "device": self.device}, now)
+
+    def disconnected(self, now: float) -> None:
+        """The transport is gone; pending messages wait for the next connection."""
+        self.state = "closed"
+        self._frames.clear()
+        self._gap_due.clear()
+
+    # -- application calls ----------------------------------------------------------------
+    def send(self, conv: str, body: str, now: float) -> str:
+        """Queue a message; returns its client message id."""
+        self._n += 1
+        cid = f"{self.cid_prefix}{self._n}"
+        frame = {"type": "send", "conv": conv, "cid": cid, "body": body}
+        self.n_sent += 1
+        if self.acks:
+            deadline = now + self.ack_timeout_s
+            self.pending[cid] = [frame, 1, deadline]
+            heapq.heappush(self._timers, (deadline, cid, 1))
+            if deadline < self.wake_s:
+                self.wake_s = deadline
+            if self.state == "open":
+                self._out(frame, now)
+        elif self.state == "open":
+            self._out(frame, now)
+        else:  # fire-and-forget: nobody will resend it, so it is queued once
+            self.pending[cid] = [frame, 0, math.inf]
+        return cid
+
+    def read(self, conv: str, seq: int, now: float) -> None:
+        """Tell the server (and so the user's other devices) that ``seq`` was read."""
+        if seq > self.read_seq.get(conv, 0):
+            self.read_seq[conv] = seq
+            if self.state == "open":
+                self._out({"type": "read", "conv": conv, "seq": seq}, now)
+
+    def sync(self, now: float, conv: str | None = None) -> None:
+        """Pull what is stored after the cursor (one conversation, or all)."""
+        if self.state != "open":
+            return
+        self.n_pulls += 1
+        if conv is None:
+            self._out({"type": "sync", "since": dict(self.cursor)}, now)
+        else:
+            self._out({"type": "sync", "conv": conv, "since": self.cursor.get(conv, 0)}, now)
+
+    # -- frames from the server ---------------------------------------------------------
+    def on_frame(self, frame: dict, now: float) -> None:
+        kind = frame.get("type")
+        if kind == "msg":
+            self._accept(frame, now)
+        elif kind == "ack":
+            self._on_ack(frame, now)
+        elif kind == "sync_ok":
+            conv = frame["conv"]
+            for m in frame["messages"]:
+                self._accept({"type": "msg", "conv": conv, **m}, now)
+            if frame.get("more") and frame["messages"]:
+                self.n_pulls += 1
+                self._out({"type": "sync", "conv": conv, "since": frame["messages"][-1]["seq"]}, now)
+        elif kind == "auth_ok":
+            self._on_open(frame, now)
+        elif kind == "read":
+            conv, seq = frame["conv"], frame["seq"]
+            if frame.get("user") == self.user and seq > self.read_seq.get(conv, 0):
+                self.read_seq[conv] = seq
+            self._events.append(("read", conv, frame.get("user"), seq))
+        elif kind == "error":
+            self._on_error(frame, now)
+        # "pong" only proves the connection is alive
+
+    def on_frames(self, frames, now: float) -> None:
+        """Several frames in arrival order (the common cases inlined, for speed)."""
+        cursor, held, events = self.cursor, self._held, self._events
+        for f in frames:
+            kind = f["type"]
+            if kind == "msg":
+                conv, seq = f["conv"], f["seq"]
+                if seq == cursor.get(conv, 0) + 1 and not held.get(conv):
+                    cursor[conv] = seq  # the next one, nothing held: release at once
+                    self.n_released += 1
+                    events.append(("message", f))
+                else:
+                    self._accept(f, now)
+            elif kind == "ack":
+                self._on_ack(f, now)
+            else:
+                self.on_frame(f, now)
+
+    def _on_open(self, frame, now) -> None:
+        self.state = "open"
+        convs = frame.get("convs", {})
+        self._events.append(("open", convs))
+        for conv, info in convs.items():
+            r = info.get("read_seq", 0)
+            if r > self.read_seq.get(conv, 0):
+                self.read_seq[conv] = r
+            if self.pull and info.get("last_seq", 0) > self.cursor.get(conv, 0):
+                self.n_pulls += 1
+                self._out({"type": "sync", "conv": conv, "since": self.cursor.get(conv, 0)}, now)
+        # Resend everything not yet acked, oldest first, with a fresh timer.
+        for cid, p in list(self.pending.items()):
+            if p[1] == 0:  # fire-and-forget queued while offline: sent once, then forgotten
+                del self.pending[cid]
+                self._out(p[0], now)
+                continue
+            self.n_resent += 1
+            p[1] += 1
+            p[2] = now + self._timeout(p[1])
+            heapq.heappush(self._timers, (p[2], cid, p[1]))
+            if p[2] < self.wake_s:
+                self.wake_s = p[2]
+            self._out(p[0], now)
+
+    def _on_ack(self, frame, now) -> None:
+        p = self.pending.pop(frame["cid"], None)
+        if p is None:  # an ack for a retry already acked
+            return
+        self.n_acked += 1
+        conv, seq = frame["conv"], frame["seq"]
+        self._events.append(("acked", frame["cid"], conv, seq))
+        m = {"type": "msg", "conv": conv, "seq": seq, "sender": self.user, "cid": frame["cid"],
+             "body": p[0]["body"], "ts": frame.get("ts"), "own": True}
+        if seq == self.cursor.get(conv, 0) + 1 and not self._held.get(conv):
+            # The common case, inline: our own message is the next one.
+            self.cursor[conv] = seq
+            self.n_released += 1
+            self._events.append(("message", m))
+        else:
+            self._accept(m, now)
+
+    def _on_error(self, frame, now) -> None:
+        cid = frame.get("cid")
+        p = self.pending.get(cid) if cid is not None else None
+        code = frame.get("code")
+        if p is not None and code in ("not_member", "bad_frame", "too_large"):
+            del self.pending[cid]  # retrying cannot help
+            self.n_failed += 1
+            self._events.append(("failed", cid, p[0]["conv"], code))
+            return
+        if p is not None and code == "unavailable":
+            self._retry(cid, p, now)  # the server asked for a retry: do not wait for the timer
+            return
+        self._events.append(("error", code, frame.get("reason", "")))
+
+    # -- receiving: dedupe, order, gaps ------------------------------------------------------
+    def _accept(self, m: dict, now: float) -> None:
+        conv, seq = m["conv"], m["seq"]
+        cur = self.cursor.get(conv, 0)
+        if seq == cur + 1:
+            self._release(m)
+            cur = seq
+            held = self._held.get(conv)
+            if held:
+                in_order = self.in_order
+                while cur + 1 in held:
+                    cur += 1
+                    m2 = held.pop(cur)
+                    if in_order:
+                        self._release(m2)
+                if not held:
+                    self._gap_due.pop(conv, None)
+            self.cursor[conv] = cur
+            return
+        if seq <= cur or seq in self._held.get(conv, ()):
+            if self.dedupe:
+                self.n_duplicates_dropped += 1
+            else:
+                self._release(m)
+            return
+        # A gap: hold it (or, without in-order release, show it now and remember it).
+        self._held.setdefault(conv, {})[seq] = m
+        if not self.in_order:
+            self._release(m)
+        if self.pull and conv not in self._gap_due and self.state == "open":
+            due = self._gap_due[conv] = now + self.gap_wait_s
+            if due < self.wake_s:
+                self.wake_s = due
+
+    def _release(self, m: dict) -> None:
+        self.n_released += 1
+        self._events.append(("message", m))
+
+    # -- timers ---------------------------------------------------------------------------
+    def _timeout(self, attempt: int) -> float:
+        return min(self.ack_timeout_s * self.backoff ** (attempt - 1), self.max_backoff_s)
+
+    def _retry(self, cid, p, now) -> None:
+        if not self.retries or (self.max_attempts and p[1] >= self.max_attempts):
+            del self.pending[cid]
+            self.n_failed += 1
+            self._events.append(("failed", cid, p[0]["conv"], "no ack"))
+            return
+        p[1] += 1
+        p[2] = now + self._timeout(p[1])
+        heapq.heappush(self._timers, (p[2], cid, p[1]))
+        if p[2] < self.wake_s:
+            self.wake_s = p[2]
+        if self.state == "open":
+            self.n_resent += 1
+            self._out(p[0], now)
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`on_timer` should run next (``None``: nothing to wait for)."""
+        timers = self._timers
+        pending = self.pending
+        while timers and (timers[0][1] not in pending or pending[timers[0][1]][1] != timers[0][2]):
+            heapq.heappop(timers)
+        best = timers[0][0] if timers else None
+        if self._gap_due:
+            g = min(self._gap_due.values())
+            best = g if best is None or g < best else best
+        if self.state == "open":
+            hb = self._last_sent_s + self.heartbeat_s
+            best = hb if best is None or hb < best else best
+        return best
+
+    def on_timer(self, now: float) -> None:
+        """Retry what timed out, pull open gaps, send a heartbeat when due."""
+        timers, pending = self._timers, self.pending
+        while timers and timers[0][0] <= now:
+            _, cid, attempt = heapq.heappop(timers)
+            p = pending.get(cid)
+            if p is not None and p[1] == attempt:
+                self._retry(cid, p, now)
+        if self._gap_due and self.state == "open":
+            for conv, due in list(self._gap_due.items()):
+                if due <= now:
+                    if self._held.get(conv):
+                        self.n_pulls += 1
+                        self._out({"type": "sync", "conv": conv, "since": self.cursor.get(conv, 0)}, now)
+                        self._gap_due[conv] = now + max(self.ack_timeout_s, self.gap_wait_s)
+                    else:
+                        del self._gap_due[conv]
+        # (the heartbeat below goes through _out, which keeps wake_s in step)
+        if self.state == "open" and now >= self._last_sent_s + self.heartbeat_s:
+            if self.pull:  # the heartbeat doubles as a pull of anything missed (a lost last msg)
+                self.n_pulls += 1
+                self._out({"type": "sync", "since": dict(self.cursor)}, now)
+            else:
+                self._out({"type": "ping"}, now)
+        d = self.next_deadline()
+        self.wake_s = math.inf if d is None else d
+
+    # -- outputs --------------------------------------------------------------------------
+    def _out(self, frame: dict, now: float) -> None:
+        self._frames.append(frame)
+        self._last_sent_s = now
+        hb = now + self.heartbeat_s
+        if hb < self.wake_s:
+            self.wake_s = hb
+
+    def take_frames(self) -> list[dict]:
+        """The frames to write on the connection, in order (the list is handed over)."""
+        frames = self._frames
+        if frames:
+            self._frames = []
+        return frames
+
+    def take_events(self) -> list[tuple]:
+        """What happened for the application since the last call."""
+        events = self._events
+        if events:
+            self._events = []
+        return events

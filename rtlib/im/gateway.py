@@ -1,0 +1,216 @@
+"""The gateway (access server): long connections, heartbeats and the session registry.
+
+A phone keeps one long-lived connection to a gateway.  The gateway
+
+- parses and checks every frame (:func:`rtlib.im.protocol.check_frame`) and answers a
+  bad one with an ``error`` frame (it never raises on input),
+- authenticates the connection (user + token) before anything else,
+- answers heartbeats (``ping`` → ``pong``) and closes connections that have been
+  silent for ``idle_timeout_s`` (a phone that lost coverage never says goodbye: a
+  TCP connection can stay "open" on the server long after the device is gone),
+- keeps the **session registry**, which devices of which user are online on which
+  connection, that the logic uses to route messages, and
+- forwards ``send``/``sync``/``read`` to the logic (business) server.
+
+Sans-IO: the methods take the current time and return *outputs*, tuples the driver
+(the simulator or the live asyncio server) carries out::
+
+    ("send", conn, frame)         write ``frame`` on connection ``conn``
+    ("close", conn, reason)       close connection ``conn``
+    ("logic", session, frame)     hand ``frame`` to the logic server
+
+Used in: notebooks/02_im_store_forward.ipynb, notebooks/03_im_scale.ipynb.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from rtlib.im import protocol as P
+
+PONG = {"type": "pong"}
+
+
+class Session:
+    """One connection: who is on it (after ``auth``) and when it was last heard from."""
+
+    __slots__ = ("conn", "user", "device", "opened_s", "last_seen_s")
+
+    def __init__(self, conn: int, now: float):
+        self.conn = conn
+        self.user: str | None = None
+        self.device: str | None = None
+        self.opened_s = now
+        self.last_seen_s = now
+
+    def __repr__(self) -> str:
+        return f"<Session conn={self.conn} {self.user}/{self.device}>"
+
+
+class Registry:
+    """Which devices of each user are online, and on which connection.
+
+    In a large deployment this is a shared key-value store (for example Redis) that
+    every gateway writes and every logic server reads; here it is a dict.
+    """
+
+    def __init__(self):
+        self.routes: dict[str, dict[str, int]] = {}
+
+    def get(self, user: str) -> dict[str, int]:
+        """``{device: conn}`` of ``user``'s online devices (do not modify)."""
+        return self.routes.get(user, _EMPTY)
+
+    def online(self, user: str) -> bool:
+        return bool(self.routes.get(user))
+
+    def add(self, user: str, device: str, conn: int) -> int | None:
+        """Register a device; returns the connection it replaces, if any."""
+        devices = self.routes.setdefault(user, {})
+        old = devices.get(device)
+        devices[device] = conn
+        return old if old != conn else None
+
+    def remove(self, user: str, device: str, conn: int) -> None:
+        """Unregister a device, unless it has already moved to another connection."""
+        devices = self.routes.get(user)
+        if devices and devices.get(device) == conn:
+            del devices[device]
+            if not devices:
+                del self.routes[user]
+
+    def count(self) -> int:
+        return sum(len(d) for d in self.routes.values())
+
+
+_EMPTY: dict = {}
+
+
+class Gateway:
+    """The access server for many connections (sans-IO).
+
+    ``authenticate(user, token) -> bool`` checks credentials (the store's
+    :meth:`~rtlib.im.store.Store.check_token`).
+    """
+
+    def __init__(self, authenticate: Callable[[str, str], bool], *, registry: Registry | None = None,
+                 idle_timeout_s: float = 75.0, auth_timeout_s: float = 10.0):
+        if not idle_timeout_s > 0:
+            raise ValueError(f"idle_timeout_s must be > 0 s, got {idle_timeout_s!r}")
+        if not auth_timeout_s > 0:
+            raise ValueError(f"auth_timeout_s must be > 0 s, got {auth_timeout_s!r}")
+        self.authenticate = authenticate
+        self.registry = registry if registry is not None else Registry()
+        self.idle_timeout_s = float(idle_timeout_s)
+        self.auth_timeout_s = float(auth_timeout_s)
+        self.sweep_s = min(self.idle_timeout_s, self.auth_timeout_s) / 4
+        self.sessions: dict[int, Session] = {}
+        self._next_conn = 1
+        self._next_sweep: float | None = None
+        self.frames_in = 0
+        self.errors_sent = 0
+        self.auth_failures = 0
+        self.idle_closed = 0
+
+    # -- connections --------------------------------------------------------------------
+    def open(self, now: float) -> int:
+        """A new transport connection; returns its id (authenticate it next)."""
+        conn = self._next_conn
+        self._next_conn += 1
+        self.sessions[conn] = Session(conn, now)
+        if self._next_sweep is None:
+            self._next_sweep = now + self.sweep_s
+        return conn
+
+    def closed(self, conn: int, now: float) -> None:
+        """The transport of ``conn`` closed (by either side)."""
+        s = self.sessions.pop(conn, None)
+        if s is not None and s.user is not None:
+            self.registry.remove(s.user, s.device, conn)
+
+    def session(self, conn: int) -> Session | None:
+        return self.sessions.get(conn)
+
+    # -- frames -------------------------------------------------------------------------
+    def on_frame(self, conn: int, frame, now: float) -> list[tuple]:
+        """One frame from ``conn`` (JSON text live, a ``dict`` in simulation)."""
+        out: list[tuple] = []
+        self._on_frame(conn, frame, now, out)
+        return out
+
+    def on_frames(self, conn: int, frames, now: float) -> list[tuple]:
+        """Several frames from ``conn`` in arrival order (one call, for speed)."""
+        out: list[tuple] = []
+        for frame in frames:
+            self._on_frame(conn, frame, now, out)
+        return out
+
+    def _on_frame(self, conn, frame, now, out) -> None:
+        s = self.sessions.get(conn)
+        if s is None:  # the connection is gone: whatever was in flight is dropped
+            return
+        self.frames_in += 1
+        s.last_seen_s = now
+        try:
+            frame = P.check_frame(frame) if frame.__class__ is dict else P.decode(frame)
+        except P.FrameError as exc:
+            self.errors_sent += 1
+            ref = {}
+            if isinstance(frame, dict) and isinstance(frame.get("cid"), str) and len(frame["cid"]) <= P.MAX_ID_CHARS:
+                ref["cid"] = frame["cid"]
+            out.append(("send", conn, P.error(exc.code, exc.reason, **ref)))
+            return
+        kind = frame["type"]
+        if s.user is not None:
+            if kind == "ping":
+                out.append(("send", conn, PONG))
+            elif kind == "auth":
+                self.errors_sent += 1
+                out.append(("send", conn, P.error(P.ALREADY_AUTHENTICATED, "this connection is already authenticated")))
+            else:
+                out.append(("logic", s, frame))
+            return
+        if kind == "auth":
+            user, device = frame["user"], frame.get("device", "default")
+            if not self.authenticate(user, frame["token"]):
+                self.auth_failures += 1
+                self.errors_sent += 1
+                out.append(("send", conn, P.error(P.AUTH_FAILED, "unknown user or wrong token")))
+                out.append(("close", conn, "authentication failed"))
+                self.closed(conn, now)
+                return
+            s.user, s.device = user, device
+            old = self.registry.add(user, device, conn)
+            if old is not None and old in self.sessions:  # the same device reconnected: drop the stale link
+                del self.sessions[old]
+                out.append(("close", old, "replaced by a newer connection of the same device"))
+            out.append(("logic", s, frame))
+        elif kind == "ping":
+            out.append(("send", conn, PONG))
+        else:
+            self.errors_sent += 1
+            ref = {"cid": frame["cid"]} if kind == "send" else {}
+            out.append(("send", conn, P.error(P.UNAUTHENTICATED, "send an auth frame first", **ref)))
+
+    # -- timers -------------------------------------------------------------------------
+    def next_deadline(self) -> float | None:
+        """When :meth:`on_timer` should next run (``None``: no connection to watch)."""
+        return self._next_sweep if self.sessions else None
+
+    def on_timer(self, now: float) -> list[tuple]:
+        """Close connections silent for ``idle_timeout_s`` (or not authenticated in time)."""
+        out = []
+        if self._next_sweep is None or now < self._next_sweep:
+            return out
+        idle, auth = self.idle_timeout_s, self.auth_timeout_s
+        for conn, s in list(self.sessions.items()):
+            if s.user is None:
+                if now - s.opened_s > auth:
+                    out.append(("close", conn, "no auth frame in time"))
+                    self.closed(conn, now)
+            elif now - s.last_seen_s > idle:
+                self.idle_closed += 1
+                out.append(("close", conn, "idle: no frame or heartbeat in time"))
+                self.closed(conn, now)
+        self._next_sweep = now + self.sweep_s if self.sessions else None
+        return out
