@@ -5,14 +5,15 @@
 - :class:`Path` / :class:`DuplexPath` (closed loop): the same model as components
   of an :class:`rtlib.sim.EventLoop`, ``path.send(packet, size_bytes, on_arrival)``.
 - capacity models (:mod:`rtlib.net.capacity`) and traces (:mod:`rtlib.net.traces`):
-  constant, RFC 8867 step patterns, Mahimahi traces, a synthetic cellular generator.
+  constant, RFC 8867 step patterns, Mahimahi traces, a synthetic cellular generator;
+  other users' traffic sharing the bottleneck (:func:`poisson_cross_traffic`).
 
 Used in: notebooks/04_network.ipynb and every chapter that simulates a path.
 """
 
 from rtlib.net.capacity import Capacity, ConstantCapacity, OpportunityTrace, StepCapacity, as_capacity
 from rtlib.net.loss import burst_lengths, burst_ratio, gilbert_params, loss_pattern
-from rtlib.net.path import PathResult, simulate_path
+from rtlib.net.path import PathResult, poisson_cross_traffic, simulate_path
 from rtlib.net.sim import DuplexPath, Path
 
 __all__ = [
@@ -28,5 +29,6 @@ __all__ = [
     "burst_ratio",
     "gilbert_params",
     "loss_pattern",
+    "poisson_cross_traffic",
     "simulate_path",
 ]

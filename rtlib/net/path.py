@@ -178,6 +178,40 @@ def random_streams(seed: int, stream: str = "") -> tuple[np.random.Generator, np
     return make_rng(seed, *parts, "loss"), make_rng(seed, *parts, "jitter")
 
 
+def _check_cross(cross_traffic, cap):
+    if cross_traffic is None:
+        return None
+    if cap is None:
+        raise ValueError("cross_traffic needs a finite capacity_bps: without a bottleneck nothing is shared")
+    try:
+        t, size = cross_traffic
+    except (TypeError, ValueError):
+        raise ValueError("cross_traffic must be a pair (send_s, size_bytes)") from None
+    t = np.asarray(t, dtype=float)
+    if t.ndim != 1 or not np.all(np.isfinite(t)):
+        raise ValueError("cross_traffic send times must be a 1-D array of finite seconds")
+    size = np.broadcast_to(np.asarray(size, dtype=float), t.shape).copy()
+    if size.size and (not np.all(np.isfinite(size)) or size.min() <= 0):
+        raise ValueError("cross_traffic sizes must be finite and > 0 bytes")
+    order = np.argsort(t, kind="stable")
+    return t[order], size[order]
+
+
+def poisson_cross_traffic(rate_bps: float, duration_s: float, size_bytes: float = 1200, *, start_s: float = 0.0,
+                          seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Other users' packets: Poisson arrivals at a mean ``rate_bps`` in ``[start_s, start_s + duration_s)``.
+
+    Returns ``(send_s, size_bytes)`` for ``simulate_path(..., cross_traffic=...)``.
+    """
+    for name, v in (("rate_bps", rate_bps), ("duration_s", duration_s), ("size_bytes", size_bytes)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or v <= 0:
+            raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
+    rng = make_rng(seed, "net", "cross")
+    n = rng.poisson(rate_bps * duration_s / (8 * size_bytes))
+    t = start_s + np.sort(rng.random(n)) * duration_s
+    return t, np.full(n, float(size_bytes))
+
+
 # -- jitter ------------------------------------------------------------------------------
 def jitter_from_draws(draws: np.ndarray, jitter_ms: float, dist: str, pareto_shape: float) -> np.ndarray:
     """Extra delay in seconds (>= 0, mean ``jitter_ms``) from per-packet draws.
@@ -302,7 +336,7 @@ def simulate_path(send_s, size_bytes, *, delay_ms: float = 0.0, jitter_ms: float
                   jitter_dist: str = "normal", reorder: bool = True, loss: float = 0.0,
                   burst_len: float = 1.0, capacity_bps=None, queue_limit_bytes: float | None = None,
                   queue_limit_ms: float | None = None, seed: int = 0, pareto_shape: float = 2.0,
-                  stream: str = "") -> PathResult:
+                  stream: str = "", cross_traffic=None) -> PathResult:
     """Send packets through an impaired path; return when (and whether) each arrives.
 
     Parameters
@@ -323,6 +357,9 @@ def simulate_path(send_s, size_bytes, *, delay_ms: float = 0.0, jitter_ms: float
         packet is dropped if the bytes queued ahead plus its own exceed the byte limit,
         or if it would wait longer than the ms limit before its turn.
     seed : the random streams ("net"/"loss" and "net"/"jitter" of :func:`rtlib.sim.make_rng`).
+    cross_traffic : optional ``(send_s, size_bytes)`` of other packets that share the
+        bottleneck FIFO (e.g. from :func:`poisson_cross_traffic`): they take capacity and
+        buffer space but are not reported; ``params["cross_dropped"]`` counts their tail drops.
     stream : optional name for an independent set of streams ("net"/stream/"loss" ...),
         as :class:`rtlib.net.sim.Path` uses for each direction of a duplex path.
 
@@ -340,6 +377,8 @@ def simulate_path(send_s, size_bytes, *, delay_ms: float = 0.0, jitter_ms: float
     send, size = _check_send(send_s, size_bytes)
     n = send.size
     loss_rng, jitter_rng = random_streams(seed, stream)
+    cross = _check_cross(cross_traffic, p["capacity"])
+    cross_dropped = 0
 
     # 1. random loss (one uniform per sent packet, so the event-driven Path agrees)
     code = np.zeros(n, dtype=np.int8)
@@ -357,9 +396,17 @@ def simulate_path(send_s, size_bytes, *, delay_ms: float = 0.0, jitter_ms: float
         idx = np.flatnonzero(entered) if not entered.all() else None
         a = send if idx is None else send[idx]
         s = size if idx is None else size[idx]
+        if cross is not None:  # merge the other traffic into the same FIFO, in time order
+            a_all = np.concatenate((a, cross[0]))
+            order = np.argsort(a_all, kind="stable")  # at equal times, our packets first
+            mine = order < a.size
+            a, s = a_all[order], np.concatenate((s, cross[1]))[order]
         u = cap.bytes_before(a)
         h = _drop_thresholds(cap, a, u, s, p["queue_limit_bytes"], p["queue_limit_ms"])
         e = fifo_departures(u, s, h)
+        if cross is not None:
+            cross_dropped = int(np.isnan(e[~mine]).sum())
+            e = e[mine]  # our packets, back in send order (the merge kept their order)
         dropped = np.isnan(e)
         d = np.full(e.shape, np.nan)
         d[~dropped] = cap.time_of_bytes(e[~dropped])
@@ -384,6 +431,7 @@ def simulate_path(send_s, size_bytes, *, delay_ms: float = 0.0, jitter_ms: float
             arrival[delivered] = np.maximum.accumulate(arrival[delivered])
 
     params = {k: v for k, v in p.items() if k != "capacity"}
-    params.update(capacity=repr(cap) if cap is not None else None, seed=seed, stream=stream)
+    params.update(capacity=repr(cap) if cap is not None else None, seed=seed, stream=stream,
+                  cross_packets=0 if cross is None else int(cross[0].size), cross_dropped=cross_dropped)
     return PathResult(send_s=send, size_bytes=size, arrival_s=arrival, lost=~delivered, drop_code=code,
                       queue_delay_s=departure - send, departure_s=departure, params=params)

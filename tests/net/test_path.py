@@ -235,3 +235,37 @@ def test_bad_parameters_name_the_parameter_and_range(kwargs, match):
 def test_bad_inputs(send, size, match):
     with pytest.raises(ValueError, match=match):
         simulate_path(send, size)
+
+
+def test_cross_traffic_shares_the_fifo():
+    # our packet waits behind cross traffic that arrived just before it
+    res = simulate_path([0.001], 1250, capacity_bps=1e6, cross_traffic=([0.0, 0.0], [1250, 1250]))
+    np.testing.assert_allclose(res.departure_s, [0.030])
+    assert res.params["cross_packets"] == 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(packets, packets, st.one_of(st.none(), st.integers(1500, 20000)))
+def test_cross_traffic_equals_one_merged_stream(pk, other, limit_bytes):
+    send, size = _arrays(pk)
+    c_send, c_size = _arrays(other)
+    res = simulate_path(send, size, capacity_bps=BPS, queue_limit_bytes=limit_bytes, cross_traffic=(c_send, c_size))
+    t = np.concatenate((send, c_send))
+    order = np.argsort(t, kind="stable")
+    ref = reference_fifo(t[order], np.concatenate((size, c_size))[order], BPS, limit_bytes)
+    mine = np.empty_like(ref)
+    mine[order] = ref
+    np.testing.assert_allclose(res.departure_s, mine[:send.size], rtol=1e-12, atol=1e-9)
+    assert res.params["cross_dropped"] == int(np.isnan(mine[send.size:]).sum())
+
+
+def test_poisson_cross_traffic_rate():
+    from rtlib.net import poisson_cross_traffic
+
+    t, s = poisson_cross_traffic(2e6, 100.0, 1000, start_s=5.0, seed=1)
+    assert s.sum() * 8 / 100 == pytest.approx(2e6, rel=0.02)
+    assert t.min() >= 5.0 and t.max() < 105.0 and np.all(np.diff(t) >= 0)
+    with pytest.raises(ValueError, match="rate_bps must be a finite number > 0"):
+        poisson_cross_traffic(0, 1.0)
+    with pytest.raises(ValueError, match="cross_traffic needs a finite capacity_bps"):
+        simulate_path([0.0], 100, cross_traffic=(t, s))
