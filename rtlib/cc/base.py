@@ -8,6 +8,8 @@ encoder and the pacer follow.  Every controller in :mod:`rtlib.cc` has the same 
 - ``on_packet_results(now_s, results, rtt_s)``: transport-wide feedback, i.e. for
   each packet sent its send time and its arrival time (``None`` = lost);
 - ``on_remb(now_s, rate_bps)``: a receiver-estimated maximum bitrate (REMB);
+- ``on_packet_sent(...)`` and ``probes(now_s)``: optional, for controllers that probe
+  the path with short bursts of padding (GCC at start-up);
 - ``feedback``: which feedback the receiver must send: ``"transport-cc"`` or ``"remb"``.
 
 They are sans-IO: fed values and the current time, never a socket or a clock.
@@ -62,6 +64,14 @@ class RateController:
 
     def on_remb(self, now_s: float, rate_bps: float) -> float:
         return self.target_rate_bps
+
+    def on_packet_sent(self, now_s: float, seq: int, size_bytes: int, probe_cluster: int | None = None,
+                       padding: bool = False) -> None:
+        """A packet of probe cluster ``probe_cluster`` left the sender (``padding``: a padding packet)."""
+
+    def probes(self, now_s: float) -> list[tuple[int, float, int]]:
+        """Probe clusters to send now, as ``(cluster id, rate_bps, packets)``; none by default."""
+        return []
 
     def _clamp(self, rate_bps: float) -> float:
         return min(max(rate_bps, self.min_rate_bps), self.max_rate_bps)

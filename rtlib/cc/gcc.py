@@ -388,13 +388,16 @@ class DelayBasedRateControl:
     - **increase**: multiplicatively, ``A *= 1.08 ** min(dt, 1 s)``, while far from
       convergence; additively, ``A += max(1000, alpha * expected_packet_size_bits)``
       with ``alpha = 0.5 * min(dt / response_time, 1)`` and
-      ``response_time = rtt + 100 ms``, when the incoming rate R_hat is within three
-      standard deviations of the average rate measured at earlier decreases (an
-      exponential average with factor 0.95).  R_hat rising above that band resets the
-      average (the path changed) and increase turns multiplicative again.  The
-      estimate is kept below ``1.5 * R_hat`` (plus 10 kbit/s so a small start can grow)
-      so it cannot run away from what the sender really sends; that bound never lowers
-      the estimate by itself.
+      ``response_time = rtt + 100 ms``, when close to it.  "Close" is judged against
+      an exponential average (factor 0.95) of the incoming rate R_hat at decreases:
+      with ``sticky_near=True`` (WebRTC's reading, the default) every decrease makes
+      the controller "close" until R_hat rises three standard deviations above that
+      average; with ``sticky_near=False`` (the draft read literally) it is close only
+      while R_hat is within three standard deviations of it.  R_hat rising above the
+      band resets the average (the path changed) and increase turns multiplicative.
+      The estimate is kept below ``1.5 * R_hat`` (plus 10 kbit/s so a small start can
+      grow) so it cannot run away from what the sender really sends; that bound never
+      lowers the estimate by itself.
     - **decrease**: ``A = beta * R_hat`` (beta = 0.85) and the average above is updated.
       Taking the smaller of that and the current A (as WebRTC does) avoids a
       "decrease" raising the estimate when R_hat still counts a burst; a further
@@ -404,7 +407,7 @@ class DelayBasedRateControl:
     """
 
     def __init__(self, start_rate_bps: float, min_rate_bps: float = 50e3, max_rate_bps: float = 10e6,
-                 beta: float = BETA, eta: float = ETA):
+                 beta: float = BETA, eta: float = ETA, sticky_near: bool = True):
         self.min_rate_bps = _check_rate(min_rate_bps, "min_rate_bps")
         self.max_rate_bps = _check_rate(max_rate_bps, "max_rate_bps")
         if not 0 < beta < 1:
@@ -419,6 +422,13 @@ class DelayBasedRateControl:
         self._last_update_s: float | None = None
         self._last_decrease_s = -math.inf
         self.near_convergence = False
+        self.sticky_near = sticky_near
+
+    def set_estimate(self, rate_bps: float, now_s: float) -> float:
+        """Jump to a measured rate (a probe result): WebRTC's ``AimdRateControl::SetEstimate``."""
+        self.rate_bps = min(max(float(rate_bps), self.min_rate_bps), self.max_rate_bps)
+        self._last_update_s = now_s
+        return self.rate_bps
 
     def _sigma_kbps(self) -> float:
         return math.sqrt(self.var_max * self.avg_max_kbps)
@@ -446,10 +456,10 @@ class DelayBasedRateControl:
             if incoming_bps is not None and self.avg_max_kbps is not None:
                 if incoming_bps / 1000 > self.avg_max_kbps + 3 * self._sigma_kbps():
                     self.avg_max_kbps = None  # the path changed: far from convergence again
-            self.near_convergence = (
-                incoming_bps is not None and self.avg_max_kbps is not None
-                and abs(incoming_bps / 1000 - self.avg_max_kbps) <= 3 * self._sigma_kbps()
-            )
+            if self.avg_max_kbps is None:
+                self.near_convergence = False
+            elif not self.sticky_near and incoming_bps is not None:
+                self.near_convergence = abs(incoming_bps / 1000 - self.avg_max_kbps) <= 3 * self._sigma_kbps()
             if self.near_convergence:
                 response_time_s = 0.1 + rtt_s
                 alpha = 0.5 * min(dt_s / response_time_s, 1.0)
@@ -507,6 +517,42 @@ class LossBasedControl:
         return self.rate_bps
 
 
+# -- start-up probing (WebRTC, not in the draft) ----------------------------------------------
+#: WebRTC's ProbeController: the first probes at 3x and 6x the start rate, then, while a
+#: probe comes back at >= 70 % of its rate, another at twice the result.
+PROBE_SCALES = (3.0, 6.0)
+PROBE_CONTINUE = 0.7
+PROBE_MIN_PACKETS = 5
+PROBE_MIN_DURATION_S = 0.015
+
+
+def probe_result_bps(results: list[PacketResult]) -> float | None:
+    """The rate a probe cluster measured, as WebRTC's ProbeBitrateEstimator computes it.
+
+    Send rate = bytes but the last / send interval; receive rate = bytes but the first
+    / arrival interval.  If the link delivered clearly less than was sent (below 90 %),
+    it is saturated and the estimate is 95 % of the receive rate; else the smaller of
+    the two.  ``None`` when too few packets arrived or the intervals make no sense.
+    """
+    got = [r for r in results if r.arrival_time_s is not None]
+    if len(got) < max(int(0.8 * PROBE_MIN_PACKETS), 2):
+        return None
+    got.sort(key=lambda r: r.send_time_s)
+    send_iv = got[-1].send_time_s - got[0].send_time_s
+    arr = sorted(got, key=lambda r: r.arrival_time_s)
+    recv_iv = arr[-1].arrival_time_s - arr[0].arrival_time_s
+    if not 0 < send_iv <= 1.0 or not 0 < recv_iv <= 1.0:
+        return None
+    total = sum(r.size_bytes for r in got)
+    send_bps = (total - got[-1].size_bytes) * 8 / send_iv
+    recv_bps = (total - arr[0].size_bytes) * 8 / recv_iv
+    if recv_bps > 2 * send_bps:
+        return None
+    if recv_bps < 0.9 * send_bps:
+        return 0.95 * recv_bps
+    return min(send_bps, recv_bps)
+
+
 # -- the send-side controller ---------------------------------------------------------------
 class IncomingRate:
     """R_hat: bytes received in the last ``window_s`` seconds, as bit/s (draft 5.5)."""
@@ -546,12 +592,34 @@ class GccController(RateController):
     ``min(A_hat, As_hat)``.
 
     Parameters worth changing in notebook 08: ``beta`` (the back-off), ``k_u``/``k_d``
-    (threshold adaptation, ``adaptive=False`` freezes it), ``filter`` ("kalman" as in
-    the draft, or "trendline" as in today's WebRTC).
+    (threshold adaptation; ``adaptive=False`` freezes it), ``filter`` ("trendline" as
+    in today's WebRTC, the default, or "kalman" as in the draft; ``filter_args`` go to
+    its constructor).
 
-    The loss controller runs on reports of at least ``loss_interval_s`` (0.5 s)
-    because the draft wrote it for RTCP receiver reports, about one a second; run on
-    every 50 ms transport feedback, its 5 % step would compound twenty times a second.
+    Where the draft leaves room, this follows libwebrtc, and says so:
+
+    - *near convergence* (additive increase) starts at every decrease and lasts until
+      the incoming rate rises three standard deviations above the average rate at
+      decreases (WebRTC's ``AimdRateControl``); read literally, the draft would call a
+      rate 15 % below that average "far" and climb back multiplicatively, which with
+      K_d = 0.00018 ratchets the threshold up cycle after cycle;
+    - the loss controller runs on reports of at least ``loss_interval_s`` (0.5 s)
+      because the draft wrote it for RTCP receiver reports, about one a second; run on
+      every 50 ms transport feedback, its 5 % step would compound twenty times a
+      second.  After it cuts the rate, only packets sent after the cut count towards
+      the next loss ratio (losses of packets sent at the old rate say nothing about
+      the new one);
+    - ``probing=True`` adds WebRTC's start-up probes, which the draft does not have:
+      short bursts at 3x and 6x the start rate, then at twice each good result, whose
+      measured delivery rate becomes the estimate (:func:`probe_result_bps`); without
+      them 8 %/s takes about 30 s to climb from 300 kbit/s to 2.5 Mbit/s.  Beyond
+      WebRTC (which probes later only when the encoder cannot fill the estimate),
+      a probe at twice the target is sent every ``probe_interval_s`` while the
+      controller is *far* from convergence and has seen no over-use for
+      ``probe_quiet_s``: after a capacity step up, it finds the new capacity in one
+      round trip instead of ~10 s of 8 %/s.  Probing more eagerly helps on cellular
+      traces but lets a flow grab capacity from competing flows (RFC 8867 5.4), so
+      it stays this cautious; ``probe_interval_s=None`` turns it off.
     """
 
     name = "gcc"
@@ -559,12 +627,14 @@ class GccController(RateController):
 
     def __init__(self, start_rate_bps: float = 300e3, min_rate_bps: float = 50e3, max_rate_bps: float = 10e6,
                  *, beta: float = BETA, k_u: float = K_U, k_d: float = K_D, adaptive: bool = True,
-                 filter: str = "trendline", burst_time_s: float = BURST_TIME_S, loss_interval_s: float = 0.5):
+                 filter: str = "trendline", filter_args: dict | None = None, burst_time_s: float = BURST_TIME_S,
+                 loss_interval_s: float = 0.5, probing: bool = True, probe_interval_s: float | None = 2.0,
+                 probe_when_far: bool = True, probe_quiet_s: float = 5.0):
         super().__init__(start_rate_bps, min_rate_bps, max_rate_bps)
         if filter not in ("kalman", "trendline"):
             raise ValueError(f"filter must be one of ['kalman', 'trendline'], got {filter!r}")
         self.grouper = PacketGrouper(burst_time_s)
-        self.filter = KalmanFilter() if filter == "kalman" else TrendlineFilter()
+        self.filter = (KalmanFilter if filter == "kalman" else TrendlineFilter)(**(filter_args or {}))
         self._trendline = filter == "trendline"
         self.detector = OveruseDetector(k_u=k_u, k_d=k_d, adaptive=adaptive)
         self.delay_control = DelayBasedRateControl(self.target_rate_bps, self.min_rate_bps, self.max_rate_bps,
@@ -575,21 +645,111 @@ class GccController(RateController):
         self._loss_sent = 0
         self._loss_lost = 0
         self._loss_since_s: float | None = None
+        self._loss_cut_s = -math.inf  # packets sent before the last loss-based cut are not counted
         self.rtt_s = 0.1
+        self.probing = probing
+        if probe_interval_s is not None and not 0.5 <= probe_interval_s <= 600:
+            raise ValueError(f"probe_interval_s must be in [0.5, 600] s or None, got {probe_interval_s!r}")
+        self.probe_interval_s = probe_interval_s
+        self.probe_when_far = probe_when_far
+        self.probe_quiet_s = probe_quiet_s
+        self._last_probe_s = -math.inf
+        self._last_overuse_s = -math.inf
+        self._probe_started = False
+        self._probe_queue: list[float] = []
+        self._probe_rate: dict[int, float] = {}
+        self._probe_results: dict[int, list[PacketResult]] = {}
+        self._probe_pending: dict[int, int] = {}   # cluster -> packets not yet reported
+        self._probe_sent_s: dict[int, float] = {}
+        self._probe_padding: dict[int, int] = {}   # cluster -> padding packets still to send
+        self._seq_probe: dict[int, int] = {}
+        self._padding_seqs: set[int] = set()
+        self._next_cluster = 1
+        self.probe_log: list[tuple[float, float, float | None]] = []  # (t, probe rate, result)
         self.trace: list[tuple] = []  # (t_s, m, threshold, signal, state, A_hat, As_hat): for plots
+
+    # -- probing -------------------------------------------------------------------------
+    def probes(self, now_s: float) -> list[tuple[int, float, int]]:
+        if self.probing and not self._probe_started:
+            self._probe_started = True
+            self._last_probe_s = now_s
+            self._probe_queue = [min(k * self.target_rate_bps, self.max_rate_bps) for k in PROBE_SCALES]
+        elif (self.probing and self.probe_interval_s is not None and not self._probe_rate and not self._probe_queue
+              and now_s - self._last_probe_s >= self.probe_interval_s
+              and now_s - self._last_overuse_s >= self.probe_quiet_s
+              and self.delay_control.state is RateState.INCREASE
+              and (not self.probe_when_far or not self.delay_control.near_convergence)
+              and self.target_rate_bps < self.max_rate_bps):
+            self._last_probe_s = now_s
+            self._probe_queue = [min(2 * self.target_rate_bps, self.max_rate_bps)]
+        out = []
+        for rate in self._probe_queue:
+            cid = self._next_cluster
+            self._next_cluster += 1
+            n = max(PROBE_MIN_PACKETS, math.ceil(rate * PROBE_MIN_DURATION_S / 8 / 1200))
+            self._probe_rate[cid] = rate
+            self._probe_results[cid] = []
+            self._probe_pending[cid] = 0
+            self._probe_padding[cid] = n
+            self._probe_sent_s[cid] = now_s
+            out.append((cid, rate, n))
+        self._probe_queue = []
+        return out
+
+    def on_packet_sent(self, now_s: float, seq: int, size_bytes: int, probe_cluster: int | None = None,
+                       padding: bool = False) -> None:
+        cid = probe_cluster
+        if cid is not None and cid in self._probe_pending:
+            self._seq_probe[seq] = cid
+            self._probe_pending[cid] += 1
+            if padding:
+                self._probe_padding[cid] -= 1
+                self._padding_seqs.add(seq)
+                if len(self._padding_seqs) > 4096:  # lost padding is never reported as received
+                    self._padding_seqs = {q for q in self._padding_seqs if q > seq - 4096}
+
+    def _on_probe_result(self, cid: int, now_s: float) -> None:
+        rate = self._probe_rate.pop(cid)
+        self._probe_pending.pop(cid)
+        self._probe_sent_s.pop(cid)
+        self._probe_padding.pop(cid)
+        result = probe_result_bps(self._probe_results.pop(cid))
+        self.probe_log.append((now_s, rate, result))
+        if result is None:
+            return
+        if result > self.delay_control.rate_bps and self.detector.signal is not Signal.OVERUSE:
+            self.delay_control.set_estimate(result, now_s)
+            self.loss_control.rate_bps = max(self.loss_control.rate_bps, self.delay_control.rate_bps)
+        if result >= PROBE_CONTINUE * rate and rate < self.max_rate_bps and not self._probe_rate:
+            self._probe_queue.append(min(2 * result, self.max_rate_bps))
 
     def on_packet_results(self, now_s: float, results: list[PacketResult], rtt_s: float | None = None) -> float:
         if rtt_s is not None:
             self.rtt_s = rtt_s
         grouper, filt, detector, incoming = self.grouper, self.filter, self.detector, self.incoming
         last_arrival = None
+        seq_probe = self._seq_probe
         for r in results:
-            self._loss_sent += 1
+            if seq_probe:
+                cid = seq_probe.pop(r.seq, None)
+                if cid is not None and cid in self._probe_results:
+                    self._probe_results[cid].append(r)
+                    self._probe_pending[cid] -= 1
+                    if self._probe_pending[cid] == 0 and self._probe_padding[cid] <= 0:
+                        self._on_probe_result(cid, now_s)
+            if r.send_time_s >= self._loss_cut_s:
+                self._loss_sent += 1
+                if r.arrival_time_s is None:
+                    self._loss_lost += 1
             if r.arrival_time_s is None:
-                self._loss_lost += 1
                 continue
             incoming.add(r.arrival_time_s, r.size_bytes)
             last_arrival = r.arrival_time_s
+            if self._padding_seqs and r.seq in self._padding_seqs:
+                # probe padding is a short burst above the media rate: its queue bump
+                # is the probe's own doing, not a sign the media rate is too high
+                self._padding_seqs.discard(r.seq)
+                continue
             delta = grouper.add(r.send_time_s, r.arrival_time_s, r.size_bytes)
             if delta is not None:
                 if self._trendline:
@@ -597,12 +757,20 @@ class GccController(RateController):
                 else:
                     filt.update(delta.d_ms, delta.send_delta_ms)
                 detector.detect(filt.detector_input_ms(), delta.send_delta_ms, delta.arrival_s)
+        if detector.signal is Signal.OVERUSE:
+            self._last_overuse_s = now_s
+        if self._probe_sent_s:
+            for cid in [c for c, t in self._probe_sent_s.items() if now_s - t > 1.0]:
+                self._on_probe_result(cid, now_s)  # feedback for part of it was lost: use what came
         if self._loss_since_s is None:
             self._loss_since_s = now_s
         r_hat = incoming.rate_bps(last_arrival if last_arrival is not None else now_s - self.rtt_s / 2)
         a_hat = self.delay_control.update(detector.signal, r_hat, self.rtt_s, now_s)
         if now_s - self._loss_since_s >= self.loss_interval_s and self._loss_sent:
+            before = self.loss_control.rate_bps
             self.loss_control.update(self._loss_lost / self._loss_sent, cap_bps=a_hat)
+            if self.loss_control.rate_bps < min(before, a_hat):
+                self._loss_cut_s = now_s
             self._loss_sent = self._loss_lost = 0
             self._loss_since_s = now_s
         else:
