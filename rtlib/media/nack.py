@@ -183,7 +183,7 @@ def repair_vs_rtt(*, buffer_ms: float, loss: float, burst_len: float = 1.0, fec_
 def _plot_repair(r):
     from rtlib.viz import COLORS, label_axes, new_figure
 
-    fig, ax = new_figure(figsize=(8.5, 4.6))
+    fig, ax = new_figure(figsize=(8.5, 5.2))
     k = r["fec_k"]
     lines = (("none", "no repair", COLORS["neutral"]),
              ("fec", f"parity FEC, k={k} (+{100 / k:.0f} % packets)", COLORS["good"]),
@@ -191,15 +191,17 @@ def _plot_repair(r):
              ("nack", f"NACK/RTX, up to 3 tries (+{100 * np.mean(r['nack_overhead']):.1f} % packets)", COLORS["rtc"]))
     for key, label, color in lines:
         ax.plot(r["rtt_ms"], 100 * r["residual"][key], "o-", ms=3.5, color=color, label=label)
-    if r["nack_limit_ms"] > 0:
+    top = max(100 * max(float(np.max(v)) for v in r["residual"].values()), 0.5)
+    ax.set_ylim(-0.04 * top, 1.12 * top)
+    if 0 < r["nack_limit_ms"] <= r["rtt_ms"][-1]:
         ax.axvline(r["nack_limit_ms"], color=COLORS["rtc"], ls=":", lw=1.2)
-        ax.text(r["nack_limit_ms"], ax.get_ylim()[1] * 0.97, " RTT = buffer - frame:\n one retransmission\n no longer fits",
-                va="top", fontsize=8.5, color=COLORS["rtc"])
+        ax.text(r["nack_limit_ms"] + 4, 0.55 * top, "RTT = buffer − frame:\none retransmission\nno longer fits",
+                va="center", ha="left", fontsize=8.5, color=COLORS["rtc"],
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+    kind = "random" if r["burst_len"] == 1 else f"bursts of {r['burst_len']:g}"
     label_axes(ax, "round-trip time [ms]", "frames lost or late [%]",
-               f"FEC vs NACK: {r['loss'] * 100:g} % loss (bursts of {r['burst_len']:g}), "
-               f"jitter buffer {r['buffer_ms']:g} ms")
-    ax.set_ylim(bottom=0)
-    ax.legend(loc="center right", fontsize=8.5)
+               f"FEC vs NACK: {r['loss'] * 100:g} % loss ({kind}), jitter buffer {r['buffer_ms']:g} ms")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=2, fontsize=8.5)
     return fig
 
 
