@@ -9,7 +9,7 @@ people quote, the mean loss rate ``loss`` and the mean burst length ``burst_len`
     p_gb = loss * p_bg / (1 - loss)      (good -> bad: a burst starts)
 
 so that the stationary share of bad packets is p_gb / (p_gb + p_bg) = loss.  Bursts
-are then geometric with mean ``burst_len``.  ITU-T G.107 (2015) section 3.6 calls
+are then geometric with mean ``burst_len``.  ITU-T G.107 (in its formula for Ie,eff) calls
 BurstR = 1 / (p_gb + p_bg) the *burst ratio*: 1 for random loss, > 1 for bursty loss.
 
 ``burst_len == 1`` is special: it means independent (Bernoulli) loss, the usual
@@ -19,7 +19,7 @@ BurstR = 1 / (p_gb + p_bg) the *burst ratio*: 1 for random loss, > 1 for bursty 
 References: E. N. Gilbert, "Capacity of a burst-noise channel", Bell Syst. Tech. J.
 39 (1960); E. O. Elliott, "Estimates of error rates for codes on burst-noise
 channels", Bell Syst. Tech. J. 42 (1963); RFC 3611 section 4.7.2 (burst metrics);
-ITU-T G.107 section 3.6 (BurstR).
+ITU-T G.107 (BurstR in the effective equipment impairment Ie,eff).
 
 Every function takes per-packet uniforms (or a seed), so the vectorised path and
 the event-driven :class:`rtlib.net.sim.Path` see identical losses for one seed.
