@@ -355,7 +355,8 @@ def simulate_path(send_s, size_bytes, *, delay_ms: float = 0.0, jitter_ms: float
         of (time_s, rate_bps) rows.
     queue_limit_bytes, queue_limit_ms : tail-drop buffer limit (either or both): a
         packet is dropped if the bytes queued ahead plus its own exceed the byte limit,
-        or if it would wait longer than the ms limit before its turn.
+        or if it would wait longer than the ms limit before its turn.  Limits apply only
+        with a finite capacity (an infinite link never queues).
     seed : the random streams ("net"/"loss" and "net"/"jitter" of :func:`rtlib.sim.make_rng`).
     cross_traffic : optional ``(send_s, size_bytes)`` of other packets that share the
         bottleneck FIFO (e.g. from :func:`poisson_cross_traffic`): they take capacity and
