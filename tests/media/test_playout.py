@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from rtlib.media.jitter import (
     SCENARIOS, AdaptivePlayout, FixedBuffer, FixedDelay, PacketTrace, QuantileBuffer, adaptive_estimates,
-    compare_to_oracle, continuous_trace, late_loss_at, make_scenario, oracle_delay_s, oracle_result, play_trace,
+    compare_to_oracle, continuous_trace, late_loss_at, late_packets, make_scenario, oracle_delay_s, oracle_result,
+    play_trace,
 )
 from rtlib.media.jitter.buffer import JitterBuffer, play_through_buffer
 from rtlib.media.jitter.scenarios import PAUSE_MEAN_S, TALKSPURT_MEAN_S
@@ -311,3 +312,16 @@ def test_buffer_rejects_bad_input():
         jb.push(0, math.nan, None, 0.1)
     with pytest.raises(ValueError, match="mode must be one of"):
         JitterBuffer(AdaptivePlayout(), mode="?")
+
+
+def test_late_packets_in_arrival_order():
+    tr = make_scenario("wifi", 30, seed=2)
+    expected = play_trace(tr, AdaptivePlayout(), mode="talkspurt").late
+    rx = np.flatnonzero(tr.received)
+    shuffled = rx[np.argsort(tr.arrival_s[rx])][::-1]  # any order in, flags in that order out
+    got = late_packets(tr.arrival_s[shuffled], tr.send_s[shuffled], talkspurt_start=tr.talkspurt_start[shuffled])
+    assert np.array_equal(got, expected[shuffled])
+    cont = make_scenario("congestion", 30, seed=2, speech=False)
+    got = late_packets(cont.arrival_s, cont.send_s, policy=QuantileBuffer())
+    assert np.array_equal(got, play_trace(cont, QuantileBuffer(), mode="stretch").late)
+    assert late_packets([], []).size == 0

@@ -17,7 +17,7 @@ Used in: notebooks/07_jitter_buffers.ipynb.
 from rtlib.media.jitter.adaptive import AdaptivePlayout, adaptive_estimates
 from rtlib.media.jitter.fixed import FixedBuffer, FixedDelay
 from rtlib.media.jitter.oracle import compare_to_oracle, late_loss_at, oracle_curve, oracle_delay_s, oracle_result
-from rtlib.media.jitter.playout import PlayoutPolicy, PlayoutResult, play_trace
+from rtlib.media.jitter.playout import PlayoutPolicy, PlayoutResult, late_packets, play_trace
 from rtlib.media.jitter.quantile import QuantileBuffer
 from rtlib.media.jitter.scenarios import SCENARIOS, make_scenario
 from rtlib.media.jitter.trace import PacketTrace, continuous_trace
@@ -25,5 +25,5 @@ from rtlib.media.jitter.trace import PacketTrace, continuous_trace
 __all__ = [
     "AdaptivePlayout", "FixedBuffer", "FixedDelay", "PacketTrace", "PlayoutPolicy", "PlayoutResult",
     "QuantileBuffer", "SCENARIOS", "adaptive_estimates", "compare_to_oracle", "continuous_trace",
-    "late_loss_at", "make_scenario", "oracle_curve", "oracle_delay_s", "oracle_result", "play_trace",
+    "late_loss_at", "late_packets", "make_scenario", "oracle_curve", "oracle_delay_s", "oracle_result", "play_trace",
 ]

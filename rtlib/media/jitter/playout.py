@@ -208,3 +208,38 @@ def play_trace(trace: PacketTrace, policy: PlayoutPolicy, *, mode: str = "talksp
             playout[j] = send_list[j] + delay
             end_prev = playout[j] + frame_s
     return PlayoutResult(trace, playout, stretched, policy.name, mode)
+
+
+def late_packets(arrival_s, media_s, *, policy: PlayoutPolicy | None = None, talkspurt_start=None,
+                 frame_s: float | None = None, mode: str | None = None) -> np.ndarray:
+    """Which of the packets that arrived were late for a playout buffer (flags in the input order).
+
+    For callers that hold packets as they arrived, e.g. an RTP receiver
+    (``rtlib.rtp.call``): ``arrival_s`` and ``media_s`` (the RTP timestamp in
+    seconds, unwrapped) per packet, in any order.  ``policy`` defaults to
+    :class:`~rtlib.media.jitter.adaptive.AdaptivePlayout`; ``talkspurt_start`` (the
+    RTP marker bits) lets it adapt between talkspurts; without them the stream is
+    taken as continuous and ``mode`` defaults to ``"stretch"``.  ``frame_s`` defaults
+    to the most common gap between media times.
+    """
+    from rtlib.media.jitter.adaptive import AdaptivePlayout
+
+    arrival = np.asarray(arrival_s, dtype=float)
+    media = np.asarray(media_s, dtype=float)
+    if arrival.shape != media.shape or arrival.ndim != 1:
+        raise ValueError(f"arrival_s and media_s must be 1-D arrays of one shape, got {arrival.shape}, {media.shape}")
+    if arrival.size == 0:
+        return np.zeros(0, dtype=bool)
+    order = np.argsort(media, kind="stable")
+    if frame_s is None:
+        gaps = np.diff(media[order])
+        gaps = gaps[gaps > 0]
+        frame_s = float(np.median(gaps)) if gaps.size else 0.02
+    starts = None if talkspurt_start is None else np.asarray(talkspurt_start, dtype=bool)[order]
+    if mode is None:
+        mode = "talkspurt" if talkspurt_start is not None else "stretch"
+    trace = PacketTrace(media[order], arrival[order], starts, frame_s)
+    late_sorted = play_trace(trace, policy if policy is not None else AdaptivePlayout(), mode=mode).late
+    late = np.empty_like(late_sorted)
+    late[order] = late_sorted
+    return late
