@@ -350,12 +350,59 @@ class RtpPacket:
                 f"ssrc={self.ssrc:#010x}, marker={self.marker}{csrc}{ext}, payload={len(self.payload)} bytes{pad})")
 
 
-def describe_header(data: bytes) -> list[dict]:
+def _element_rows(data: bytes, start: int, stop: int, profile: int, ext_map) -> list[dict]:
+    """One row per RFC 8285 element (or padding run) of an extension body."""
+    from rtlib.rtp.extensions import DEFAULT_EXTENSION_MAP
+
+    ext_map = DEFAULT_EXTENSION_MAP if ext_map is None else ext_map
+    names = {ext_map.audio_level: "audio level", ext_map.abs_send_time: "abs-send-time",
+             ext_map.transport_seq: "transport-wide seq"}
+    rows, pos = [], start
+    if not is_rfc8285_profile(profile):
+        return [{"bytes": f"{start}-{stop - 1}", "hex": data[start:stop].hex(), "field": "extension data",
+                 "bits": str(8 * (stop - start)), "value": "(profile-specific)"}] if stop > start else []
+    one = profile == ONE_BYTE_PROFILE
+    while pos < stop:
+        if data[pos] == 0 or (one and data[pos] >> 4 == 0):
+            pad_end = pos
+            while pad_end < stop and data[pad_end] == 0:
+                pad_end += 1
+            pad_end = max(pad_end, pos + 1)
+            rows.append({"bytes": f"{pos}" if pad_end == pos + 1 else f"{pos}-{pad_end - 1}",
+                         "hex": data[pos:pad_end].hex(), "field": "extension padding", "bits": str(8 * (pad_end - pos)),
+                         "value": "zeros"})
+            pos = pad_end
+            continue
+        if one and data[pos] >> 4 == 15:
+            break
+        ext_id, n, head = (data[pos] >> 4, (data[pos] & 0x0F) + 1, 1) if one else (data[pos], data[pos + 1], 2)
+        value = data[pos + head:pos + head + n]
+        name = names.get(ext_id, "")
+        shown = value.hex()
+        try:
+            named = ext_map.decode({ext_id: value}) if name else None
+        except ValueError:
+            named = None
+        if named is not None and named.audio_level_dbov is not None:
+            shown = f"{'voice' if named.voice else 'no voice'}, {named.audio_level_dbov} dBov"
+        elif named is not None and named.abs_send_time_s is not None:
+            shown = f"{named.abs_send_time_s:.6f} s (mod 64 s)"
+        elif named is not None and named.transport_seq is not None:
+            shown = str(named.transport_seq)
+        label = f"extension id {ext_id}" + (f" ({name})" if name else "")
+        rows.append({"bytes": f"{pos}-{pos + head + n - 1}", "hex": data[pos:pos + head + n].hex(), "field": label,
+                     "bits": f"{8 * head}+{8 * n}", "value": shown})
+        pos += head + n
+    return rows
+
+
+def describe_header(data: bytes, ext_map=None) -> list[dict]:
     """The fields of an RTP packet's header, byte range by byte range, for dissection.
 
     Returns rows ``{"bytes": "0", "field": ..., "bits": ..., "value": ...}`` in wire
-    order: what a learner sees when reading a packet byte by byte.  Raises
-    :class:`ParseError` on malformed packets (it parses first).
+    order: what a learner sees when reading a packet byte by byte.  Header extension
+    elements are named with ``ext_map`` (default :data:`~rtlib.rtp.extensions.DEFAULT_EXTENSION_MAP`).
+    Raises :class:`ParseError` on malformed packets (it parses first).
 
     Used in: notebooks/05_rtp_rtcp.ipynb.
     """
@@ -385,15 +432,13 @@ def describe_header(data: bytes) -> list[dict]:
         rows.append({"bytes": f"{pos + 2}-{pos + 3}", "hex": data[pos + 2:pos + 4].hex(),
                      "field": "extension length (32-bit words)", "bits": "16", "value": words})
         pos += 4
-        if words:
-            rows.append({"bytes": f"{pos}-{pos + 4 * words - 1}", "hex": data[pos:pos + 4 * words].hex(),
-                         "field": "extension elements", "bits": str(32 * words),
-                         "value": ", ".join(f"id {k}: {v.hex()}" for k, v in p.extensions.items()) or "(padding)"})
+        rows.extend(_element_rows(data, pos, pos + 4 * words, profile, ext_map))
         pos += 4 * words
     end = len(data) - p.padding_size
     if end > pos:
         shown = data[pos:min(end, pos + 8)].hex() + ("…" if end - pos > 8 else "")
-        rows.append({"bytes": f"{pos}-{end - 1}", "hex": shown, "field": "payload", "bits": str(8 * (end - pos)),
+        rows.append({"bytes": f"{pos}-{end - 1}" if end - 1 > pos else f"{pos}", "hex": shown, "field": "payload",
+                     "bits": str(8 * (end - pos)),
                      "value": f"{end - pos} bytes"})
     if p.padding_size:
         rows.append({"bytes": f"{end}-{len(data) - 1}", "hex": data[end:].hex(), "field": "padding",

@@ -208,6 +208,20 @@ def test_mutated_packets_raise_parse_error_only(p, edits):
     assert RtpPacket.parse(bytes(q)) == q
 
 
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(rtp_packets())
+def test_describe_and_dissect_any_packet(p):
+    from rtlib.rtp.dissect import dissect
+
+    data = bytes(p)
+    rows = describe_header(data)
+    assert rows[6]["value"] == p.sequence_number
+    covered = sum(len(bytes.fromhex(r["hex"].rstrip("…"))) for r in rows[5:] if "…" not in r["hex"])
+    assert covered <= len(data)
+    d = dissect(data)
+    assert "RTP packet" in d._repr_html_() and "sequence number" in repr(d)
+
+
 def test_parse_accepts_memoryview_and_bytearray():
     data = bytes(RtpPacket(0, 1, 2, 3, b"xyz", extensions={1: b"a"}))
     assert RtpPacket.parse(memoryview(data)) == RtpPacket.parse(bytearray(data)) == RtpPacket.parse(data)

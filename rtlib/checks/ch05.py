@@ -1,0 +1,191 @@
+"""Checks for notebooks/05_rtp_rtcp.ipynb (RTP and RTCP).
+
+Each check says what is wrong (which field, which step, which unit) and never the
+expected value.  An unanswered exercise (``None``, or a stub that returns ``None``)
+gets "not answered yet".
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+
+import numpy as np
+
+from rtlib.checks.core import Feedback, as_number, fail, ok
+
+FIELDS = ("version", "padding", "extension", "csrc_count", "marker", "payload_type", "sequence_number",
+          "timestamp", "ssrc")
+
+_HINTS = {
+    "version": "The version is the top two bits of byte 0: shift right by 6.",
+    "padding": "P is bit 5 of byte 0 (the third bit from the top): (byte0 >> 5) & 1.",
+    "extension": "X is bit 4 of byte 0: (byte0 >> 4) & 1.",
+    "csrc_count": "CC is the low four bits of byte 0: byte0 & 0x0F.",
+    "marker": "M is the top bit of byte 1: byte1 >> 7.",
+    "payload_type": "PT is the low seven bits of byte 1: mask off the marker bit with 0x7F.",
+    "sequence_number": "Bytes 2-3, an unsigned 16-bit number in network byte order: struct format '!H' (or '>H').",
+    "timestamp": "Bytes 4-7, an unsigned 32-bit number in network byte order: '!I', not a signed 'i'.",
+    "ssrc": "Bytes 8-11, an unsigned 32-bit number in network byte order: '!I'.",
+}
+
+
+def _test_packets() -> list[bytes]:
+    """Packets that tell the typical mistakes apart (byte order, sign, masks)."""
+    from rtlib.rtp import RtpPacket
+
+    return [
+        bytes(RtpPacket(0, 1, 160, 0x11223344, b"\xff" * 160)),
+        bytes(RtpPacket(111, 0x1234, 0x89ABCDEF, 0xF00DBEEF, b"abc", marker=True)),
+        bytes(RtpPacket(96, 65535, 0xFFFFFFF0, 0x80000001, b"x", csrc=[7, 8, 9], extensions={1: b"\x85"},
+                        padding_size=4)),
+        bytes(RtpPacket(8, 258, 0x00000102, 0x00000103, b"")),
+    ]
+
+
+def _truth(data: bytes) -> dict:
+    b0, b1, seq, ts, ssrc = struct.unpack("!BBHII", data[:12])
+    return {"version": b0 >> 6, "padding": (b0 >> 5) & 1, "extension": (b0 >> 4) & 1, "csrc_count": b0 & 0x0F,
+            "marker": b1 >> 7, "payload_type": b1 & 0x7F, "sequence_number": seq, "timestamp": ts, "ssrc": ssrc}
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return int(a) == int(b)
+    try:
+        return int(a) == int(b) and float(a) == float(b)
+    except (TypeError, ValueError):
+        return False
+
+
+def parse_header(func) -> Feedback:
+    """Exercise 5.1: ``func(data) -> dict`` with the nine fixed-header fields, checked against rtlib."""
+    if func is None:
+        return fail("Not answered yet: write parse_header(data) and run the cell again.")
+    if not callable(func):
+        return fail(f"Pass your function itself (parse_header, no parentheses), not a {type(func).__name__}.")
+    wrong: dict[str, int] = {}
+    for data in _test_packets():
+        try:
+            got = func(data)
+        except Exception as exc:  # the learner's code: report, never crash the notebook
+            return fail(f"Your function raised {type(exc).__name__}: {exc}",
+                        "Unpack the first 12 bytes with struct.unpack('!BBHII', data[:12]).")
+        if got is None:
+            return fail("Not answered yet: your function returns None; return a dict of the fields.")
+        if not isinstance(got, dict):
+            return fail(f"Return a dict (field name -> value), not a {type(got).__name__}.")
+        missing = [f for f in FIELDS if f not in got]
+        if missing:
+            return fail(f"The dict lacks these keys: {', '.join(missing)}.", f"Expected keys: {', '.join(FIELDS)}.")
+        truth = _truth(data)
+        for f in FIELDS:
+            if not _same(got[f], truth[f]):
+                wrong[f] = wrong.get(f, 0) + 1
+    if not wrong:
+        return ok("Your header parser agrees with rtlib on every field of every test packet.")
+    fields = [f for f in FIELDS if f in wrong]
+    return fail(f"Wrong on some test packets: {', '.join(fields)}.", *[_HINTS[f] for f in fields[:3]])
+
+
+def _reference_jitter(arrival_s, rtp_ts, clock_rate_hz) -> np.ndarray:
+    from rtlib.rtp.stats import interarrival_jitter
+
+    return interarrival_jitter(arrival_s, rtp_ts, clock_rate_hz)
+
+
+def _jitter_cases() -> list[tuple[np.ndarray, np.ndarray, int]]:
+    from rtlib.sim import make_rng
+
+    rng = make_rng(5, "ch05-jitter")
+    cases = []
+    for n, clock, spread in ((8, 8000, 0.010), (60, 48000, 0.030), (40, 90000, 0.005)):
+        step = 0.02
+        send = np.arange(n) * step
+        arrival = np.sort(send + 0.05 + rng.exponential(spread, n))
+        ts = (np.round(send * clock).astype(np.int64) + 1000) % 2**32
+        cases.append((arrival, ts, clock))
+    return cases
+
+
+def jitter_estimator(func) -> Feedback:
+    """Exercise 5.2: ``func(arrival_s, rtp_ts, clock_rate_hz)`` -> J after each packet, timestamp units."""
+    if func is None:
+        return fail("Not answered yet: write rfc3550_jitter(...) and run the cell again.")
+    if not callable(func):
+        return fail(f"Pass your function itself, not a {type(func).__name__}.")
+    for arrival, ts, clock in _jitter_cases():
+        try:
+            got = func(arrival.copy(), ts.copy(), clock)
+        except Exception as exc:
+            return fail(f"Your function raised {type(exc).__name__}: {exc}")
+        if got is None:
+            return fail("Not answered yet: your function returns None; return one jitter value per packet.")
+        try:
+            got = np.asarray(got, dtype=float)
+        except (TypeError, ValueError):
+            return fail("Return a list or array of numbers, one per packet.")
+        want = _reference_jitter(arrival, ts, clock)
+        if got.shape != want.shape:
+            if got.shape == (want.size - 1,):
+                return fail("One value short: return J for every packet, starting with J = 0 for the first.")
+            return fail(f"Return one value per packet: {want.size} packets in, {got.size} values out.")
+        if not np.all(np.isfinite(got)):
+            return fail("Some values are not finite numbers.")
+        if np.allclose(got, want, rtol=1e-6, atol=1e-6):
+            continue
+        if not np.isclose(got[0], 0.0, atol=1e-9):
+            return fail("The first packet's jitter should be 0: there is no earlier packet to compare with.")
+        if np.allclose(got * clock, want, rtol=1e-6, atol=1e-6):
+            return fail("These look like seconds: give J in timestamp units.",
+                        "Convert arrival times (seconds) to timestamp units by multiplying by the clock rate.")
+        if np.allclose(got, want / clock * 1000, rtol=1e-6, atol=1e-9):
+            return fail("These look like milliseconds: the exercise asks for timestamp units.")
+        d = np.diff(arrival * clock - ts)
+        signed = np.zeros(len(arrival))
+        acc = 0.0
+        for i, x in enumerate(d, start=1):
+            acc += (x - acc) / 16
+            signed[i] = acc
+        if np.allclose(got, signed, rtol=1e-6, atol=1e-6):
+            return fail("Use the absolute value |D|: jitter counts variation in either direction.")
+        if np.allclose(got[1:], np.abs(d), rtol=1e-6, atol=1e-6):
+            return fail("That is |D| itself; J smooths it: J += (|D| - J) / 16.")
+        if np.allclose(got[1:], np.abs(d) / 16, rtol=1e-6, atol=1e-6):
+            return fail("Each J must build on the previous one: J = J + (|D| - J) / 16, not |D| / 16.")
+        return fail("The values differ from RFC 3550's estimator.",
+                    "D compares consecutive packets: (R_i - R_{i-1}) - (S_i - S_{i-1}), both in timestamp units.",
+                    "Then J = J + (|D| - J) / 16, starting from J = 0.")
+    return ok("Your estimator matches RFC 3550 A.8 on every test stream.")
+
+
+# RTT exercise: an RR arrives back at the sender at A; it echoes LSR and DLSR (all 1/65536 s).
+RTT_A = 0xC3A1_C4C0
+RTT_LSR = 0xC39F_E000
+RTT_DLSR = 0x0001_C000
+
+
+def rtt_ms(answer, *, a: int = RTT_A, lsr: int = RTT_LSR, dlsr: int = RTT_DLSR) -> Feedback:
+    """Exercise 5.3: the round-trip time in milliseconds from A, LSR and DLSR (RFC 3550 6.4.1)."""
+    if answer is None:
+        return fail("Not answered yet: replace None with your answer and run the cell again.")
+    value = as_number(answer, "The round-trip time")
+    if isinstance(value, Feedback):
+        return value
+    units = (a - lsr - dlsr) & 0xFFFFFFFF
+    expected = units / 65536 * 1000
+    close = lambda x: math.isclose(value, x, rel_tol=1e-3, abs_tol=1e-3)  # noqa: E731
+    if close(expected):
+        return ok("Right: A - LSR - DLSR, converted from 1/65536 s to milliseconds.")
+    if close(expected / 1000):
+        return fail("That looks like seconds; the answer is asked in milliseconds.")
+    if close(units) or close(units / 1000):
+        return fail("That is still in the RTCP clock's units.", "One unit is 1/65536 of a second.")
+    if close(((a - lsr) & 0xFFFFFFFF) / 65536 * 1000):
+        return fail("You forgot to subtract DLSR: the time the receiver held the report is not network delay.")
+    if close(((a - lsr + dlsr) & 0xFFFFFFFF) / 65536 * 1000):
+        return fail("DLSR must be subtracted, not added.")
+    if close(units / 65.536):
+        return fail("Off by a factor of 1000.", "Units of 1/65536 s: divide by 65536 for seconds, then × 1000.")
+    direction = "too high" if value > expected else "too low"
+    return fail(f"The round-trip time is {direction}.", "RTT = A - LSR - DLSR, all three in units of 1/65536 s.")
