@@ -239,3 +239,60 @@ def test_bad_parameters_are_named():
         OveruseDetector(k_u=-1)
     with pytest.raises(ValueError, match="start_rate_bps"):
         DelayBasedRateControl(math.nan)
+
+
+def test_near_convergence_literal_draft_reading():
+    rc = DelayBasedRateControl(1.0e6, sticky_near=False)
+    rc.update(Signal.OVERUSE, 1.0e6, 0.1, 0.0)  # average at decreases: 1000 kbit/s
+    rc.update(Signal.NORMAL, 0.85e6, 0.1, 0.1)
+    rc.update(Signal.NORMAL, 0.85e6, 0.1, 0.2)
+    a0 = rc.rate_bps
+    # 850 kbit/s is more than 3 sigma (3 * sqrt(0.4 * 1000) = 60 kbit/s) below: "far", multiplicative
+    assert rc.update(Signal.NORMAL, 0.85e6, 0.1, 1.2) == pytest.approx(a0 * 1.08)
+    assert not rc.near_convergence
+    sticky = DelayBasedRateControl(1.0e6)
+    sticky.update(Signal.OVERUSE, 1.0e6, 0.1, 0.0)
+    sticky.update(Signal.NORMAL, 0.85e6, 0.1, 0.1)
+    sticky.update(Signal.NORMAL, 0.85e6, 0.1, 0.2)
+    b0 = sticky.rate_bps
+    assert sticky.update(Signal.NORMAL, 0.85e6, 0.1, 1.2) - b0 < 0.02 * b0  # additive
+    assert sticky.near_convergence
+
+
+def test_probe_result_by_hand():
+    from rtlib.cc.base import PacketResult
+    from rtlib.cc.gcc import probe_result_bps
+
+    # 6 packets of 1000 bytes sent 1 ms apart (8 Mbit/s), delivered 4 ms apart (2 Mbit/s)
+    res = [PacketResult(i, 0.001 * i, 1000, 0.05 + 0.004 * i) for i in range(6)]
+    assert probe_result_bps(res) == pytest.approx(0.95 * 5 * 8000 / 0.020)  # saturated: 95 % of receive rate
+    # delivered as sent: the smaller of the two rates
+    res = [PacketResult(i, 0.001 * i, 1000, 0.05 + 0.001 * i) for i in range(6)]
+    assert probe_result_bps(res) == pytest.approx(5 * 8000 / 0.005)
+    assert probe_result_bps(res[:2]) is None  # too few packets
+
+
+def test_gcc_controller_on_a_synthetic_feedback_stream():
+    from rtlib.cc.base import PacketResult
+    from rtlib.cc.gcc import GccController
+
+    c = GccController(500e3, probing=False)
+    seq = 0
+    t = 0.0
+    # 1 Mbit/s sent into a 0.8 Mbit/s link: the queue grows and GCC must back off
+    q = 0.0
+    last_arrival = 0.0
+    for report in range(40):
+        results = []
+        for _ in range(5):
+            send = t
+            service = 1250 * 8 / 0.8e6
+            arrival = max(send + 0.05, last_arrival + service)
+            last_arrival = arrival
+            results.append(PacketResult(seq, send, 1250, arrival))
+            seq += 1
+            t += 0.01
+        c.on_packet_results(t + 0.1, results, 0.15)
+    states = {row[4] for row in c.trace}
+    assert "decrease" in states and c.detector.signal is not None
+    assert c.target_rate_bps < 0.9e6

@@ -1,0 +1,104 @@
+"""The closed loop: convergence on a constant link, and the baselines' known behaviour."""
+
+import numpy as np
+import pytest
+
+from rtlib.cc.call import CallSim, FlowSpec, freeze_time_s, jain_index, make_controller, simulate_call
+
+
+def steady(result, after_s):
+    rep = result.report()
+    keep = rep["t_s"] >= after_s
+    f = rep["flows"][0]
+    return f, keep
+
+
+@pytest.mark.parametrize("cap_bps", [0.8e6, 2.0e6])
+def test_gcc_converges_on_a_constant_link(cap_bps):
+    r = simulate_call(cap_bps, 40.0, "gcc")
+    f, keep = steady(r, 15.0)
+    goodput = f["goodput_bps"][keep].mean()
+    assert 0.80 * cap_bps <= goodput <= 1.0 * cap_bps
+    # the target oscillates around the capacity, not far above or below
+    assert 0.75 * cap_bps <= np.median(f["target_bps"][keep]) <= 1.1 * cap_bps
+    s = r.summary(warmup_s=15.0)
+    assert s["delay_p95_ms"] < 100 and s["loss"] < 0.01 and s["freeze_rate"] < 0.02
+
+
+def test_gcc_without_probing_still_converges_by_8_percent_per_second():
+    r = simulate_call(1.0e6, 60.0, "gcc", flows=[FlowSpec("gcc", controller_args={"probing": False})])
+    f, keep = steady(r, 30.0)
+    assert f["goodput_bps"][keep].mean() >= 0.8e6
+    # 300 kbit/s * 1.08 ** t reaches 1 Mbit/s after about 16 s, not before 10 s
+    early = r.report()["flows"][0]["target_bps"][r.report()["t_s"] < 10]
+    assert early.max() < 0.8e6
+
+
+def test_fixed_rate_above_capacity_loses_and_freezes():
+    r = simulate_call(1.0e6, 20.0, "fixed", flows=[FlowSpec("fixed", start_rate_bps=1.5e6)])
+    s = r.summary(warmup_s=5)
+    assert s["loss"] > 0.2 and s["delay_p50_ms"] > 250 and s["freeze_rate"] > 0.3
+
+
+def test_loss_based_aimd_fills_the_queue():
+    r = simulate_call(1.5e6, 40.0, "aimd")
+    s = r.summary(warmup_s=10)
+    assert s["delay_p95_ms"] > 200 and s["loss"] > 0.0
+
+
+def test_return_path_loss_is_survived():
+    r = simulate_call(1.5e6, 30.0, "gcc", return_loss=0.2, seed=1)
+    f, keep = steady(r, 15.0)
+    assert f["goodput_bps"][keep].mean() > 0.7 * 1.5e6
+
+
+def test_report_bins_and_units():
+    r = simulate_call(1.0e6, 4.0, "gcc")
+    rep = r.report(0.2)
+    assert len(rep["t_s"]) == 20 and np.allclose(rep["capacity_bps"], 1e6)
+    f = rep["flows"][0]
+    for key in ("send_bps", "goodput_bps", "queue_delay_ms", "loss", "fps", "target_bps"):
+        assert f[key].shape == (20,)
+    assert np.nanmax(f["fps"]) <= 40
+    with pytest.raises(ValueError, match="bin_s"):
+        r.report(0.0)
+
+
+def test_two_flows_share_fairly_and_the_log_is_deterministic():
+    flows = [FlowSpec("gcc"), FlowSpec("gcc")]
+    a = CallSim(2.0e6, 40.0, flows, seed=3).run().summary(warmup_s=20)
+    b = CallSim(2.0e6, 40.0, [FlowSpec("gcc"), FlowSpec("gcc")], seed=3).run().summary(warmup_s=20)
+    assert a == b
+    assert a["jain"] > 0.9
+
+
+def test_media_against_tcp_is_not_starved():
+    r = CallSim(2.0e6, 60.0, [FlowSpec("gcc", start_s=5.0)], tcp_flows=[(0.0, None)]).run()
+    s = r.summary(warmup_s=20)
+    assert s["link_utilization"] > 0.95
+    assert s["goodput_kbps_mean"] > 300  # the adaptive threshold keeps GCC in the game
+
+
+def test_freeze_time_by_hand():
+    # 30 fps for 1 s, then a 500 ms gap, then 30 fps until 2 s
+    r = np.concatenate([np.arange(0, 1, 1 / 30), np.arange(1.5, 2.0, 1 / 30)])
+    assert freeze_time_s(r, 2.0) == pytest.approx(1.5 - (1 - 1 / 30))
+    assert freeze_time_s(np.arange(0, 2, 1 / 30), 2.0) == 0.0
+    assert freeze_time_s(np.array([]), 2.0) == 0.0
+
+
+def test_jain_index():
+    assert jain_index([1, 1, 1]) == pytest.approx(1.0)
+    assert jain_index([1, 0, 0]) == pytest.approx(1 / 3)
+    assert jain_index([2, 1]) == pytest.approx(9 / 10)
+
+
+def test_bad_parameters():
+    with pytest.raises(ValueError, match="controller must be one of"):
+        make_controller("bbr")
+    with pytest.raises(ValueError, match="duration_s"):
+        CallSim(1e6, 0.0)
+    with pytest.raises(ValueError, match="return_loss"):
+        CallSim(1e6, 10.0, return_loss=1.5)
+    with pytest.raises(ValueError, match="capacity"):
+        CallSim(None, 10.0)
