@@ -82,6 +82,8 @@ class Client:
         self._gap_due: dict[str, float] = {}  # conv -> when to pull if the gap is still open
         self.read_seq: dict[str, int] = {}
         self._last_sent_s = 0.0
+        self._auth_due = math.inf
+        self._auth_wait_s = self.ack_timeout_s
         # A lower bound of next_deadline(), kept up to date cheaply, for drivers that
         # call on_timer() at wake_s instead of asking next_deadline() after every input.
         self.wake_s = math.inf
@@ -97,8 +99,15 @@ class Client:
 
     # -- connection lifecycle -------------------------------------------------------------
     def connect(self, now: float) -> None:
-        """The transport is up: authenticate."""
+        """The transport is up: authenticate (the auth frame is resent until answered)."""
         self.state = "authenticating"
+        self._auth_wait_s = self.ack_timeout_s
+        self._send_auth(now)
+
+    def _send_auth(self, now: float) -> None:
+        self._auth_due = now + self._auth_wait_s
+        if self._auth_due < self.wake_s:
+            self.wake_s = self._auth_due
         self._out({"type": "auth", "user": self.user, "token": self.token, "device": self.device}, now)
 
     def disconnected(self, now: float) -> None:
@@ -114,18 +123,16 @@ class Client:
         cid = f"{self.cid_prefix}{self._n}"
         frame = {"type": "send", "conv": conv, "cid": cid, "body": body}
         self.n_sent += 1
+        if self.state != "open":  # not sent yet: it waits for the connection (no timer runs)
+            self.pending[cid] = [frame, 0, math.inf]
+            return cid
+        self._out(frame, now)
         if self.acks:
             deadline = now + self.ack_timeout_s
             self.pending[cid] = [frame, 1, deadline]
             heapq.heappush(self._timers, (deadline, cid, 1))
             if deadline < self.wake_s:
                 self.wake_s = deadline
-            if self.state == "open":
-                self._out(frame, now)
-        elif self.state == "open":
-            self._out(frame, now)
-        else:  # fire-and-forget: nobody will resend it, so it is queued once
-            self.pending[cid] = [frame, 0, math.inf]
         return cid
 
     def read(self, conv: str, seq: int, now: float) -> None:
@@ -199,19 +206,24 @@ class Client:
             if self.pull and info.get("last_seq", 0) > self.cursor.get(conv, 0):
                 self.n_pulls += 1
                 self._out({"type": "sync", "conv": conv, "since": self.cursor.get(conv, 0)}, now)
-        # Resend everything not yet acked, oldest first, with a fresh timer.
+        # Send what waited for the connection, and resend what was not acked (oldest
+        # first, each with a fresh timer); without retries a message is sent only once.
         for cid, p in list(self.pending.items()):
-            if p[1] == 0:  # fire-and-forget queued while offline: sent once, then forgotten
-                del self.pending[cid]
+            if p[1] == 0:
                 self._out(p[0], now)
+                if not self.acks:  # fire-and-forget: sent once, then forgotten
+                    del self.pending[cid]
+                    continue
+            elif self.retries:
+                self.n_resent += 1
+                self._out(p[0], now)
+            else:
                 continue
-            self.n_resent += 1
             p[1] += 1
             p[2] = now + self._timeout(p[1])
             heapq.heappush(self._timers, (p[2], cid, p[1]))
             if p[2] < self.wake_s:
                 self.wake_s = p[2]
-            self._out(p[0], now)
 
     def _on_ack(self, frame, now) -> None:
         p = self.pending.pop(frame["cid"], None)
@@ -308,6 +320,8 @@ class Client:
         while timers and (timers[0][1] not in pending or pending[timers[0][1]][1] != timers[0][2]):
             heapq.heappop(timers)
         best = timers[0][0] if timers else None
+        if self.state == "authenticating":
+            best = self._auth_due if best is None or self._auth_due < best else best
         if self._gap_due:
             g = min(self._gap_due.values())
             best = g if best is None or g < best else best
@@ -318,6 +332,10 @@ class Client:
 
     def on_timer(self, now: float) -> None:
         """Retry what timed out, pull open gaps, send a heartbeat when due."""
+        if self.state == "authenticating" and now >= self._auth_due:
+            # auth or auth_ok was lost: ask again (the gateway answers a repeated auth)
+            self._auth_wait_s = min(self._auth_wait_s * self.backoff, self.max_backoff_s)
+            self._send_auth(now)
         timers, pending = self._timers, self.pending
         while timers and timers[0][0] <= now:
             _, cid, attempt = heapq.heappop(timers)

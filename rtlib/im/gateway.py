@@ -165,8 +165,13 @@ class Gateway:
             if kind == "ping":
                 out.append(("send", conn, PONG))
             elif kind == "auth":
-                self.errors_sent += 1
-                out.append(("send", conn, P.error(P.ALREADY_AUTHENTICATED, "this connection is already authenticated")))
+                if frame["user"] == s.user and frame.get("device", "default") == s.device \
+                        and self.authenticate(frame["user"], frame["token"]):
+                    out.append(("logic", s, frame))  # a repeated auth (its answer was lost): answer again
+                else:
+                    self.errors_sent += 1
+                    out.append(("send", conn, P.error(P.ALREADY_AUTHENTICATED,
+                                                      "this connection is already authenticated as someone else")))
             else:
                 out.append(("logic", s, frame))
             return

@@ -291,9 +291,10 @@ class World:
         self._logic_down_until = -1.0
         self._gw_timer_at = math.inf
         self.started = False
-        self.counters = {"frames_up": 0, "frames_down": 0, "dropped": 0, "duplicated": 0, "reordered": 0,
+        self.counters = {"frames_up": 0, "frames_down": 0, "frames_dropped": 0, "frames_duplicated": 0, "frames_reordered": 0,
                          "crashes": 0, "requests_lost_in_crash": 0, "connects": 0, "pushes_delivered": 0}
         self.trace = [] if trace else None
+        self.watched: dict[tuple, list] = {}
         self._trace_key: tuple | None = None
         self._tick = timing.tick_s
         self._delay = timing.delay_ms / 1000
@@ -321,6 +322,24 @@ class World:
 
     def add_conversation(self, conv: str, members, kind: str = "group") -> None:
         self.store.create_conversation(conv, members, kind=kind)
+
+    def watch(self, user: str, device: str = "phone") -> list:
+        """Log what reaches a device: ``(t_s, kind, conv, seq)`` with kind ``"push"`` (a
+        ``msg`` frame), ``"pull"`` (a message in a ``sync_ok``), ``"release"`` (shown to
+        the user), ``"cursor"`` (the cursor after a release) or ``"read"`` (the user's
+        read watermark moved, here or on another device)."""
+        return self.watched.setdefault((user, device), [])
+
+    def read_at(self, t_s: float, user: str, conv: str, device: str = "phone") -> None:
+        """The user reads ``conv`` on ``device`` at ``t_s`` (up to what the device shows)."""
+        def read(dev=self.devices[(user, device)]):
+            seq = dev.client.cursor.get(conv, 0)
+            if seq:
+                dev.client.read(conv, seq, self.loop.time())
+                if self.watched and dev.key in self.watched:
+                    self.watched[dev.key].append((self.loop.time(), "read", conv, seq))
+                self._flush(dev)
+        self.loop.call_at(t_s, read)
 
     def device(self, user: str, device: str = "phone") -> Device:
         return self.devices[(user, device)]
@@ -448,6 +467,12 @@ class World:
         if frames and dev.conn is not None:
             self._send_up(dev, frames)
         events = client.take_events()
+        if events and self.watched and dev.key in self.watched:
+            log = self.watched[dev.key]
+            now = self.loop.time()
+            log.extend((now, "release", e[1]["conv"], e[1]["seq"]) for e in events if e[0] == "message")
+            log.extend((now, "cursor", conv, seq) for conv, seq in client.cursor.items())
+            log.extend((now, "read", e[1], e[3]) for e in events if e[0] == "read" and e[2] == dev.user)
         if events and self.tracker.detailed:
             self.tracker.on_events(dev, events, self.loop.time())
             if self.trace is not None:
@@ -480,14 +505,14 @@ class World:
         keep, late = [], []
         for fr in frames:
             if rnd.random() < f.drop:
-                c["dropped"] += 1
+                c["frames_dropped"] += 1
                 continue
             copies = 2 if rnd.random() < f.duplicate else 1
             if copies == 2:
-                c["duplicated"] += 1
+                c["frames_duplicated"] += 1
             for _ in range(copies):
                 if rnd.random() < f.reorder:
-                    c["reordered"] += 1
+                    c["frames_reordered"] += 1
                     late.append(fr)
                 else:
                     keep.append(fr)
@@ -519,7 +544,7 @@ class World:
         if dev is None or dev.conn != conn:
             return  # the connection is gone: lost
         if dev.state == "no_network":
-            self.counters["dropped"] += len(frames)
+            self.counters["frames_dropped"] += len(frames)
             return
         self.counters["frames_down"] += len(frames)
         batches, dev.down_last = self._arrivals(frames, dev.down_last)
@@ -532,6 +557,13 @@ class World:
         if dev.conn != conn:
             return
         now = self.loop.time()
+        if self.watched and dev.key in self.watched:
+            log = self.watched[dev.key]
+            for f in frames:
+                if f["type"] == "msg":
+                    log.append((now, "push", f["conv"], f["seq"]))
+                elif f["type"] == "sync_ok":
+                    log.extend((now, "pull", f["conv"], m["seq"]) for m in f["messages"])
         dev.client.on_frames(frames, now)
         self._flush(dev)
 
@@ -630,6 +662,8 @@ class World:
         self.counters["pushes_delivered"] += 1
         if dev.state == "background" and dev.conn is None and not dev.connecting:
             now = self.loop.time()
+            if self.trace is not None and self._traced_seq(payload):
+                self._trace(now, now + self.timing.wake_s, dev.user, dev.user, "the app wakes up")
             dev.state = "online"  # woken: connects, pulls, then goes back to sleep
             dev.awake_until = now + self.timing.awake_s
             self._at(now + self.timing.wake_s, self._connect, dev)
@@ -663,9 +697,15 @@ class World:
                 self._trace(t0, t1, src, dst, fr["type"])
 
     def _trace_logic(self, now, batch) -> None:
+        if self._trace_key is None:
+            return
         if any(self._is_traced(f) and s.user == self._trace_key[0] for s, f in batch):
             self._trace(now - self._hop, now, GATEWAY, LOGIC, "send")
             self._trace(now, now + self._commit, LOGIC, STORE, "store + commit")
+        for s, f in batch:
+            if f["type"] == "sync" and s.user != self._trace_key[0]:
+                self._trace(now - self._hop, now, GATEWAY, LOGIC, "sync")
+                self._trace(now, now + self._commit, LOGIC, STORE, "read")
 
     def _trace_outs(self, now, outs) -> None:
         for out in outs:
