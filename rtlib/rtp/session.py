@@ -132,6 +132,7 @@ class RtpSender:
         self.last_sr_ntp: int | None = None
         self._next_rtcp_s: float | None = None
         self._started = False
+        self._header_cache: dict = {}
 
     # -- media ----------------------------------------------------------------------------
     def rtp_timestamp(self, t_s: float) -> int:
@@ -151,8 +152,7 @@ class RtpSender:
         capture = t_s if capture_s is None else _check_time("capture_s", capture_s)
         ts = self.rtp_timestamp(capture)
         payload = bytes(payload)
-        overhead = 12 + (16 if self.ext_map is not None else 0)
-        room = self.mtu_bytes - overhead
+        room = self.mtu_bytes - self._header_bytes(audio_level_dbov is not None)
         if self.kind == "audio":
             if len(payload) > room:
                 raise ValueError(f"an audio frame must fit one packet: {len(payload)} bytes > {room}")
@@ -183,6 +183,16 @@ class RtpSender:
             self._started = True
             self._next_rtcp_s = t_s + self.rtcp_interval_s / 2
         return out
+
+    def _header_bytes(self, with_level: bool) -> int:
+        """Bytes of RTP header (fixed + extension block) each packet of this sender carries."""
+        if self.ext_map is None:
+            return 12
+        key = (self.ext_map, with_level and self.kind == "audio")
+        if key not in self._header_cache:
+            ext = self.ext_map.encode(abs_send_time_s=0.0, transport_seq=0, audio_level_dbov=0 if key[1] else None)
+            self._header_cache[key] = len(bytes(RtpPacket(extensions=ext)))
+        return self._header_cache[key]
 
     # -- RTCP -------------------------------------------------------------------------------
     def ntp_at(self, now_s: float) -> int:

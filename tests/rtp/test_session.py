@@ -40,7 +40,7 @@ def test_video_frames_are_split_and_reassembled_out_of_order():
     rx = RtpReceiver(2, 90000, kind="video", nack=False)
     big = bytes(range(256)) * 3  # 768 bytes -> several packets
     pkts = tx.send_frame(big, 0.0) + tx.send_frame(b"second", 1 / 30)
-    assert len(pkts) > 3
+    assert len(pkts) > 3 and all(len(d) <= 200 for d in pkts) and max(len(d) for d in pkts) >= 190
     parsed = [RtpPacket.parse(d) for d in pkts]
     assert [p.marker for p in parsed] == [False] * (len(pkts) - 2) + [True, True]
     order = [0, 2, 1] + list(range(3, len(pkts)))
@@ -55,12 +55,13 @@ def test_video_frames_are_split_and_reassembled_out_of_order():
 def test_video_frame_with_a_lost_packet_is_not_delivered_until_repaired():
     tx = RtpSender(1, 96, 90000, kind="video", mtu_bytes=100)
     rx = RtpReceiver(2, 90000, kind="video")
-    pkts = tx.send_frame(bytes(range(250)) + bytes(50), 0.0)
-    assert len(pkts) == 5
-    for i in (0, 2, 3, 4):
+    frame = bytes(range(250)) + bytes(150)
+    pkts = tx.send_frame(frame, 0.0)
+    assert len(pkts) >= 5
+    for i in [0] + list(range(2, len(pkts))):
         assert rx.receive(pkts[i], 0.01 * i) == []
     frames = rx.receive(pkts[1], 0.2)  # the retransmission completes it
-    assert len(frames) == 1 and frames[0].payload == bytes(range(250)) + bytes(50) and frames[0].packets == 5
+    assert len(frames) == 1 and frames[0].payload == frame and frames[0].packets == len(pkts)
 
 
 def test_nack_is_answered_from_history():
@@ -150,6 +151,14 @@ def test_closed_loop_rtt_equals_the_path_and_nack_repairs_loss():
 def test_closed_loop_without_nack_keeps_the_losses():
     a = simulate_session(seconds=10, loss=0.05, seed=3, nack=False)
     assert a.retransmitted == 0 and a.lost > 0 and a.nacks_sent == 0
+
+
+def test_audio_frame_that_just_fits_the_mtu():
+    tx = RtpSender(1, 0, 8000, mtu_bytes=200)
+    room = 200 - tx._header_bytes(True)
+    assert len(tx.send_frame(bytes(room), 0.0, audio_level_dbov=-10)[0]) == 200
+    with pytest.raises(ValueError, match="fit one packet"):
+        tx.send_frame(bytes(room + 1), 0.02, audio_level_dbov=-10)
 
 
 def test_parameter_checks():
