@@ -1,0 +1,182 @@
+"""Checks for notebooks/08_adaptive_bitrate.ipynb (adaptive bitrate, GCC).
+
+Each check says what is wrong (which rule, which direction, which units) and never
+the expected value.  An unanswered exercise (``None``) gets "not answered yet".
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+
+from rtlib.checks.core import Feedback, as_number, close_to, fail, ok
+
+K_U, K_D = 0.01, 0.00018
+
+
+def _unanswered(answer) -> Feedback | None:
+    if answer is None:
+        return fail("Not answered yet: replace None with your answer and run the cell again.")
+    return None
+
+
+def _reference_threshold(th_ms: float, m_ms: float, dt_ms: float) -> float:
+    am = abs(m_ms)
+    if am - th_ms > 15:
+        return th_ms
+    k = K_D if am < th_ms else K_U
+    return min(max(th_ms + dt_ms * k * (am - th_ms), 6.0), 600.0)
+
+
+# (threshold, m, dt, what this case tests)
+_THRESHOLD_CASES = [
+    (12.5, 20.0, 10.0, "above"),
+    (13.25, 5.0, 100.0, "below"),
+    (12.5, -20.0, 10.0, "negative"),
+    (30.0, 8.0, 50.0, "below"),
+    (12.5, 28.0, 10.0, "spike"),
+    (6.0, 0.0, 100.0, "floor"),
+    (599.0, 610.0, 100.0, "ceiling"),
+]
+
+_HINTS = {
+    "above": "When |m| is at or above the threshold, the threshold should move towards |m| with the gain K_u.",
+    "below": "When |m| is below the threshold, the threshold should move down towards |m| with the gain K_d.",
+    "negative": "The rule compares the magnitude |m| with the threshold: a large negative m (under-use) counts too.",
+    "spike": "The draft says not to update at all when |m| - threshold > 15 ms (a spike).",
+    "floor": "The threshold is clamped to [6, 600] ms: it must not fall below the floor.",
+    "ceiling": "The threshold is clamped to [6, 600] ms: it must not rise above the ceiling.",
+}
+
+
+def adaptive_threshold(func) -> Feedback:
+    """Exercise 8.1: ``func(threshold_ms, m_ms, dt_ms)`` -> the next threshold (draft-ietf-rmcat-gcc-02 5.4)."""
+    if (fb := _unanswered(func)) is not None:
+        return fb
+    if not callable(func):
+        return fail(f"update_threshold should be a function, got {type(func).__name__}.")
+    wrong = []
+    for th, m, dt, what in _THRESHOLD_CASES:
+        try:
+            got = func(th, m, dt)
+        except Exception as exc:  # a learner's bug: report it, never raise
+            return fail(f"Your function raised {type(exc).__name__}: {exc}.",
+                        "It takes three numbers (threshold in ms, m in ms, time step in ms) and returns one.")
+        if got is None:
+            return fail("Your function returns None: it should return the new threshold (a number in ms).")
+        value = as_number(got, "The new threshold")
+        if isinstance(value, Feedback):
+            return value
+        expected = _reference_threshold(th, m, dt)
+        if not math.isclose(value, expected, rel_tol=1e-6, abs_tol=1e-9):
+            swapped = th + dt * (K_D if what in ("above", "negative") else K_U) * (abs(m) - th)
+            if what in ("above", "below", "negative") and math.isclose(value, swapped, rel_tol=1e-6):
+                return fail("The gains look swapped.", "K_u (the larger) applies when |m| is at or above the "
+                            "threshold, K_d (the smaller) when |m| is below it.")
+            if what in ("above", "below") and math.isclose(value, th + dt * (K_U if what == "above" else K_D)
+                                                           * (m - th) / 1000, rel_tol=1e-6):
+                return fail("Your step is 1000 times too small.", "The time step is already in milliseconds.")
+            wrong.append(what)
+    if not wrong:
+        return ok("Your adaptive threshold follows the draft: fast up (K_u), slow down (K_d), no update on "
+                  "spikes, clamped to [6, 600] ms.")
+    first = wrong[0]
+    return fail(f"Not right yet: {len(wrong)} of {len(_THRESHOLD_CASES)} test cases differ "
+                f"(first problem: the '{first}' case).", _HINTS[first])
+
+
+def loss_based_rate_kbps(answer, *, rate_kbps: float = 1200.0, loss: float = 0.15) -> Feedback:
+    """Exercise 8.2: the loss-based estimate after a report with ``loss`` lost (draft section 6)."""
+    if (fb := _unanswered(answer)) is not None:
+        return fb
+    value = as_number(answer, "The new estimate")
+    if isinstance(value, Feedback):
+        return value
+    if loss > 0.10:
+        expected = rate_kbps * (1 - 0.5 * loss)
+    elif loss < 0.02:
+        expected = rate_kbps * 1.05
+    else:
+        expected = rate_kbps
+    if math.isclose(value, expected, rel_tol=1e-3):
+        return ok("Right: above 10 % loss the estimate is cut by half the loss ratio.")
+    if math.isclose(value, rate_kbps * (1 - loss), rel_tol=1e-3):
+        return fail("You took off the whole loss ratio.", "Read the draft's rule for more than 10 % loss again: "
+                    "the factor involves half of p.")
+    if math.isclose(value, rate_kbps, rel_tol=1e-3):
+        return fail("That is the 'hold' answer.", "Is 15 % loss inside the 2-10 % band where nothing changes?")
+    if math.isclose(value, rate_kbps * 0.85, rel_tol=1e-3):
+        return fail("That is the delay-based back-off (beta), not the loss-based rule.")
+    return close_to(value, expected, what="The new estimate", rel=1e-3,
+                    unit_hints={1000: "The answer is asked in kbit/s.", 100: "Write the loss as a fraction, not %."})
+
+
+@lru_cache(maxsize=4)
+def _backoff_run(beta: float) -> dict:
+    from rtlib.cc.scenarios import run_scenario
+
+    return run_scenario("constant", "gcc", controller_args={"beta": beta}).summary()
+
+
+def backoff_utilization(answer, *, beta: float = 0.5) -> Feedback:
+    """Exercise 8.3a: utilisation (a fraction) of GCC on the "constant" scenario with back-off ``beta``."""
+    if (fb := _unanswered(answer)) is not None:
+        return fb
+    value = as_number(answer, "The utilisation")
+    if isinstance(value, Feedback):
+        return value
+    expected = _backoff_run(beta)["utilization"]
+    if value > 1.5 and math.isclose(value / 100, expected, rel_tol=0.01):
+        return fail("That looks like a percentage.", "Give the utilisation as a fraction (0 to 1), as summary() does.")
+    if math.isclose(value, _backoff_run(0.85)["utilization"], rel_tol=0.005) and beta != 0.85:
+        return fail("That is the utilisation with the default back-off.",
+                    "Pass the back-off to the controller: controller_args={'beta': ...}.")
+    return close_to(value, expected, what="The utilisation", rel=0.01)
+
+
+def backoff_p95_ms(answer, *, beta: float = 0.5) -> Feedback:
+    """Exercise 8.3b: p95 queueing delay (ms) of GCC on the "constant" scenario with back-off ``beta``."""
+    if (fb := _unanswered(answer)) is not None:
+        return fb
+    value = as_number(answer, "The p95 queueing delay")
+    if isinstance(value, Feedback):
+        return value
+    expected = _backoff_run(beta)["delay_p95_ms"]
+    if math.isclose(value, _backoff_run(0.85)["delay_p95_ms"], rel_tol=0.005) and beta != 0.85:
+        return fail("That is the delay with the default back-off.",
+                    "Pass the back-off to the controller: controller_args={'beta': ...}.")
+    return close_to(value, expected, what="The p95 queueing delay", rel=0.01,
+                    unit_hints={1000: "The answer is asked in milliseconds."})
+
+
+def jain_index(func) -> Feedback:
+    """Exercise 8.4: ``func(rates)`` -> Jain's fairness index of a list of rates."""
+    if (fb := _unanswered(func)) is not None:
+        return fb
+    if not callable(func):
+        return fail(f"jain should be a function, got {type(func).__name__}.")
+    cases = [([1.0, 1.0, 1.0], "equal"), ([5.0, 0.0, 0.0], "hog"), ([3.0, 1.0], "two"),
+             ([2e6, 1e6], "scale"), (np.array([1.0, 2.0, 3.0, 4.0]), "array")]
+    for rates, what in cases:
+        try:
+            got = func(rates)
+        except Exception as exc:
+            return fail(f"Your function raised {type(exc).__name__}: {exc}.",
+                        "It should accept a list or a numpy array of rates.")
+        value = as_number(got, "Jain's index")
+        if isinstance(value, Feedback):
+            return value
+        x = np.asarray(rates, dtype=float)
+        expected = x.sum() ** 2 / (x.size * np.sum(x * x))
+        if not math.isclose(value, expected, rel_tol=1e-6):
+            hint = {
+                "equal": "Equal shares are perfectly fair: the index must then be 1.",
+                "hog": "When one of n flows takes everything, the index must be 1/n.",
+                "two": "Check the formula: (sum of x)^2 divided by n times the sum of x^2.",
+                "scale": "The index must not depend on the units: scaling every rate by 1000 changes nothing.",
+                "array": "It must work on a numpy array too, with n = the number of flows.",
+            }[what]
+            return fail("Not right yet for some rates.", hint)
+    return ok("Right: Jain's index is 1 for equal shares and 1/n when one flow takes all.")
