@@ -248,12 +248,12 @@ def plot_scenario(r, title: str | None = None):
         if j in media:
             a2.plot(t[act], fr["queue_delay_ms"][act], color=c, lw=1, label=name)
             a3.plot(t[act], fr["fps"][act], color=c, lw=1, label=name)
-    a1.set_ylim(0, max(3000.0, float(np.nanmax(rep["capacity_bps"])) / 1e3 * 1.15))
+    a1.set_ylim(0, max(3000.0, float(np.nanmax(rep["capacity_bps"])) / 1e3) * 1.3)
     title = title or (f"{r['name']}, {r['controller']}: utilisation {s['utilization']:.0%}, "
                       f"p95 delay {s['delay_p95_ms']:.0f} ms, loss {s['loss']:.1%}, freezes {s['freeze_rate']:.0%}")
     label_axes(a1, "", "rate [kbit/s]", title, unitless=("x",))
     a1.title.set_fontsize(11)
-    a1.legend(loc="lower left", fontsize=8, ncol=3, frameon=True, framealpha=0.85)
+    a1.legend(loc="upper center", fontsize=8, ncol=4, frameon=True, framealpha=0.9)
     a2.set_ylim(0, 320)
     label_axes(a2, "", "queueing delay [ms]", unitless=("x",))
     a3.set_ylim(0, 35)
