@@ -89,11 +89,14 @@ class IMClient:
             raise ConnectionError(f"{self.user}: {self._fatal}")
 
     async def close(self) -> None:
-        self._closing = True
-        for t in (self._task, self._timer_task):
-            if t is not None:
-                t.cancel()
-        await asyncio.gather(*(t for t in (self._task, self._timer_task) if t is not None), return_exceptions=True)
+        self._closing = True  # the loops check it: a cancellation alone can be swallowed by wait_for
+        if self._changed is not None:
+            self._changed.set()
+        tasks = [t for t in (self._task, self._timer_task) if t is not None]
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5.0)
         if self._ws is not None:
             try:
                 await self._ws.close()
@@ -209,7 +212,7 @@ class IMClient:
             self._changed.set()
 
     async def _timers(self) -> None:
-        while True:
+        while not self._closing:
             d = self.core.next_deadline()
             wait = 1.0 if d is None else max(0.0, d - time.monotonic())
             self._changed.clear()
@@ -218,6 +221,8 @@ class IMClient:
                 continue
             except asyncio.TimeoutError:
                 pass
+            if self._closing:
+                return
             self.core.on_timer(time.monotonic())
             await self._flush()
 

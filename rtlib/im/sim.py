@@ -371,7 +371,7 @@ class World:
         """What the applications saw, plus system counters."""
         rep = self.tracker.report()
         rep.update(self.counters)
-        rep["stored"] = self.logic.stored
+        rep["stored"] = self.store.count_messages()
         rep["server_duplicates"] = self.logic.duplicates
         rep["pushes"] = self.logic.pushes
         rep["retries"] = sum(d.client.n_resent for d in self.devices.values())
