@@ -70,7 +70,9 @@ class RateController:
         """A packet of probe cluster ``probe_cluster`` left the sender (``padding``: a padding packet)."""
 
     def probes(self, now_s: float) -> list[tuple[int, float, int]]:
-        """Probe clusters to send now, as ``(cluster id, rate_bps, packets)``; none by default."""
+        """Probe clusters to send now, as ``(cluster id, padding rate_bps, packets)``; none by default.
+
+        Media sent while a cluster goes out counts as part of it (``on_packet_sent``)."""
         return []
 
     def _clamp(self, rate_bps: float) -> float:

@@ -534,6 +534,17 @@ def probe_result_bps(results: list[PacketResult]) -> float | None:
     it is saturated and the estimate is 95 % of the receive rate; else the smaller of
     the two.  ``None`` when too few packets arrived or the intervals make no sense.
     """
+    rates = probe_rates_bps(results)
+    if rates is None:
+        return None
+    send_bps, recv_bps = rates
+    if recv_bps < 0.9 * send_bps:
+        return 0.95 * recv_bps
+    return min(send_bps, recv_bps)
+
+
+def probe_rates_bps(results: list[PacketResult]) -> tuple[float, float] | None:
+    """``(send_bps, receive_bps)`` of a probe cluster (see :func:`probe_result_bps`), or ``None``."""
     got = [r for r in results if r.arrival_time_s is not None]
     if len(got) < max(int(0.8 * PROBE_MIN_PACKETS), 2):
         return None
@@ -548,9 +559,7 @@ def probe_result_bps(results: list[PacketResult]) -> float | None:
     recv_bps = (total - arr[0].size_bytes) * 8 / recv_iv
     if recv_bps > 2 * send_bps:
         return None
-    if recv_bps < 0.9 * send_bps:
-        return 0.95 * recv_bps
-    return min(send_bps, recv_bps)
+    return send_bps, recv_bps
 
 
 # -- the send-side controller ---------------------------------------------------------------
@@ -603,12 +612,12 @@ class GccController(RateController):
       decreases (WebRTC's ``AimdRateControl``); read literally, the draft would call a
       rate 15 % below that average "far" and climb back multiplicatively, which with
       K_d = 0.00018 ratchets the threshold up cycle after cycle;
-    - the loss controller runs on reports of at least ``loss_interval_s`` (0.5 s)
-      because the draft wrote it for RTCP receiver reports, about one a second; run on
-      every 50 ms transport feedback, its 5 % step would compound twenty times a
-      second.  After it cuts the rate, only packets sent after the cut count towards
-      the next loss ratio (losses of packets sent at the old rate say nothing about
-      the new one);
+    - the loss controller runs on reports covering at least ``loss_interval_s``
+      (0.25 s) and ``loss_min_packets`` (20) packets, not on every 50 ms transport
+      feedback: the draft wrote it for RTCP receiver reports (about one a second), and
+      a loss ratio over a handful of packets is too coarse for its 2 % and 10 % bands.
+      After it cuts the rate, only packets sent after the cut count towards the next
+      loss ratio (losses of packets sent at the old rate say nothing about the new one);
     - ``probing=True`` adds WebRTC's start-up probes, which the draft does not have:
       short bursts at 3x and 6x the start rate, then at twice each good result, whose
       measured delivery rate becomes the estimate (:func:`probe_result_bps`); without
@@ -617,9 +626,13 @@ class GccController(RateController):
       a probe at twice the target is sent every ``probe_interval_s`` while the
       controller is *far* from convergence and has seen no over-use for
       ``probe_quiet_s``: after a capacity step up, it finds the new capacity in one
-      round trip instead of ~10 s of 8 %/s.  Probing more eagerly helps on cellular
-      traces but lets a flow grab capacity from competing flows (RFC 8867 5.4), so
-      it stays this cautious; ``probe_interval_s=None`` turns it off.
+      round trip instead of ~10 s of 8 %/s.  ``probe_when_far=False`` probes near
+      convergence too, but then a probe that finds the link saturated is ignored (it
+      measured its own share of a full queue, which competing flows would pay for).
+      Probing more eagerly helps on cellular traces but lets a flow grab capacity from
+      competing flows (RFC 8867 5.4), so the default stays cautious;
+      ``probe_interval_s=None`` turns it off.  Media sent during a probe counts as part
+      of it and padding fills the rest, so a probe's rate is the total sending rate.
     """
 
     name = "gcc"
@@ -628,7 +641,7 @@ class GccController(RateController):
     def __init__(self, start_rate_bps: float = 300e3, min_rate_bps: float = 50e3, max_rate_bps: float = 10e6,
                  *, beta: float = BETA, k_u: float = K_U, k_d: float = K_D, adaptive: bool = True,
                  filter: str = "trendline", filter_args: dict | None = None, burst_time_s: float = BURST_TIME_S,
-                 loss_interval_s: float = 0.5, probing: bool = True, probe_interval_s: float | None = 2.0,
+                 loss_interval_s: float = 0.25, loss_min_packets: int = 20, probing: bool = True, probe_interval_s: float | None = 2.0,
                  probe_when_far: bool = True, probe_quiet_s: float = 5.0):
         super().__init__(start_rate_bps, min_rate_bps, max_rate_bps)
         if filter not in ("kalman", "trendline"):
@@ -642,6 +655,7 @@ class GccController(RateController):
         self.loss_control = LossBasedControl(self.target_rate_bps, self.min_rate_bps, self.max_rate_bps)
         self.incoming = IncomingRate()
         self.loss_interval_s = loss_interval_s
+        self.loss_min_packets = loss_min_packets
         self._loss_sent = 0
         self._loss_lost = 0
         self._loss_since_s: float | None = None
@@ -662,6 +676,8 @@ class GccController(RateController):
         self._probe_pending: dict[int, int] = {}   # cluster -> packets not yet reported
         self._probe_sent_s: dict[int, float] = {}
         self._probe_padding: dict[int, int] = {}   # cluster -> padding packets still to send
+        self._probe_kind: dict[int, str] = {}      # cluster -> "startup" or "periodic"
+        self._probe_kind_next = "startup"
         self._seq_probe: dict[int, int] = {}
         self._padding_seqs: set[int] = set()
         self._next_cluster = 1
@@ -674,6 +690,7 @@ class GccController(RateController):
             self._probe_started = True
             self._last_probe_s = now_s
             self._probe_queue = [min(k * self.target_rate_bps, self.max_rate_bps) for k in PROBE_SCALES]
+            self._probe_kind_next = "startup"
         elif (self.probing and self.probe_interval_s is not None and not self._probe_rate and not self._probe_queue
               and now_s - self._last_probe_s >= self.probe_interval_s
               and now_s - self._last_overuse_s >= self.probe_quiet_s
@@ -682,17 +699,22 @@ class GccController(RateController):
               and self.target_rate_bps < self.max_rate_bps):
             self._last_probe_s = now_s
             self._probe_queue = [min(2 * self.target_rate_bps, self.max_rate_bps)]
+            self._probe_kind_next = "near" if self.delay_control.near_convergence else "far"
         out = []
         for rate in self._probe_queue:
             cid = self._next_cluster
             self._next_cluster += 1
-            n = max(PROBE_MIN_PACKETS, math.ceil(rate * PROBE_MIN_DURATION_S / 8 / 1200))
+            # media keeps flowing during the probe, so padding fills only the rest of the
+            # probe rate (as WebRTC's pacer fills a probe with media first, then padding)
+            pad_bps = max(rate - self.target_rate_bps, 0.3 * rate)
+            n = max(PROBE_MIN_PACKETS, math.ceil(pad_bps * PROBE_MIN_DURATION_S / 8 / 1200))
             self._probe_rate[cid] = rate
             self._probe_results[cid] = []
             self._probe_pending[cid] = 0
             self._probe_padding[cid] = n
             self._probe_sent_s[cid] = now_s
-            out.append((cid, rate, n))
+            self._probe_kind[cid] = self._probe_kind_next
+            out.append((cid, pad_bps, n))
         self._probe_queue = []
         return out
 
@@ -713,15 +735,25 @@ class GccController(RateController):
         self._probe_pending.pop(cid)
         self._probe_sent_s.pop(cid)
         self._probe_padding.pop(cid)
-        result = probe_result_bps(self._probe_results.pop(cid))
+        kind = self._probe_kind.pop(cid)
+        results = self._probe_results.pop(cid)
+        rates = probe_rates_bps(results)
+        result = probe_result_bps(results)
         self.probe_log.append((now_s, rate, result))
         if result is None:
+            return
+        if kind == "near" and rates[1] < 0.9 * rates[0]:
+            # near convergence and the link saturated: the probe measured its own share of a
+            # full queue (which other flows would pay for), not spare capacity
             return
         if result > self.delay_control.rate_bps and self.detector.signal is not Signal.OVERUSE:
             self.delay_control.set_estimate(result, now_s)
             self.loss_control.rate_bps = max(self.loss_control.rate_bps, self.delay_control.rate_bps)
         if result >= PROBE_CONTINUE * rate and rate < self.max_rate_bps and not self._probe_rate:
+            # the headroom is proven: the next, higher probe may saturate the link and
+            # then tells where the capacity ends
             self._probe_queue.append(min(2 * result, self.max_rate_bps))
+            self._probe_kind_next = "continue"
 
     def on_packet_results(self, now_s: float, results: list[PacketResult], rtt_s: float | None = None) -> float:
         if rtt_s is not None:
@@ -766,7 +798,7 @@ class GccController(RateController):
             self._loss_since_s = now_s
         r_hat = incoming.rate_bps(last_arrival if last_arrival is not None else now_s - self.rtt_s / 2)
         a_hat = self.delay_control.update(detector.signal, r_hat, self.rtt_s, now_s)
-        if now_s - self._loss_since_s >= self.loss_interval_s and self._loss_sent:
+        if now_s - self._loss_since_s >= self.loss_interval_s and self._loss_sent >= self.loss_min_packets:
             before = self.loss_control.rate_bps
             self.loss_control.update(self._loss_lost / self._loss_sent, cap_bps=a_hat)
             if self.loss_control.rate_bps < min(before, a_hat):

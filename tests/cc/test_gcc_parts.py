@@ -296,3 +296,47 @@ def test_gcc_controller_on_a_synthetic_feedback_stream():
     states = {row[4] for row in c.trace}
     assert "decrease" in states and c.detector.signal is not None
     assert c.target_rate_bps < 0.9e6
+
+
+def test_loss_cut_counts_only_packets_sent_after_it():
+    from rtlib.cc.base import PacketResult
+    from rtlib.cc.gcc import GccController
+
+    c = GccController(1e6, probing=False)
+    seq = 0
+
+    def report(now, send_times, lost_every):
+        nonlocal seq
+        res = []
+        for k, t in enumerate(send_times):
+            lost = k % lost_every == 0
+            res.append(PacketResult(seq, t, 1200, None if lost else t + 0.05))
+            seq += 1
+        return c.on_packet_results(now, res, 0.1)
+
+    report(0.10, [0.001 * i for i in range(30)], 1000)  # starts the loss clock (1 of 30 lost)
+    before = c.loss_control.rate_bps
+    report(0.40, [0.10 + 0.005 * i for i in range(40)], 2)  # 20 of 40 lost
+    after_cut = c.loss_control.rate_bps
+    assert after_cut == pytest.approx(before * (1 - 0.5 * 21 / 70))  # the report covers all 70
+    # more losses, but of packets sent before the cut: no second cut
+    report(0.70, [0.30 + 0.002 * i for i in range(40)], 2)
+    assert c.loss_control.rate_bps >= after_cut
+
+
+def test_start_up_probe_measures_the_link():
+    from rtlib.cc.base import PacketResult
+    from rtlib.cc.gcc import GccController
+
+    c = GccController(300e3)
+    clusters = c.probes(0.0)
+    assert [round(r) for _, r, _ in clusters] == [600_000, 1_500_000]  # padding above the 300k of media
+    # the first cluster: its padding goes out at 900 kbit/s total and arrives spaced by a 2 Mbit/s link
+    cid, pad_bps, n = clusters[0]
+    results = []
+    for k in range(n):
+        c.on_packet_sent(0.001 * k, k, 1252, cid, padding=True)
+        results.append(PacketResult(k, 0.011 * k, 1252, 0.05 + 0.011 * k))
+    c.on_packet_results(0.2, results, 0.1)
+    assert c.delay_control.rate_bps == pytest.approx(1252 * 8 / 0.011, rel=0.02)  # not saturated: the send rate
+    assert c.probe_log[0][2] == pytest.approx(1252 * 8 / 0.011, rel=0.02)
