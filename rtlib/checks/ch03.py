@@ -1,0 +1,133 @@
+"""Checks for notebooks/03_im_scale.ipynb (IM at scale).
+
+Each check says what is wrong and never the expected value.  An unanswered exercise
+(``None``, or a function that returns ``None``) gets "not answered yet".
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+from rtlib.checks.core import Feedback, as_number, close_to, fail, ok
+from rtlib.im.diffusion import diffusion_costs
+
+GROUP_SIZES = (5, 20, 200, 5_000, 100_000)
+
+
+def _unanswered(answer) -> Feedback | None:
+    if answer is None:
+        return fail("Not answered yet: replace None with your answer and run the cell again.")
+    return None
+
+
+def reference_release(cursor: int, arrivals) -> list[int]:
+    """What a receiver shows, in order, each once, starting after ``cursor``."""
+    have = set(arrivals)
+    out = []
+    nxt = cursor + 1
+    while nxt in have:
+        out.append(nxt)
+        nxt += 1
+    return out
+
+
+def _cases(seed: int = 2024):
+    rnd = random.Random(seed)
+    cases = [(0, []), (0, [1, 1, 2]), (0, [3, 2, 1]), (5, [5, 6, 6, 4, 7]), (0, [2, 3]), (0, [1, 1, 1])]
+    for _ in range(60):
+        cursor = rnd.randint(0, 20)
+        n = rnd.randint(2, 25)
+        seqs = [cursor + k for k in range(1, n + 1)]
+        if rnd.random() < 0.5:  # a gap
+            seqs.remove(rnd.choice(seqs))
+        arrivals = seqs + [rnd.choice(seqs) for _ in range(rnd.randint(0, 6))]  # duplicates
+        arrivals += [rnd.randint(max(1, cursor - 5), cursor) for _ in range(rnd.randint(0, 3)) if cursor]  # old
+        rnd.shuffle(arrivals)
+        cases.append((cursor, arrivals))
+    return cases
+
+
+def release_in_order(func) -> Feedback:
+    """Exercise 3.1: ``func(cursor, arrivals)`` returns the seqs released to the user.
+
+    ``cursor`` is the highest seq already shown; ``arrivals`` the seqs that arrived
+    (any order, with duplicates, maybe with gaps).  Release each new seq once, in
+    order, and stop at the first gap.
+    """
+    if (fb := _unanswered(func)) is not None:
+        return fb
+    if not callable(func):
+        return fail("Pass your function itself (release, without parentheses).")
+    for cursor, arrivals in _cases():
+        try:
+            got = func(cursor, list(arrivals))
+        except Exception as exc:  # the learner's code: report, never raise
+            return fail(f"Your function raised {type(exc).__name__}: {exc}.")
+        if got is None:
+            return fail("Not answered yet: your function returns None; make it return the list of released seqs.")
+        try:
+            got = [int(s) for s in got]
+        except (TypeError, ValueError):
+            return fail("Return a list of sequence numbers (integers).")
+        expected = reference_release(cursor, arrivals)
+        if got == expected:
+            continue
+        where = f"with cursor={cursor} and arrivals={arrivals}"
+        if len(set(got)) < len(got):
+            return fail(f"A message was released twice {where}.", "Drop a seq you have already released.")
+        if any(s <= cursor for s in got):
+            return fail(f"A seq at or below the cursor was released {where}.", "Those were shown before: duplicates.")
+        if got != sorted(got):
+            return fail(f"Released out of order {where}.", "Release in increasing seq order.")
+        if any(s not in arrivals for s in got):
+            return fail(f"Released a seq that never arrived {where}.")
+        if any(b != a + 1 for a, b in zip([cursor] + got, got)):
+            return fail(f"Released past a gap {where}.", "Stop at the first missing seq: it must be pulled first.")
+        return fail(f"Held back a message that could be shown {where}.",
+                    "After releasing a seq, check whether the next one has arrived too.")
+    return ok("Right: each message once, in order, and nothing past a gap.")
+
+
+def diffusion_choice(answer, **model) -> Feedback:
+    """Exercise 3.2: ``{members: "write" or "read"}`` for each size in
+    :data:`GROUP_SIZES`, under the cost model's defaults (or ``model`` overrides)."""
+    if (fb := _unanswered(answer)) is not None:
+        return fb
+    if not isinstance(answer, dict):
+        return fail(f"Give a dict {{group size: 'write' or 'read'}}, got {type(answer).__name__}.")
+    missing = [n for n in GROUP_SIZES if n not in answer]
+    if missing:
+        return fail(f"Missing group size(s): {', '.join(str(m) for m in missing)}.")
+    bad = [n for n in GROUP_SIZES if answer[n] not in ("write", "read")]
+    if bad:
+        return fail(f"Each choice must be 'write' or 'read'; look at size(s) {', '.join(str(b) for b in bad)}.")
+    costs = diffusion_costs(list(GROUP_SIZES), **model)
+    right = sum(1 for i, n in enumerate(GROUP_SIZES)
+                if answer[n] == ("write" if costs["write"]["cost"][i] <= costs["read"]["cost"][i] else "read"))
+    if right == len(GROUP_SIZES):
+        return ok("Right: copy into inboxes for small groups, fetch from one timeline for large ones.")
+    return fail(f"{right} of {len(GROUP_SIZES)} right.",
+                "Compare diffusion_costs(size)['write']['cost'] with ['read']['cost'] for each size, "
+                "or find where the curves cross.")
+
+
+def storm_frames(answer, *, users: int = 10_000, friends: int = 100) -> Feedback:
+    """Exercise 3.3: presence frames sent when ``users`` users, each with ``friends``
+    friends, all log in once (each online friend is told; no coalescing)."""
+    if (fb := _unanswered(answer)) is not None:
+        return fb
+    value = as_number(answer, "The number of frames")
+    if isinstance(value, Feedback):
+        return value
+    expected = users * friends / 2
+    if math.isclose(value, expected, rel_tol=0.01):
+        return ok("Right: each friendship sends one frame, to whichever friend was online first.")
+    if math.isclose(value, 2 * expected, rel_tol=0.01):
+        return fail("Twice too many.", "When two friends log in, only the one already online is told: "
+                                       "one frame per friendship, not two.")
+    if math.isclose(value, users * (users - 1) / 2, rel_tol=0.01):
+        return fail("That counts every pair of users.", "Only friends are told.")
+    fb = close_to(value, expected, what="The number of frames", rel=0.01)
+    return fb if fb else fail(fb.message, "Count friendships: each user has `friends` of them, and each "
+                                          "friendship is shared by two users.")
