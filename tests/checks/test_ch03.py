@@ -62,7 +62,7 @@ def test_diffusion_choice():
     all_write = {s: "write" for s in ch03.GROUP_SIZES}
     fb = ch03.diffusion_choice(all_write)
     assert not fb and "of 5 right" in fb.message
-    assert not any(str(s) in repr(fb) for s in ch03.GROUP_SIZES)  # which sizes are wrong is not said
+    assert not any(s in repr(fb) for s in ("20", "200", "5000", "5,000", "100000", "100,000"))  # not which sizes
     assert "Missing" in ch03.diffusion_choice({5: "write"}).message
     assert "'write' or 'read'" in ch03.diffusion_choice({**right, 5: "both"}).message
     # the model's parameters decide: with free copies, write diffusion wins everywhere
