@@ -66,8 +66,8 @@ def test_diffusion_choice():
     assert "Missing" in ch03.diffusion_choice({5: "write"}).message
     assert "'write' or 'read'" in ch03.diffusion_choice({**right, 5: "both"}).message
     # the model's parameters decide: with free copies, write diffusion wins everywhere
-    assert ch03.diffusion_choice(all_write, write_cost=0.0, seek_cost=100.0)
-    assert not ch03.diffusion_choice(right, write_cost=0.0, seek_cost=100.0)
+    assert ch03.diffusion_choice(all_write, write_cost=0.0, read_cap=10**9)
+    assert not ch03.diffusion_choice(right, write_cost=0.0, read_cap=10**9)
 
 
 def test_storm_frames():
