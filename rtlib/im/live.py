@@ -247,6 +247,7 @@ class ServerProcess:
         self.python = python
         self.proc: subprocess.Popen | None = None
         self.starts = 0
+        self._atexit = False
 
     @property
     def url(self) -> str:
@@ -263,6 +264,11 @@ class ServerProcess:
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=env)
         if err is not subprocess.DEVNULL:
             err.close()
+        if not self._atexit:  # never leave a server behind when Python (or a notebook kernel) exits
+            import atexit
+
+            atexit.register(self.stop)
+            self._atexit = True
         line = _readline(self.proc, timeout_s)
         if not line:
             self.kill()
