@@ -1,16 +1,28 @@
-"""Rate controllers behind one interface: fixed, loss-based AIMD, GCC-style.
+"""Rate controllers behind one interface: fixed, loss-based AIMD, GCC-style; and the closed loop.
 
 - :mod:`rtlib.cc.base`: the interface (:class:`RateController`, :class:`PacketResult`),
   :class:`FixedRate` and :class:`LossAimd`;
 - :mod:`rtlib.cc.gcc`: the parts of Google Congestion Control after
   draft-ietf-rmcat-gcc-02 (packet groups, arrival-time filters, over-use detector with
   adaptive threshold, increase/hold/decrease rate control, loss-based control) and
-  :class:`GccController`, which combines them.
+  :class:`GccController`, which combines them;
+- :mod:`rtlib.cc.aiortc_remb`: aiortc's receive-side estimator as a baseline;
+- :mod:`rtlib.cc.feedback`: transport-wide feedback, REMB and PLI as RTCP bytes;
+- :mod:`rtlib.cc.media`: encoder model, audio, pacer; :mod:`rtlib.cc.tcp`: a Reno-like TCP;
+- :mod:`rtlib.cc.call`: the closed-loop simulation (:func:`simulate_call`, :class:`CallSim`);
+- :mod:`rtlib.cc.scenarios`: RFC 8867 cases and traces (:func:`run_scenario`, :func:`run_trace`).
 
 Used in: notebooks/08_adaptive_bitrate.ipynb.
 """
 
 from rtlib.cc.base import FixedRate, LossAimd, PacketResult, RateController
 from rtlib.cc.gcc import GccController
+from rtlib.cc.aiortc_remb import AiortcRembController
+from rtlib.cc.call import CONTROLLERS, CallResult, CallSim, FlowSpec, make_controller, simulate_call
+from rtlib.cc.scenarios import SCENARIOS, run_scenario, run_trace
 
-__all__ = ["FixedRate", "GccController", "LossAimd", "PacketResult", "RateController"]
+__all__ = [
+    "CONTROLLERS", "SCENARIOS", "AiortcRembController", "CallResult", "CallSim", "FixedRate", "FlowSpec",
+    "GccController", "LossAimd", "PacketResult", "RateController", "make_controller", "run_scenario",
+    "run_trace", "simulate_call",
+]

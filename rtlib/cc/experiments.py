@@ -222,7 +222,7 @@ def scenario_run(name: str, controller: str) -> dict:
     rep = res.report(0.2)
     return {"name": name, "controller": controller, "report": rep, "summary": res.summary(),
             "flows": [f.name for f in res.flows], "kinds": [f.kind for f in res.flows],
-            "renders": [f.render_s for f in res.flows], "media_rungs": None}
+            "renders": [f.render_s for f in res.flows]}
 
 
 def precompute(names=("rfc8867-5.1",), controllers=("gcc", "aimd", "aiortc-remb", "fixed")) -> None:
