@@ -357,3 +357,45 @@ def im_multidevice(offline_s: float) -> dict:
     st, ss = zip(*server)
     return {"cursor": cursor, "read": read, "server_t_s": np.array(st), "server_last_seq": np.array(ss),
             "offline": (start, start + offline_s), "report": w.report()}
+
+
+# -- validations: the closed-form models against counted runs --------------------------------
+def plot_diffusion_validation(sizes=(10, 20, 50, 100, 200, 500), **model):
+    """Rows written and read per day: counted on SQLite (markers) vs the model (lines)."""
+    from rtlib.im.diffusion import diffusion_costs, measure_day
+    from rtlib.viz import COLORS, label_axes, new_figure
+
+    sizes = list(sizes)
+    grid = np.unique(np.round(np.logspace(np.log10(min(sizes)), np.log10(max(sizes)), 60)))
+    m = diffusion_costs(grid, groups_per_user=1, **model)
+    fig, axes = new_figure(1, 2, figsize=(10.5, 4.2))
+    for ax, key, what in ((axes[0], "rows_written", "rows written per day"), (axes[1], "rows_read", "rows read per day")):
+        for strategy, color, marker, ls in (("write", COLORS["im"], "o", "-"), ("read", COLORS["rtc"], "x", "--")):
+            ax.loglog(grid, m[strategy][key], color=color, lw=1.5, ls=ls, label=f"{strategy} diffusion: model")
+            counted = [measure_day(strategy, n, **{k: v for k, v in model.items() if k in (
+                "msgs_per_member_day", "active", "syncs_per_day", "read_cap")})[key] for n in sizes]
+            ax.loglog(sizes, counted, marker, color=color, ms=9 if marker == "o" else 8, mew=2,
+                      mfc="none" if marker == "o" else color, label=f"{strategy} diffusion: counted on SQLite")
+        label_axes(ax, "group size [members]", f"{what} [rows]", what.capitalize())
+        ax.legend(fontsize=8, loc="upper left")
+    return fig
+
+
+def plot_presence_validation(users: int = 5000, friends: int = 100, seed: int = 0):
+    """Presence frames per second: counted on a random friendship graph vs the model."""
+    from rtlib.im.presence import presence_rate, simulate_presence_storm
+    from rtlib.viz import COLORS, label_axes, new_figure
+
+    fig, ax = new_figure(figsize=(8.4, 4.2))
+    for w_ms, sub, color, name in ((0, 1.0, COLORS["bad"], "every change, to everyone online"),
+                                   (1000, 0.2, COLORS["good"], "coalesced per 1 s, 20% watching")):
+        sim = simulate_presence_storm(users=users, friends=friends, coalesce_ms=w_ms, subscribed=sub, bin_s=15,
+                                      seed=seed)
+        t = sim["t_s"] / 60
+        ax.step(t, sim["frames_per_s"], where="mid", color=color, lw=1, alpha=0.7, label=f"{name}: counted")
+        ax.plot(t, presence_rate(sim["t_s"], users=users, friends=friends, coalesce_ms=w_ms, subscribed=sub),
+                color=color, lw=2.5, ls="--", label=f"{name}: model")
+    label_axes(ax, "time from 9:00 [min]", "presence frames sent [frames/s]",
+               f"{users:,} users with {friends} friends: simulation and model agree")
+    ax.legend(fontsize=8, loc="upper left")
+    return fig
