@@ -1,4 +1,28 @@
 """Instant messaging: sans-IO components, simulation scenarios and the live server.
 
+The parts of an IM system, each a plain object fed with inputs and the current time
+(no sockets, no clock), so the same code runs in simulation and live:
+
+- :mod:`rtlib.im.protocol`: the JSON frames and their one validator (see ``PROTOCOL.md``);
+- :mod:`rtlib.im.client`: a device: client message ids, acks and retries with backoff,
+  dedupe, per-conversation cursors and in-order release, sync, read marks;
+- :mod:`rtlib.im.gateway`: the access server: connections, auth, heartbeats, the
+  session registry of online devices;
+- :mod:`rtlib.im.logic`: the business server: membership, sequence numbers,
+  store-then-ack (group commit), fan-out, push requests;
+- :mod:`rtlib.im.store`: SQLite (``:memory:`` in simulation, a WAL file live);
+- :mod:`rtlib.im.push`: a stand-in for APNs/FCM (delay, payload limit, coalescing).
+
+Around them:
+
+- :mod:`rtlib.im.sim`: the whole system on :class:`rtlib.sim.EventLoop`, with faults
+  (drop, duplicate, reorder, crashes before/after commit, devices offline) and what
+  the applications see (lost, duplicated, out-of-order messages, latency);
+- :mod:`rtlib.im.diffusion` (write vs read diffusion) and :mod:`rtlib.im.presence`
+  (presence storms): cost models checked against counted runs;
+- :mod:`rtlib.im.figures`: the experiments and figures of notebooks 02 and 03;
+- :mod:`rtlib.im.server` (asyncio + websockets) and :mod:`rtlib.im.live` (a client
+  class, the server as a child process): the live system, ``python -m rtlib im-server``.
+
 Used in: notebooks/02_im_store_forward.ipynb, notebooks/03_im_scale.ipynb.
 """
