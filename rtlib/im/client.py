@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import deque
 
 
 class Client:
@@ -76,7 +77,10 @@ class Client:
         self._frames: list[dict] = []
         self._events: list[tuple] = []
         self.pending: dict[str, list] = {}  # cid -> [frame, attempts, deadline]
-        self._timers: list[tuple] = []  # heap of (deadline, cid, attempts)
+        # Ack timers: first attempts all wait ack_timeout_s, so their deadlines come in
+        # order and a queue holds them; retries (other waits) go in a heap.
+        self._first: deque = deque()  # (deadline, cid) of first attempts
+        self._timers: list[tuple] = []  # heap of (deadline, cid, attempts) of retries
         self.cursor: dict[str, int] = {}
         self._held: dict[str, dict] = {}  # conv -> {seq: msg} above the cursor
         self._gap_due: dict[str, float] = {}  # conv -> when to pull if the gap is still open
@@ -130,7 +134,7 @@ class Client:
         if self.acks:
             deadline = now + self.ack_timeout_s
             self.pending[cid] = [frame, 1, deadline]
-            heapq.heappush(self._timers, (deadline, cid, 1))
+            self._first.append((deadline, cid))
             if deadline < self.wake_s:
                 self.wake_s = deadline
         return cid
@@ -155,10 +159,8 @@ class Client:
     # -- frames from the server ---------------------------------------------------------
     def on_frame(self, frame: dict, now: float) -> None:
         kind = frame.get("type")
-        if kind == "msg":
-            self._accept(frame, now)
-        elif kind == "ack":
-            self._on_ack(frame, now)
+        if kind == "msg" or kind == "ack":
+            self.on_frames((frame,), now)
         elif kind == "sync_ok":
             conv = frame["conv"]
             for m in frame["messages"]:
@@ -190,8 +192,21 @@ class Client:
                     events.append(("message", f))
                 else:
                     self._accept(f, now)
-            elif kind == "ack":
-                self._on_ack(f, now)
+            elif kind == "ack":  # our message is stored: it takes its place at its seq
+                p = self.pending.pop(f["cid"], None)
+                if p is None:  # an ack for a retry already acked
+                    continue
+                self.n_acked += 1
+                conv, seq, cid = f["conv"], f["seq"], f["cid"]
+                events.append(("acked", cid, conv, seq))
+                m = {"type": "msg", "conv": conv, "seq": seq, "sender": self.user, "cid": cid,
+                     "body": p[0]["body"], "ts": f.get("ts"), "own": True}
+                if seq == cursor.get(conv, 0) + 1 and not held.get(conv):
+                    cursor[conv] = seq
+                    self.n_released += 1
+                    events.append(("message", m))
+                else:
+                    self._accept(m, now)
             else:
                 self.on_frame(f, now)
 
@@ -221,26 +236,15 @@ class Client:
                 continue
             p[1] += 1
             p[2] = now + self._timeout(p[1])
-            heapq.heappush(self._timers, (p[2], cid, p[1]))
-            if p[2] < self.wake_s:
-                self.wake_s = p[2]
+            self._arm(cid, p)
 
-    def _on_ack(self, frame, now) -> None:
-        p = self.pending.pop(frame["cid"], None)
-        if p is None:  # an ack for a retry already acked
-            return
-        self.n_acked += 1
-        conv, seq = frame["conv"], frame["seq"]
-        self._events.append(("acked", frame["cid"], conv, seq))
-        m = {"type": "msg", "conv": conv, "seq": seq, "sender": self.user, "cid": frame["cid"],
-             "body": p[0]["body"], "ts": frame.get("ts"), "own": True}
-        if seq == self.cursor.get(conv, 0) + 1 and not self._held.get(conv):
-            # The common case, inline: our own message is the next one.
-            self.cursor[conv] = seq
-            self.n_released += 1
-            self._events.append(("message", m))
+    def _arm(self, cid: str, p: list) -> None:
+        if p[1] == 1:
+            self._first.append((p[2], cid))
         else:
-            self._accept(m, now)
+            heapq.heappush(self._timers, (p[2], cid, p[1]))
+        if p[2] < self.wake_s:
+            self.wake_s = p[2]
 
     def _on_error(self, frame, now) -> None:
         cid = frame.get("cid")
@@ -306,20 +310,21 @@ class Client:
             return
         p[1] += 1
         p[2] = now + self._timeout(p[1])
-        heapq.heappush(self._timers, (p[2], cid, p[1]))
-        if p[2] < self.wake_s:
-            self.wake_s = p[2]
+        self._arm(cid, p)
         if self.state == "open":
             self.n_resent += 1
             self._out(p[0], now)
 
     def next_deadline(self) -> float | None:
         """When :meth:`on_timer` should run next (``None``: nothing to wait for)."""
-        timers = self._timers
-        pending = self.pending
+        timers, first, pending = self._timers, self._first, self.pending
         while timers and (timers[0][1] not in pending or pending[timers[0][1]][1] != timers[0][2]):
             heapq.heappop(timers)
+        while first and (first[0][1] not in pending or pending[first[0][1]][1] != 1):
+            first.popleft()
         best = timers[0][0] if timers else None
+        if first and (best is None or first[0][0] < best):
+            best = first[0][0]
         if self.state == "authenticating":
             best = self._auth_due if best is None or self._auth_due < best else best
         if self._gap_due:
@@ -336,7 +341,12 @@ class Client:
             # auth or auth_ok was lost: ask again (the gateway answers a repeated auth)
             self._auth_wait_s = min(self._auth_wait_s * self.backoff, self.max_backoff_s)
             self._send_auth(now)
-        timers, pending = self._timers, self.pending
+        timers, first, pending = self._timers, self._first, self.pending
+        while first and first[0][0] <= now:
+            _, cid = first.popleft()
+            p = pending.get(cid)
+            if p is not None and p[1] == 1:
+                self._retry(cid, p, now)
         while timers and timers[0][0] <= now:
             _, cid, attempt = heapq.heappop(timers)
             p = pending.get(cid)

@@ -119,32 +119,38 @@ class Logic:
         acks, push = self.acks, self.push
         append = out.append
         n_dup = n_fan = 0
+        # Who gets a conversation's messages is the same for the whole batch: work it out
+        # once per (conversation, sender): online connections, and offline devices to push.
+        targets: dict[tuple, tuple] = {}
         for (s, f), (seq, ts, dup) in zip(sends, results):
             conv, cid, sender = f["conv"], f["cid"], s.user
+            me = s.conn if acks else None  # without acks the sender learns the seq from its own copy
+            key = (conv, sender, me)
+            t = targets.get(key)
+            if t is None:
+                conns, offline = [], []
+                for member in members_of(conv):
+                    online = routes(member)
+                    if online:
+                        conns.extend(c for c in online.values() if c != me)
+                    if push and member != sender:
+                        known = devices_of(member)
+                        if not online or len(known) > len(online):
+                            offline.extend((member, d) for d in known if not online or d not in online)
+                t = targets[key] = (conns, offline)
             if acks:
                 append(("send", s.conn, {"type": "ack", "cid": cid, "conv": conv, "seq": seq, "ts": ts}))
-                me = s.conn
-            else:  # without acks the sender learns the seq from its own copy of the message
-                me = None
             msg = {"type": "msg", "conv": conv, "seq": seq, "sender": sender, "cid": cid, "body": f["body"], "ts": ts}
+            for conn in t[0]:
+                append(("send", conn, msg))
+            n_fan += len(t[0])
             if dup:
                 n_dup += 1
-            for member in members_of(conv):
-                online = routes(member)
-                if online:
-                    for conn in online.values():
-                        if conn != me:
-                            append(("send", conn, msg))
-                            n_fan += 1
-                    if not push or dup or member == sender or len(online) >= len(devices_of(member)):
-                        continue
-                elif not push or dup or member == sender:
-                    continue
-                for device in devices_of(member):
-                    if not online or device not in online:
-                        append(("push", member, device, {"conv": conv, "seq": seq, "sender": sender,
-                                                         "preview": f["body"][: self.preview_chars]}))
-                        self.pushes += 1
+            elif t[1]:
+                payload = {"conv": conv, "seq": seq, "sender": sender, "preview": f["body"][: self.preview_chars]}
+                for member, device in t[1]:
+                    append(("push", member, device, payload))
+                self.pushes += len(t[1])
         self.stored += len(sends) - n_dup
         self.duplicates += n_dup
         self.fanout_frames += n_fan
