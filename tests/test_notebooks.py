@@ -5,8 +5,11 @@ import os
 import time
 from pathlib import Path
 
+from queue import Empty
+
 import nbformat
 import pytest
+from jupyter_core.utils import ensure_async
 from nbclient import NotebookClient
 
 from tests.conftest import ROOT
@@ -41,9 +44,42 @@ def test_output_check_catches_outputs():
     assert cells_with_outputs(nb) == [code]
 
 
+class SlicedPollClient(NotebookClient):
+    """A NotebookClient that waits for kernel messages in short slices.
+
+    With ipykernel 7 / pyzmq, a reply that has already arrived is sometimes only
+    noticed when a long ``get_msg(timeout=...)`` runs out, so a cell that took 0.4 s
+    can appear to take the whole cell timeout.  Polling in short slices re-checks the
+    socket and sees the reply at once.
+    """
+
+    slice_s = 0.5
+
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()
+        for channel in (kc.shell_channel, kc.iopub_channel):
+            channel.get_msg = self._sliced(channel.get_msg)
+        return kc
+
+    def _sliced(self, get_msg):
+        slice_s = self.slice_s
+
+        async def sliced_get_msg(timeout=None):
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                step = slice_s if deadline is None else max(0.0, min(slice_s, deadline - time.monotonic()))
+                try:
+                    return await ensure_async(get_msg(timeout=step))
+                except Empty:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise
+
+        return sliced_get_msg
+
+
 def run_notebook(path: Path, timeout_s: int = TIMEOUT_S) -> tuple[nbformat.NotebookNode, float]:
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
+    client = SlicedPollClient(
         nb, timeout=timeout_s, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
         store_widget_state=True,
     )
