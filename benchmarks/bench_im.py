@@ -34,22 +34,31 @@ from rtlib.im.sim import pipeline
 
 SIM_MESSAGES = 1_000_000
 CLIENTS = 200
-RATES = (2_000, 5_000, 8_000)  # offered messages/s, each for STEP_S seconds
-BAR_RATE = 5_000
+# Offered messages/s, each for STEP_S seconds.  The bar step offers 5 % above the
+# 5,000/s bar, so that meeting it means sustaining it, not just matching the offer.
+RATES = (2_000, 5_250, 8_000)
+BAR_RATE = 5_250
 REPEATS_AT_BAR = 3  # the machine is shared: the bar step runs 3 times, the median run is reported
 STEP_S = 4.0
 WARMUP_S = 1.0
 
 
-def bench_sim() -> list[Row]:
-    t0 = time.perf_counter()
-    out = pipeline(SIM_MESSAGES, pairs=500, burst=10)
-    wall_s = time.perf_counter() - t0
-    assert out["stored"] == SIM_MESSAGES and out["released_to_receivers"] == SIM_MESSAGES
+def bench_sim(repeat: int = 2) -> list[Row]:
+    """The fastest of ``repeat`` runs (the house rule of benchmarks.common.best_of),
+    with its CPU time: on a shared machine the gap between the two is other work."""
+    best = None
+    for _ in range(repeat):
+        t0, c0 = time.perf_counter(), time.process_time()
+        out = pipeline(SIM_MESSAGES, pairs=500, burst=10)
+        wall_s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
+        assert out["stored"] == SIM_MESSAGES and out["released_to_receivers"] == SIM_MESSAGES
+        if best is None or wall_s < best[0]:
+            best = (wall_s, cpu_s, out)
+    wall_s, cpu_s, out = best
     return [
         Row("simulation: 1M messages through the pipeline", wall_s, "s", bar=10.0, higher_is_better=False,
-            note=f"500 pairs, bursts of 10, SQLite :memory:; {SIM_MESSAGES / wall_s:,.0f} msg/s; "
-                 f"{out['events']:,} loop events"),
+            note=f"best of {repeat}; CPU {cpu_s:.1f} s; 500 pairs, bursts of 10, SQLite :memory:; "
+                 f"{SIM_MESSAGES / wall_s:,.0f} msg/s; {out['events']:,} loop events"),
     ]
 
 
@@ -161,7 +170,7 @@ def bench_live(synchronous: str = "FULL") -> tuple[list[Row], list[dict]]:
                 f"{lost} not received in time, {s['errors']} errors{spread}")
         at_bar = s["rate"] == BAR_RATE
         rows.append(Row(f"live, offered {s['rate']:,}/s: delivered", s["delivered_per_s"], "msg/s",
-                        bar=float(BAR_RATE) if at_bar else None, note=note))
+                        bar=5_000.0 if at_bar else None, note=note))
         rows.append(Row(f"live, offered {s['rate']:,}/s: p99 delivery latency", s["p99_ms"], "ms",
                         bar=50.0 if at_bar else None, higher_is_better=False))
     return rows, steps
