@@ -164,7 +164,7 @@ def test_describe_header_lists_fields_in_wire_order():
     assert any(r["field"] == "extension profile" for r in rows) and rows[-1]["field"] == "payload"
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rtp_packets())
 def test_build_then_parse_round_trips(p):
     data = bytes(p)
@@ -175,7 +175,7 @@ def test_build_then_parse_round_trips(p):
         assert parse(data) == p
 
 
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 @given(st.binary(max_size=120))
 def test_random_bytes_raise_parse_error_only(data):
     try:
@@ -186,7 +186,7 @@ def test_random_bytes_raise_parse_error_only(data):
     assert RtpPacket.parse(bytes(p)) == p
 
 
-@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rtp_packets(), st.lists(st.tuples(st.integers(0, 400), st.integers(0, 255), st.sampled_from("fidt")),
                                min_size=1, max_size=4))
 def test_mutated_packets_raise_parse_error_only(p, edits):
@@ -208,7 +208,7 @@ def test_mutated_packets_raise_parse_error_only(p, edits):
     assert RtpPacket.parse(bytes(q)) == q
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rtp_packets())
 def test_describe_and_dissect_any_packet(p):
     from rtlib.rtp.dissect import dissect

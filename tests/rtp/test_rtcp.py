@@ -191,7 +191,7 @@ def test_out_of_range_fields_are_named(make, match):
         bytes(make())
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(compounds)
 def test_compound_round_trips(pkts):
     data = build_rtcp(pkts)
@@ -203,7 +203,7 @@ def _normal(pkts):
     return [sorted(set(p.lost)) if isinstance(p, GenericNack) else p for p in pkts]
 
 
-@settings(max_examples=800)
+@settings(max_examples=800, deadline=None)
 @given(st.binary(max_size=160))
 def test_random_bytes_raise_parse_error_only(data):
     try:
@@ -213,7 +213,7 @@ def test_random_bytes_raise_parse_error_only(data):
     assert _normal(parse_rtcp(build_rtcp(pkts))) == _normal(pkts)
 
 
-@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(compounds, st.lists(st.tuples(st.integers(0, 2000), st.integers(0, 255), st.sampled_from("fidt")),
                            min_size=1, max_size=4))
 def test_mutated_compounds_raise_parse_error_only(pkts, edits):
@@ -236,7 +236,7 @@ def test_mutated_compounds_raise_parse_error_only(pkts, edits):
 
 
 @given(rtcp_packets)
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 def test_every_truncation_raises_parse_error(p):
     data = bytes(p)
     for cut in range(0, len(data), max(1, len(data) // 16)):

@@ -105,7 +105,7 @@ def test_constant_delay_means_zero_jitter_and_jitter_converges_for_alternating()
     assert interarrival_jitter(arrival, ts, 8000)[-1] == pytest.approx(32, rel=1e-3)
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.floats(0, 0.1), min_size=2, max_size=60), st.integers(0, 2**32 - 1))
 def test_vectorised_and_per_packet_jitter_agree(extra_s, ts0):
     n = len(extra_s)
@@ -117,7 +117,7 @@ def test_vectorised_and_per_packet_jitter_agree(extra_s, ts0):
     assert s.jitter == pytest.approx(interarrival_jitter(arrival, ts, 8000)[-1], abs=1e-6)
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(st.integers(0, 65535), st.lists(st.integers(1, 50), min_size=1, max_size=200))
 def test_extended_sequence_numbers_are_monotonic_for_forward_steps(start, steps):
     seq = np.cumsum([start] + steps) % 65536
