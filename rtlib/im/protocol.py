@@ -19,7 +19,6 @@ Used in: notebooks/02_im_store_forward.ipynb, notebooks/03_im_scale.ipynb.
 from __future__ import annotations
 
 import json
-import math
 import re
 
 # Limits (bytes are UTF-8 bytes).  A frame above MAX_FRAME_BYTES gets a ``too_large``
@@ -156,7 +155,3 @@ def error(code: str, reason: str, **ref) -> dict:
     frame = {"type": "error", "code": code, "reason": reason}
     frame.update(ref)
     return frame
-
-
-def is_finite_time(t) -> bool:
-    return isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t)

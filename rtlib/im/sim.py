@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -888,7 +888,3 @@ def pipeline(n_messages: int = 1_000_000, *, pairs: int = 500, rate_per_s: float
     }
     w.store.close()
     return rep
-
-
-def with_timing(timing: Timing, **changes) -> Timing:
-    return replace(timing, **changes)

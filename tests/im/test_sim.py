@@ -4,7 +4,7 @@ duplicated or reordered; switching each one off brings back the failure it preve
 import numpy as np
 import pytest
 
-from rtlib.im.sim import (ALL_ON, FAULTS, MECHANISM_LEVELS, NONE, Faults, Mechanisms, Timing, World, chat_world,
+from rtlib.im.sim import (FAULTS, MECHANISM_LEVELS, NONE, Faults, Mechanisms, Timing, World, chat_world,
                           fault_matrix, pipeline, run_chat)
 
 SEEDS = (0, 1, 2)
