@@ -26,10 +26,13 @@ def ulaw_encoder(fn) -> Feedback:
     if not callable(fn):
         return fail(f"Pass your encoder function itself (callable), got {type(fn).__name__}.")
     try:
-        out = np.asarray(fn(_ALL.copy()))
+        raw = fn(_ALL.copy())
     except Exception as err:  # noqa: BLE001 - report any learner error as feedback
         return fail(f"Your function raised {type(err).__name__}: {err}",
                     "It receives a NumPy int16 array of samples; use vectorised operations (np.where, >>, &).")
+    if raw is None:
+        return fail("Not answered yet: your function returns None.")
+    out = np.asarray(raw)
     if out.shape != _ALL.shape:
         return fail(f"Your function should return one code per input sample (shape {_ALL.shape}), got shape {out.shape}.")
     if out.dtype.kind not in "iu":

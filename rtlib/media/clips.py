@@ -6,8 +6,9 @@ Other rates (e.g. 48 kHz for Opus) are resampled on load from the 16 kHz file wi
 polyphase filter (``scipy.signal.resample_poly``).
 
 The video clip is generated in code: a moving colour-bar test pattern with a box
-that travels across the picture and a large frame counter, so a lost, frozen or
-repeated frame is visible at a glance.
+that travels across the picture, a scrolling grey ramp, a static detailed patch
+(fine texture, as real pictures have, which makes key frames expensive) and a large
+frame counter, so a lost, frozen or repeated frame is visible at a glance.
 
 Used in: notebooks/06_codecs.ipynb, notebooks/07_jitter_buffer.ipynb.
 """
@@ -120,8 +121,18 @@ def draw_number(img: np.ndarray, number: int, top: int, left: int, scale: int,
         region[big[: region.shape[0], : region.shape[1]]] = color
 
 
+@lru_cache(maxsize=8)
+def _texture(height: int, width: int) -> np.ndarray:
+    """A fixed, fine-grained grey texture (seeded: the same in every run)."""
+    from scipy.ndimage import uniform_filter
+
+    t = uniform_filter(np.random.default_rng(7).random((height, width)), 2)
+    t = (t - t.min()) / max(np.ptp(t), 1e-9) * 200 + 28
+    return t.astype(np.uint8)[:, :, None]
+
+
 def synthetic_video_frame(index: int, width: int = 320, height: int = 240, fps: float = 30.0) -> np.ndarray:
-    """Frame ``index`` of the test pattern: colour bars, a moving box, a frame counter."""
+    """Frame ``index`` of the test pattern: colour bars, a moving box, a textured patch, a frame counter."""
     img = np.empty((height, width, 3), dtype=np.uint8)
     bar_w = -(-width // len(_BARS))
     cols = np.minimum(np.arange(width) // bar_w, len(_BARS) - 1)
@@ -129,6 +140,8 @@ def synthetic_video_frame(index: int, width: int = 320, height: int = 240, fps: 
     # A grey ramp below the bars that scrolls one pixel per frame (motion everywhere).
     ramp = ((np.arange(width) + 4 * index) % width * 255 // max(width - 1, 1)).astype(np.uint8)
     img[height * 2 // 3:] = ramp[None, :, None]
+    top, left = height * 2 // 3, width * 2 // 3
+    img[top:, left:] = _texture(height - top, width - left)
     # A box bouncing left to right, one cycle every 2 s.
     box = max(height // 6, 4)
     period = max(int(round(2 * fps)), 2)

@@ -15,6 +15,7 @@ def test_ulaw_check_accepts_both_reference_encoders():
 
 def test_ulaw_check_explains_typical_mistakes():
     assert "Not answered" in ch06.ulaw_encoder(None).message
+    assert "Not answered" in ch06.ulaw_encoder(lambda x: None).message
     assert not ch06.ulaw_encoder(lambda x: ulaw_encode(x) ^ 0xFF)
     assert "inversion" in _texts(ch06.ulaw_encoder(lambda x: ulaw_encode(x) ^ 0x7F))
 

@@ -114,6 +114,16 @@ def adpcm_decode(codes, predicted: int = 0, index: int = 0) -> tuple[np.ndarray,
     return out.astype(np.int16), int(out[-1]), i
 
 
+def adpcm_step_sizes(codes, index: int = 0) -> np.ndarray:
+    """The quantiser step used for each code: how the coder adapts to loudness."""
+    c = np.asarray(codes, dtype=np.int64) & 7
+    steps = np.empty(len(c), dtype=np.int64)
+    for k, code in enumerate(c.tolist()):
+        steps[k] = STEP_TABLE[index]
+        index = min(max(index + INDEX_ADJUST[code], 0), 88)
+    return steps
+
+
 class ImaAdpcm(AudioCodec):
     """IMA ADPCM at 4 bits per sample, as RTP's DVI4 (RFC 3551 §4.5.1): 32 kbit/s at 8 kHz.
 

@@ -131,9 +131,9 @@ def _plot_mdct(r):
     from rtlib.viz import COLORS, label_axes, new_figure
 
     fig, (ax1, ax2) = new_figure(1, 2, figsize=(10, 4))
-    ax1.plot(r["freq_hz"] / 1000, r["spec_in_db"], color=COLORS["neutral"], lw=1, label="original")
-    ax1.plot(r["freq_hz"] / 1000, r["spec_out_db"], color=COLORS["rtc"], lw=1, label="decoded")
+    ax1.plot(r["freq_hz"] / 1000, r["spec_out_db"], color=COLORS["rtc"], lw=1.2, label="decoded")
     ax1.plot(r["freq_hz"] / 1000, r["spec_err_db"], color=COLORS["bad"], lw=1, label="coding noise")
+    ax1.plot(r["freq_hz"] / 1000, r["spec_in_db"], color="black", lw=0.7, label="original")
     ax1.set_ylim(r["spec_in_db"].max() - 90, r["spec_in_db"].max() + 5)
     label_axes(ax1, "frequency [kHz]", "level [dB]", f"One voiced stretch, q={r['quality']:g}")
     ax1.legend(loc="upper right", fontsize=9)

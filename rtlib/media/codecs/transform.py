@@ -50,27 +50,38 @@ SILENCE_RMS = 10 ** (-75 / 20)     # bands below -75 dBFS (per coefficient) are 
 
 
 @lru_cache(maxsize=16)
-def mdct_basis(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(window, basis): the sine window of length 2n and the n × 2n orthonormal MDCT matrix."""
+def _mdct_tables(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sine window and the FFT twiddles of an n-coefficient MDCT (block of 2n samples)."""
     t = np.arange(2 * n)
+    k = np.arange(n)
+    n0 = 0.5 + n / 2
     window = np.sin(np.pi * (t + 0.5) / (2 * n))
-    k = np.arange(n)[:, None]
-    basis = np.sqrt(2.0 / n) * np.cos(np.pi / n * (t[None, :] + 0.5 + n / 2) * (k + 0.5))
-    return window, basis
+    pre = np.exp(-1j * np.pi * t / (2 * n))                    # x[t]·e^{-iπt/2n}, then a 2n-point FFT
+    post = np.sqrt(2.0 / n) * np.exp(-1j * np.pi * n0 * (k + 0.5) / n)
+    ipre = np.exp(1j * np.pi * n0 * k / n)
+    ipost = np.sqrt(2.0 / n) * 2 * n * np.exp(1j * np.pi * (t + n0) / (2 * n))
+    return window, pre, post, ipre, ipost
 
 
 def mdct(block: np.ndarray) -> np.ndarray:
-    """MDCT of one windowed-by-us block of 2n samples -> n coefficients (or a stack of blocks)."""
+    """MDCT of a block of 2n samples (the sine window applied here) -> n coefficients.
+
+    X[k] = sqrt(2/n) Σ w[t] x[t] cos(π/n (t + 1/2 + n/2)(k + 1/2)), computed with one
+    2n-point FFT (no matrix, so it costs O(n log n)).
+    """
     n = block.shape[-1] // 2
-    window, basis = mdct_basis(n)
-    return (block * window) @ basis.T
+    window, pre, post, _, _ = _mdct_tables(n)
+    spectrum = np.fft.fft(block * window * pre, axis=-1)[..., :n]
+    return np.real(spectrum * post)
 
 
 def imdct(coeffs: np.ndarray) -> np.ndarray:
     """Inverse MDCT, windowed: n coefficients -> 2n samples to overlap-add."""
     n = coeffs.shape[-1]
-    window, basis = mdct_basis(n)
-    return (coeffs @ basis) * window
+    window, _, _, ipre, ipost = _mdct_tables(n)
+    padded = np.zeros(coeffs.shape[:-1] + (2 * n,), dtype=complex)
+    padded[..., :n] = coeffs * ipre
+    return np.real(np.fft.ifft(padded, axis=-1) * ipost) * window
 
 
 def _bands(n: int, rate_hz: int) -> np.ndarray:

@@ -152,3 +152,65 @@ class H264Codec(_AvVideoCodec):
         ctx.profile = "Baseline"
         ctx.options = {"level": "31", "tune": "zerolatency", "preset": "veryfast", "g": "3000"}
         return ctx
+
+
+class VideoPlayer:
+    """Rich-display object: an HTML5 ``<video>`` of RGB pictures (VP8 in WebM, in memory).
+
+    The pictures are encoded once at high quality just for showing them; what you
+    see is what ``pictures`` holds (e.g. a decoder's output after loss).
+    """
+
+    def __init__(self, pictures, fps: float = 30.0, title: str | None = None, bitrate_bps: float = 2_000_000):
+        import io
+
+        import av
+
+        frames = np.asarray(pictures)
+        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+            raise ValueError(f"pictures must be an n × height × width × 3 uint8 array, got {frames.shape} {frames.dtype}")
+        buf = io.BytesIO()
+        with av.open(buf, "w", format="webm") as out:
+            stream = out.add_stream("libvpx", rate=fractions.Fraction(fps).limit_denominator(1000))
+            stream.width, stream.height = frames.shape[2], frames.shape[1]
+            stream.pix_fmt = "yuv420p"
+            stream.bit_rate = int(bitrate_bps)
+            stream.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
+            for pic in frames:
+                for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(pic), format="rgb24")):
+                    out.mux(packet)
+            for packet in stream.encode(None):
+                out.mux(packet)
+        self.webm = buf.getvalue()
+        self.title = title
+        self.shape = frames.shape
+
+    def _repr_html_(self) -> str:
+        import base64
+        import html
+
+        b64 = base64.b64encode(self.webm).decode("ascii")
+        head = f"<div style='font-weight:bold'>{html.escape(self.title)}</div>" if self.title else ""
+        return (f"{head}<video controls loop width='{self.shape[2] * 2}' src='data:video/webm;base64,{b64}'>"
+                "</video>")
+
+    def __repr__(self) -> str:
+        return f"VideoPlayer({self.shape[0]} frames, {self.shape[2]}×{self.shape[1]}, {len(self.webm)} bytes)"
+
+
+def video_players(clips: dict, fps: float = 30.0):
+    """Several labelled :class:`VideoPlayer` side by side: ``{"label": pictures, ...}``."""
+
+    class _Row:
+        def __init__(self, players):
+            self.players = players
+
+        def _repr_html_(self):
+            cells = "".join(f"<div style='display:inline-block;margin:4px 12px 4px 0'>{p._repr_html_()}</div>"
+                            for p in self.players)
+            return f"<div style='display:flex;flex-wrap:wrap'>{cells}</div>"
+
+        def __repr__(self):
+            return "\n".join(repr(p) for p in self.players)
+
+    return _Row([VideoPlayer(v, fps, title=label) for label, v in clips.items()])
