@@ -181,6 +181,17 @@ def _widget_for(pname: str, spec):
     )
 
 
+def figure_bundle(fig) -> dict:
+    """A figure as a display bundle (PNG plus a text fallback), whatever the backend."""
+    import base64
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    title = fig.axes[0].get_title() if fig.axes else ""
+    return {"image/png": base64.b64encode(buf.getvalue()).decode("ascii"), "text/plain": f"<Figure: {title}>"}
+
+
 def show_experiment(exp: str | Experiment, **overrides):
     """Display sliders for an experiment and draw its result; returns the widget box.
 
@@ -205,11 +216,11 @@ def show_experiment(exp: str | Experiment, **overrides):
 
     def redraw(*_):
         values = {k: c.value for k, c in controls.items()}
-        with out:
-            out.clear_output(wait=True)
-            fig = exp.plot(exp(**values))
-            display(fig)
-            plt.close(fig)
+        fig = exp.plot(exp(**values))
+        # One assignment of the widget's outputs (rather than capturing display() calls)
+        # swaps the figure without flicker and without output-capture messages.
+        out.outputs = ({"output_type": "display_data", "data": figure_bundle(fig), "metadata": {}},)
+        plt.close(fig)
 
     for ctl in controls.values():
         ctl.observe(redraw, names="value")

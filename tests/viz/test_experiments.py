@@ -1,3 +1,5 @@
+import base64
+
 import matplotlib.pyplot as plt
 import pytest
 
@@ -42,10 +44,12 @@ def test_show_experiment_draws_default_headless():
     from rtlib.viz import show_experiment
 
     box = show_experiment("_test_square", n=7)
-    slider = box.children[0].children[0]
+    slider, out = box.children[0].children[0], box.children[1]
     assert slider.value == 7
+    first = out.outputs[0]["data"]["image/png"]
+    assert base64.b64decode(first).startswith(b"\x89PNG")
     slider.value = 9  # a slider move redraws through the registered function
-    assert slider.value == 9
+    assert len(out.outputs) == 1 and out.outputs[0]["data"]["image/png"] != first
 
 
 def test_every_registered_experiment_runs_at_its_range_ends():
