@@ -108,20 +108,16 @@ class _BitWriter:
     def rice(self, u: np.ndarray, k: np.ndarray):
         """Rice codes, all unary parts first, then all remainders (so both parse vectorised)."""
         q = u >> k
-        total = int(q.sum()) + len(q)
-        unary = np.zeros(total, dtype=np.uint8)
-        starts = np.cumsum(q + 1) - (q + 1)
-        ones = np.repeat(starts, q) + (np.arange(int(q.sum())) - np.repeat(np.cumsum(q) - q, q))
-        unary[ones] = 1
+        ends = np.cumsum(q + 1) - 1               # the unary stream is all ones but each code's final zero
+        unary = np.ones(int(ends[-1]) + 1 if len(ends) else 0, dtype=np.uint8)
+        unary[ends] = 0
         self.chunks.append(unary)
         kmax = int(k.max()) if len(k) else 0
         if kmax:
-            rem_starts = np.cumsum(k) - k
-            rem = np.zeros(int(k.sum()), dtype=np.uint8)
-            for j in range(kmax):
-                has = k > j
-                rem[rem_starts[has] + j] = (u[has] >> (k[has] - 1 - j)) & 1
-            self.chunks.append(rem)
+            j = np.arange(kmax)
+            shifts = k[:, None] - 1 - j               # most significant remainder bit first
+            bits = (u[:, None] >> np.maximum(shifts, 0)) & 1
+            self.chunks.append(bits[shifts >= 0].astype(np.uint8))
 
     def bytes(self) -> bytes:
         bits = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.uint8)
@@ -149,18 +145,23 @@ class _BitReader:
         if len(zeros) < n:
             raise ValueError("MDCT payload is truncated")
         ends = zeros[:n]
-        q = np.diff(np.concatenate([[-1], ends])) - 1
+        q = np.empty(n, dtype=np.int64)
+        q[0] = ends[0]
+        q[1:] = ends[1:] - ends[:-1] - 1
         self.pos += int(ends[-1]) + 1
-        total_k = int(k.sum())
-        if self.pos + total_k > len(self.bits):
-            raise ValueError("MDCT payload is truncated")
+        kmax = int(k.max())
         rem = np.zeros(n, dtype=np.int64)
-        rem_bits = self.bits[self.pos:self.pos + total_k].astype(np.int64)
-        rem_starts = np.cumsum(k) - k
-        for j in range(int(k.max())):
-            has = k > j
-            rem[has] = (rem[has] << 1) | rem_bits[rem_starts[has] + j]
-        self.pos += total_k
+        if kmax:
+            total_k = int(k.sum())
+            if self.pos + total_k > len(self.bits):
+                raise ValueError("MDCT payload is truncated")
+            j = np.arange(kmax)
+            shifts = k[:, None] - 1 - j
+            used = shifts >= 0
+            grid = np.zeros((n, kmax), dtype=np.int64)
+            grid[used] = self.bits[self.pos:self.pos + total_k]
+            rem = (grid << np.maximum(shifts, 0)).sum(axis=1)
+            self.pos += total_k
         return (q << k) | rem
 
 
