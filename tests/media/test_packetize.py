@@ -1,11 +1,10 @@
 """Packetizers: audio ptime, VP8 (RFC 7741) and H.264 (RFC 6184), interop with aiortc, loss handling."""
 
-import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from rtlib.media.clips import synthetic_video
-from rtlib.media.codecs import encode_clip, get_codec
+from rtlib.media.codecs import get_codec
 from rtlib.media.codecs.video import h264_available
 from rtlib.media.packetize import (
     AudioPacketizer, ParseError, RtpPayload, VideoDepacketizer, VideoPacketizer, Vp8Descriptor,
