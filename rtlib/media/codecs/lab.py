@@ -274,13 +274,19 @@ def plot_tradeoff(rows: list[dict]):
     delay = np.array([r["algorithmic_delay_ms"] for r in rows])
     sc = ax.scatter(rates, quality, c=delay, cmap="viridis", s=70, edgecolor="black", zorder=3,
                     vmin=0, vmax=max(70, delay.max()))
+    # Keep labels apart: work in axis-normalised units (log rate, quality) and push a
+    # label down while it would sit on one already placed.
+    lx = np.log10(rates)
+    sx, sy = max(np.ptp(lx), 1e-9), max(np.ptp(quality), 1e-9)
+    sign = -1 if use_pesq else 1          # "down" on screen (the LSD axis is inverted)
     placed: list[tuple[float, float]] = []
-    for r, x, y in zip(rows, rates, quality):
-        # Points that (nearly) coincide get their labels stacked downwards, not on top of each other.
-        near = sum(1 for px, py in placed if abs(np.log10(px / x)) < 0.05 and abs(py - y) < 0.08 * np.ptp(quality))
-        placed.append((x, y))
-        ax.annotate(r["codec"].replace(" kbit/s", "k"), (x, y), textcoords="offset points",
-                    xytext=(6, 4 - 11 * near), fontsize=8)
+    for r, x, y, nx in zip(rows, rates, quality, lx):
+        ny = y
+        while any(abs((nx - px) / sx) < 0.14 and abs((ny - py) / sy) < 0.045 for px, py in placed):
+            ny += sign * 0.045 * sy
+        placed.append((nx, ny))
+        ax.annotate(r["codec"].replace(" kbit/s", "k"), (x, y), xytext=(x * 1.04, ny + sign * -0.01 * sy),
+                    fontsize=8, arrowprops=None if ny == y else {"arrowstyle": "-", "color": "#999999", "lw": 0.5})
     ax.set_xscale("log")
     if not use_pesq:
         ax.invert_yaxis()
