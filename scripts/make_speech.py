@@ -12,7 +12,7 @@ espeak-ng (22.05 kHz), then sox band-limits, resamples and normalises it:
 
 Usage:  python scripts/make_speech.py [--out data/speech]
 Needs:  espeak-ng and sox (Debian: apt-get install espeak-ng sox).
-Used in: notebooks/06_codecs.ipynb, notebooks/07_jitter_buffer.ipynb (via rtlib.media.clips).
+Used in: notebooks/06_codecs.ipynb, notebooks/07_jitter_buffers.ipynb (via rtlib.media.clips).
 """
 
 from __future__ import annotations

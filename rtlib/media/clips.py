@@ -10,7 +10,7 @@ that travels across the picture, a scrolling grey ramp, a static detailed patch
 (fine texture, as real pictures have, which makes key frames expensive) and a large
 frame counter, so a lost, frozen or repeated frame is visible at a glance.
 
-Used in: notebooks/06_codecs.ipynb, notebooks/07_jitter_buffer.ipynb.
+Used in: notebooks/06_codecs.ipynb, notebooks/07_jitter_buffers.ipynb.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ a video frame with a missing fragment is dropped whole, never half-assembled).
 Interoperability: tests check both directions against aiortc's own VP8 and H.264
 packetizers and depacketizers.
 
-Used in: notebooks/06_codecs.ipynb (bitrate on the wire), notebooks/07_jitter_buffer.ipynb.
+Used in: notebooks/06_codecs.ipynb (bitrate on the wire), notebooks/07_jitter_buffers.ipynb.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ ITU-T G.107 (BurstR in the effective equipment impairment Ie,eff).
 Every function takes per-packet uniforms (or a seed), so the vectorised path and
 the event-driven :class:`rtlib.net.sim.Path` see identical losses for one seed.
 
-Used in: notebooks/04_network.ipynb, notebooks/07_jitter_buffer.ipynb.
+Used in: notebooks/04_network.ipynb, notebooks/07_jitter_buffers.ipynb.
 """
 
 from __future__ import annotations

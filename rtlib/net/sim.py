@@ -19,7 +19,7 @@ Example::
     path.send("hello", 1200, lambda pkt: print(loop.time(), pkt))
     loop.run()
 
-Used in: notebooks/04_network.ipynb, notebooks/07_jitter_buffer.ipynb,
+Used in: notebooks/04_network.ipynb, notebooks/07_jitter_buffers.ipynb,
 notebooks/08_adaptive_bitrate.ipynb.
 """
 

@@ -20,7 +20,7 @@ The optional packages: ``pip install -e ".[quality]"``.  Without them
 Codecs delay their output: :func:`align` finds the lag by cross-correlation before
 a sample-by-sample comparison.
 
-Used in: notebooks/06_codecs.ipynb, notebooks/07_jitter_buffer.ipynb, notebooks/09.
+Used in: notebooks/06_codecs.ipynb, notebooks/07_jitter_buffers.ipynb, notebooks/09.
 """
 
 from __future__ import annotations

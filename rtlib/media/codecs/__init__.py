@@ -18,7 +18,7 @@ name           what                                            module
 ``get_codec("opus", bitrate_bps=16000, frame_ms=20)``.  :func:`roundtrip` encodes
 and decodes a clip (optionally with lost frames), aligned with the input.
 
-Used in: notebooks/06_codecs.ipynb, notebooks/07_jitter_buffer.ipynb.
+Used in: notebooks/06_codecs.ipynb, notebooks/07_jitter_buffers.ipynb.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ carries) and back:
 Audio samples travel as ``int16`` (what G.711, G.722 and PyAV's ``s16`` use);
 :func:`as_int16` and :func:`as_float` convert.
 
-Used in: notebooks/06_codecs.ipynb, notebooks/07_jitter_buffer.ipynb.
+Used in: notebooks/06_codecs.ipynb, notebooks/07_jitter_buffers.ipynb.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ Look-ahead: Opus 6.5 ms (``voip``/``audio``; 2.5 ms with ``lowdelay``), reported
 libopus (``OPUS_GET_LOOKAHEAD``); G.722's QMF filter bank delays by 22 samples
 (1.375 ms).
 
-Used in: notebooks/06_codecs.ipynb, notebooks/07_jitter_buffer.ipynb (Opus PLC, FEC).
+Used in: notebooks/06_codecs.ipynb, notebooks/07_jitter_buffers.ipynb (Opus PLC, FEC).
 """
 
 from __future__ import annotations
