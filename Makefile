@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@# PESQ/STOI are optional (pesq compiles C code); without them their cells and tests skip.
+	$(BIN)/python -m pip install --quiet -e ".[dev,quality]" \
+	  || echo "note: the optional speech-quality metrics (pesq, pystoi) did not install; PESQ cells will be skipped"
 	@touch $(STAMP)
 
 lab: $(STAMP)
