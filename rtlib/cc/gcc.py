@@ -119,9 +119,9 @@ class PacketGrouper:
     sent before the current group started (reordered) is ignored, as the draft says.
 
     >>> g = PacketGrouper()
-    >>> [g.add(s, s + 0.050, 1200) for s in (0.000, 0.001, 0.010)]
+    >>> [g.add(s, a, 1200) for s, a in ((0.000, 0.050), (0.001, 0.051), (0.010, 0.065))]
     [None, None, None]
-    >>> g.add(0.020, 0.075, 1200).d_ms   # third group arrives 5 ms later than sent
+    >>> round(g.add(0.020, 0.075, 1200).d_ms, 3)  # group 2 took 5 ms longer than group 1
     5.0
     """
 
