@@ -67,6 +67,20 @@ class _AvVideoCodec(VideoCodec):
         self._last = np.zeros((self.height, self.width, 3), dtype=np.uint8)
 
     def _make_encoder(self):
+        """The encoder context: the settings every video codec shares, then its own."""
+        from av import CodecContext
+
+        ctx = CodecContext.create(self._encoder_name, "w")
+        ctx.width, ctx.height = self.width, self.height
+        ctx.pix_fmt = "yuv420p"
+        ctx.bit_rate = int(self.target_bps)
+        ctx.time_base = fractions.Fraction(1, 90_000)
+        ctx.framerate = fractions.Fraction(self.fps).limit_denominator(1000)
+        ctx.thread_count = 1
+        self._configure(ctx)
+        return ctx
+
+    def _configure(self, ctx) -> None:
         raise NotImplementedError
 
     def encode(self, frame, keyframe: bool = False) -> bytes:
@@ -107,24 +121,14 @@ class Vp8Codec(_AvVideoCodec):
     def label(self) -> str:
         return f"VP8 {self.target_bps / 1000:g} kbit/s"
 
-    def _make_encoder(self):
-        from av import CodecContext
-
-        ctx = CodecContext.create(self._encoder_name, "w")
-        ctx.width, ctx.height = self.width, self.height
-        ctx.pix_fmt = "yuv420p"
-        ctx.bit_rate = int(self.target_bps)
-        ctx.time_base = fractions.Fraction(1, 90_000)
-        ctx.framerate = fractions.Fraction(self.fps).limit_denominator(1000)
+    def _configure(self, ctx) -> None:
         ctx.gop_size = 3000
         ctx.qmin, ctx.qmax = 2, 56
-        ctx.thread_count = 1
         ctx.options = {
             "bufsize": str(int(self.target_bps)), "cpu-used": "-6", "deadline": "realtime",
             "lag-in-frames": "0", "minrate": str(int(self.target_bps)), "maxrate": str(int(self.target_bps)),
             "static-thresh": "1", "undershoot-pct": "100", "overshoot-pct": "15",
         }
-        return ctx
 
 
 class H264Codec(_AvVideoCodec):
@@ -139,19 +143,9 @@ class H264Codec(_AvVideoCodec):
     def label(self) -> str:
         return f"H.264 {self.target_bps / 1000:g} kbit/s"
 
-    def _make_encoder(self):
-        from av import CodecContext
-
-        ctx = CodecContext.create(self._encoder_name, "w")
-        ctx.width, ctx.height = self.width, self.height
-        ctx.pix_fmt = "yuv420p"
-        ctx.bit_rate = int(self.target_bps)
-        ctx.time_base = fractions.Fraction(1, 90_000)
-        ctx.framerate = fractions.Fraction(self.fps).limit_denominator(1000)
-        ctx.thread_count = 1
+    def _configure(self, ctx) -> None:
         ctx.profile = "Baseline"
         ctx.options = {"level": "31", "tune": "zerolatency", "preset": "veryfast", "g": "3000"}
-        return ctx
 
 
 class VideoPlayer:
