@@ -30,7 +30,7 @@ def _ip(addr: str) -> bytes:
     try:
         return ipaddress.IPv4Address(addr).packed
     except ValueError:
-        raise ValueError(f"address must be an IPv4 address like '10.0.0.1', got {addr!r}") from None
+        raise ValueError(f"address must be an IPv4 address like '127.0.0.1', got {addr!r}") from None
 
 
 def _port(name: str, port: int) -> int:
@@ -39,7 +39,7 @@ def _port(name: str, port: int) -> int:
     return port
 
 
-def udp_frame(payload: bytes, *, src: str = "10.0.0.1", dst: str = "10.0.0.2", sport: int = RTP_PORT,
+def udp_frame(payload: bytes, *, src: str = "127.0.0.1", dst: str = "127.0.0.2", sport: int = RTP_PORT,
               dport: int = RTP_PORT) -> bytes:
     """One Ethernet/IPv4/UDP frame around ``payload`` (dpkt fills lengths and checksums)."""
     udp = dpkt.udp.UDP(sport=_port("sport", sport), dport=_port("dport", dport), data=bytes(payload))
@@ -51,7 +51,7 @@ def udp_frame(payload: bytes, *, src: str = "10.0.0.1", dst: str = "10.0.0.2", s
 
 
 def write_pcap(path: str | Path, datagrams: Iterable[tuple[float, bytes]], *, epoch_s: float = DEFAULT_EPOCH_S,
-               src: str = "10.0.0.1", dst: str = "10.0.0.2", rtp_port: int = RTP_PORT,
+               src: str = "127.0.0.1", dst: str = "127.0.0.2", rtp_port: int = RTP_PORT,
                rtcp_port: int | None = None) -> int:
     """Write ``(arrival_s, datagram)`` pairs to a pcap file; returns the number written.
 

@@ -19,7 +19,7 @@ def test_write_then_read(tmp_path):
 def test_headers_and_checksums_are_valid(tmp_path):
     path = tmp_path / "c.pcap"
     payload = bytes(RtpPacket(0, 1, 2, 3, b"abc"))
-    write_pcap(path, [(1.0, payload)], src="192.168.1.2", dst="192.168.1.3", rtp_port=6000)
+    write_pcap(path, [(1.0, payload)], src="127.0.1.2", dst="127.0.1.3", rtp_port=6000)
     with open(path, "rb") as f:
         reader = dpkt.pcap.Reader(f)
         assert reader.datalink() == dpkt.pcap.DLT_EN10MB
@@ -27,7 +27,7 @@ def test_headers_and_checksums_are_valid(tmp_path):
     assert float(ts) == pytest.approx(DEFAULT_EPOCH_S + 1.0)
     ip = dpkt.ethernet.Ethernet(buf).data
     udp = ip.data
-    assert (ip.src, ip.dst) == (bytes([192, 168, 1, 2]), bytes([192, 168, 1, 3]))
+    assert (ip.src, ip.dst) == (bytes([127, 0, 1, 2]), bytes([127, 0, 1, 3]))
     assert ip.len == 20 + 8 + len(payload) and udp.ulen == 8 + len(payload)
     assert (udp.sport, udp.dport) == (6000, 6000) and bytes(udp.data) == payload
     # recompute both checksums from scratch: they must match what was written
