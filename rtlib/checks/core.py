@@ -43,6 +43,8 @@ def fail(message: str, *hints: str) -> Feedback:
 
 def as_number(answer, what: str) -> float | Feedback:
     """The answer as a float, or a failing Feedback saying why it is not a number."""
+    if answer is None:
+        return fail("Not answered yet: replace None with your answer, then run the cell again.")
     if isinstance(answer, bool) or not isinstance(answer, numbers.Real):
         try:
             import numpy as np

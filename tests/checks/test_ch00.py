@@ -26,3 +26,8 @@ def test_direction_is_given():
 
 def test_non_numbers_are_explained():
     assert "single number" in ch00.samples_per_frame("960").message
+
+
+def test_placeholder_says_not_answered_yet():
+    fb = ch00.samples_per_frame(None)
+    assert not fb and fb.message.startswith("Not answered yet")
