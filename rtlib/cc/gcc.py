@@ -524,6 +524,12 @@ PROBE_SCALES = (3.0, 6.0)
 PROBE_CONTINUE = 0.7
 PROBE_MIN_PACKETS = 5
 PROBE_MIN_DURATION_S = 0.015
+#: WebRTC's rapid recovery after a large drop (ProbeController: kBitrateDropThreshold,
+#: kProbeFractionAfterDrop, kProbeUncertainty, kBitrateDropTimeoutMs / kMinTimeBetweenAlrProbesMs).
+RECOVERY_DROP = 0.66
+RECOVERY_FRACTION = 0.85
+RECOVERY_UNCERTAINTY = 0.05
+RECOVERY_TIMEOUT_S = 5.0
 
 
 def probe_result_bps(results: list[PacketResult]) -> float | None:
@@ -633,6 +639,20 @@ class GccController(RateController):
       competing flows (RFC 8867 5.4), so the default stays cautious;
       ``probe_interval_s=None`` turns it off.  Media sent during a probe counts as part
       of it and padding fills the rest, so a probe's rate is the total sending rate.
+    - ``recovery_probe=True`` (off by default) adds WebRTC's rapid recovery after a large
+      drop (``ProbeController::RequestProbe``): when an over-use episode leaves the
+      target below 66 % of what it was when the episode began, and within 5 s the
+      detector is back to normal, one probe is sent at 85 % of the pre-drop rate (at
+      most one such probe per 5 s, and only if a result at least 5 % below the probe
+      rate would still beat the current estimate).  WebRTC does this while the sender
+      is application-limited or under a field trial; here it runs whenever enabled.
+      WebRTC calls a drop "large" when one estimate falls below 66 % of the previous
+      one; here back-offs come one RTT apart, so the drop is measured over the whole
+      over-use episode.  On the Mahimahi cellular traces (three encoder seeds) it
+      raises mean utilisation by about 0.07-0.09 but also the mean p95 queueing delay
+      by about 13-18 ms, as the faster climb often meets the next capacity dip; RFC
+      8867 5.1 is unchanged.  A trade-off, not a gain, so it stays off; see
+      benchmarks/RESULTS.md ("gcc with recovery probes").
     """
 
     name = "gcc"
@@ -642,7 +662,7 @@ class GccController(RateController):
                  *, beta: float = BETA, k_u: float = K_U, k_d: float = K_D, adaptive: bool = True,
                  filter: str = "trendline", filter_args: dict | None = None, burst_time_s: float = BURST_TIME_S,
                  loss_interval_s: float = 0.25, loss_min_packets: int = 20, probing: bool = True, probe_interval_s: float | None = 2.0,
-                 probe_when_far: bool = True, probe_quiet_s: float = 5.0):
+                 probe_when_far: bool = True, probe_quiet_s: float = 5.0, recovery_probe: bool = False):
         super().__init__(start_rate_bps, min_rate_bps, max_rate_bps)
         if filter not in ("kalman", "trendline"):
             raise ValueError(f"filter must be one of ['kalman', 'trendline'], got {filter!r}")
@@ -669,6 +689,13 @@ class GccController(RateController):
         self.probe_quiet_s = probe_quiet_s
         self._last_probe_s = -math.inf
         self._last_overuse_s = -math.inf
+        self.recovery_probe = bool(recovery_probe)
+        self._episode_from_bps: float | None = None   # target when the current over-use began
+        self._episode_s = -math.inf
+        self._drop_from_bps: float | None = None      # target before the last large drop
+        self._drop_s = -math.inf
+        self._last_recovery_probe_s = -math.inf
+        self.recovery_log: list[tuple[float, float]] = []  # (t, target before the drop) per recovery probe
         self._probe_started = False
         self._probe_queue: list[float] = []
         self._probe_rate: dict[int, float] = {}
@@ -700,6 +727,16 @@ class GccController(RateController):
             self._last_probe_s = now_s
             self._probe_queue = [min(2 * self.target_rate_bps, self.max_rate_bps)]
             self._probe_kind_next = "near" if self.delay_control.near_convergence else "far"
+        elif (self.probing and self.recovery_probe and self._drop_from_bps is not None and not self._probe_rate
+              and not self._probe_queue and now_s - self._drop_s < RECOVERY_TIMEOUT_S
+              and now_s - self._last_recovery_probe_s > RECOVERY_TIMEOUT_S
+              and self.delay_control.state is RateState.INCREASE and self.detector.signal is Signal.NORMAL
+              and (1 - RECOVERY_UNCERTAINTY) * RECOVERY_FRACTION * self._drop_from_bps > self.target_rate_bps):
+            self._last_recovery_probe_s = self._last_probe_s = now_s
+            self._probe_queue = [min(RECOVERY_FRACTION * self._drop_from_bps, self.max_rate_bps)]
+            self._probe_kind_next = "recovery"
+            self.recovery_log.append((now_s, self._drop_from_bps))
+            self._drop_from_bps = None
         out = []
         for rate in self._probe_queue:
             cid = self._next_cluster
@@ -755,6 +792,16 @@ class GccController(RateController):
             self._probe_queue.append(min(2 * result, self.max_rate_bps))
             self._probe_kind_next = "continue"
 
+    def _track_drop(self, state_before: RateState, target_before: float, a_hat: float, now_s: float) -> None:
+        """Remember a large drop (an over-use episode ending below 66 % of where it began)."""
+        state = self.delay_control.state
+        if state is RateState.DECREASE and state_before is not RateState.DECREASE and self._episode_from_bps is None:
+            self._episode_from_bps, self._episode_s = target_before, now_s
+        elif state is RateState.INCREASE and self._episode_from_bps is not None:
+            if a_hat < RECOVERY_DROP * self._episode_from_bps:
+                self._drop_from_bps, self._drop_s = self._episode_from_bps, self._episode_s
+            self._episode_from_bps = None
+
     def on_packet_results(self, now_s: float, results: list[PacketResult], rtt_s: float | None = None) -> float:
         if rtt_s is not None:
             self.rtt_s = rtt_s
@@ -797,7 +844,10 @@ class GccController(RateController):
         if self._loss_since_s is None:
             self._loss_since_s = now_s
         r_hat = incoming.rate_bps(last_arrival if last_arrival is not None else now_s - self.rtt_s / 2)
+        state_before, target_before = self.delay_control.state, self.target_rate_bps
         a_hat = self.delay_control.update(detector.signal, r_hat, self.rtt_s, now_s)
+        if self.recovery_probe:
+            self._track_drop(state_before, target_before, a_hat, now_s)
         if now_s - self._loss_since_s >= self.loss_interval_s and self._loss_sent >= self.loss_min_packets:
             before = self.loss_control.rate_bps
             self.loss_control.update(self._loss_lost / self._loss_sent, cap_bps=a_hat)

@@ -340,3 +340,23 @@ def test_start_up_probe_measures_the_link():
     c.on_packet_results(0.2, results, 0.1)
     assert c.delay_control.rate_bps == pytest.approx(1252 * 8 / 0.011, rel=0.02)  # not saturated: the send rate
     assert c.probe_log[0][2] == pytest.approx(1252 * 8 / 0.011, rel=0.02)
+
+
+def test_recovery_probe_after_a_large_drop_only_when_enabled():
+    from rtlib.cc.call import CallSim, FlowSpec
+    from rtlib.cc.gcc import RECOVERY_FRACTION
+
+    def run(capacity, recovery):
+        sim = CallSim(capacity, 30.0, [FlowSpec("gcc", controller_args={"recovery_probe": recovery})])
+        sim.run()
+        return sim.flows[0].controller
+
+    drop = [[0, 2.5e6], [15, 0.5e6], [17, 2.5e6]]  # the estimate falls well below 66 % at 15 s
+    c = run(drop, True)
+    assert c.recovery_log, "no recovery probe after a drop from 2.5 to 0.5 Mbit/s"
+    t, before = c.recovery_log[0]
+    assert 15 < t < 20 and before > 1.5e6
+    probed = {round(rate) for tp, rate, _ in c.probe_log if tp >= t}
+    assert round(RECOVERY_FRACTION * before) in probed  # at 85 % of the rate before the drop
+    assert run(drop, False).recovery_log == []        # off by default
+    assert run(2.5e6, True).recovery_log == []        # no large drop, no recovery probe
