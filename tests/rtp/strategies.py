@@ -96,3 +96,25 @@ raws = st.builds(RawRtcp, packet_type=st.integers(192, 223).filter(lambda t: not
 rtcp_packets = st.one_of(sender_reports, receiver_reports, sdes, byes, apps, nacks(), plis, firs, rembs, tccs,
                          feedbacks(), raws)
 compounds = st.lists(rtcp_packets, min_size=1, max_size=5)
+
+
+def byte_edits(max_pos: int):
+    """Edits to apply to a packet: (position, value, op) with op flip/insert/delete/truncate."""
+    return st.lists(st.tuples(st.integers(0, max_pos), st.integers(0, 255), st.sampled_from("fidt")),
+                    min_size=1, max_size=4)
+
+
+def mutate(data: bytes, edits) -> bytes:
+    """Apply ``byte_edits`` to ``data``: flip bits, insert, delete or truncate bytes."""
+    out = bytearray(data)
+    for pos, val, op in edits:
+        i = pos % (len(out) + 1)
+        if op == "f" and i < len(out):
+            out[i] ^= val or 1
+        elif op == "i":
+            out.insert(i, val)
+        elif op == "d" and i < len(out):
+            del out[i]
+        elif op == "t":
+            del out[i:]
+    return bytes(out)

@@ -17,7 +17,7 @@ from rtlib.rtp.extensions import (
     encode_audio_level,
 )
 from rtlib.rtp.packet import parse_extension_elements
-from tests.rtp.strategies import rtp_packets
+from tests.rtp.strategies import byte_edits, mutate, rtp_packets
 
 
 def test_known_bytes_of_a_pcmu_packet():
@@ -187,20 +187,9 @@ def test_random_bytes_raise_parse_error_only(data):
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rtp_packets(), st.lists(st.tuples(st.integers(0, 400), st.integers(0, 255), st.sampled_from("fidt")),
-                               min_size=1, max_size=4))
+@given(rtp_packets(), byte_edits(400))
 def test_mutated_packets_raise_parse_error_only(p, edits):
-    data = bytearray(bytes(p))
-    for pos, val, op in edits:
-        i = pos % (len(data) + 1)
-        if op == "f" and i < len(data):
-            data[i] ^= val or 1
-        elif op == "i":
-            data.insert(i, val)
-        elif op == "d" and i < len(data):
-            del data[i]
-        elif op == "t":
-            del data[i:]
+    data = mutate(bytes(p), edits)
     try:
         q = RtpPacket.parse(bytes(data))
     except ParseError:

@@ -25,7 +25,7 @@ from rtlib.rtp import (
     build_rtcp,
     parse_rtcp,
 )
-from tests.rtp.strategies import compounds, rtcp_packets
+from tests.rtp.strategies import byte_edits, compounds, mutate, rtcp_packets
 
 
 def test_sender_report_layout():
@@ -214,20 +214,9 @@ def test_random_bytes_raise_parse_error_only(data):
 
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(compounds, st.lists(st.tuples(st.integers(0, 2000), st.integers(0, 255), st.sampled_from("fidt")),
-                           min_size=1, max_size=4))
+@given(compounds, byte_edits(2000))
 def test_mutated_compounds_raise_parse_error_only(pkts, edits):
-    data = bytearray(build_rtcp(pkts))
-    for pos, val, op in edits:
-        i = pos % (len(data) + 1)
-        if op == "f" and i < len(data):
-            data[i] ^= val or 1
-        elif op == "i":
-            data.insert(i, val)
-        elif op == "d" and i < len(data):
-            del data[i]
-        elif op == "t":
-            del data[i:]
+    data = mutate(build_rtcp(pkts), edits)
     try:
         out = parse_rtcp(bytes(data))
     except ParseError:
