@@ -219,8 +219,7 @@ class Client:
             if r > self.read_seq.get(conv, 0):
                 self.read_seq[conv] = r
             if self.pull and info.get("last_seq", 0) > self.cursor.get(conv, 0):
-                self.n_pulls += 1
-                self._out({"type": "sync", "conv": conv, "since": self.cursor.get(conv, 0)}, now)
+                self.sync(now, conv)
         # Send what waited for the connection, and resend what was not acked (oldest
         # first, each with a fresh timer); without retries a message is sent only once.
         for cid, p in list(self.pending.items()):
@@ -356,16 +355,14 @@ class Client:
             for conv, due in list(self._gap_due.items()):
                 if due <= now:
                     if self._held.get(conv):
-                        self.n_pulls += 1
-                        self._out({"type": "sync", "conv": conv, "since": self.cursor.get(conv, 0)}, now)
+                        self.sync(now, conv)
                         self._gap_due[conv] = now + max(self.ack_timeout_s, self.gap_wait_s)
                     else:
                         del self._gap_due[conv]
         # (the heartbeat below goes through _out, which keeps wake_s in step)
         if self.state == "open" and now >= self._last_sent_s + self.heartbeat_s:
             if self.pull:  # the heartbeat doubles as a pull of anything missed (a lost last msg)
-                self.n_pulls += 1
-                self._out({"type": "sync", "since": dict(self.cursor)}, now)
+                self.sync(now)
             else:
                 self._out({"type": "ping"}, now)
         d = self.next_deadline()
