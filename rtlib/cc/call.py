@@ -28,7 +28,6 @@ import numpy as np
 
 from rtlib.cc.aiortc_remb import AiortcRembController, AiortcRembReceiver
 from rtlib.cc.base import FixedRate, LossAimd, RateController
-from rtlib.cc.fastcap import fast_capacity
 from rtlib.cc.feedback import RTCP_OVERHEAD_BYTES, SendHistory, TransportFeedbackReceiver, pli_bytes
 from rtlib.cc.gcc import GccController
 from rtlib.cc.media import OVERHEAD_BYTES, AudioCbr, Pacer, VideoEncoderModel, packet_sizes
@@ -590,7 +589,7 @@ class CallSim:
         self.feedback_interval_s = feedback_interval_s
         self.pli_interval_s = pli_interval_s
         self.seed = seed
-        self.forward = Path(self.loop, delay_ms=delay_ms, capacity_bps=fast_capacity(self.capacity),
+        self.forward = Path(self.loop, delay_ms=delay_ms, capacity_bps=self.capacity,
                             queue_limit_ms=queue_ms if queue_bytes is None else None, queue_limit_bytes=queue_bytes,
                             seed=seed, stream="forward", name="bottleneck")
         specs = list(flows) if flows is not None else [FlowSpec()]

@@ -13,6 +13,12 @@ such as the RFC 8867 test cases (a piecewise-linear line) and a Mahimahi trace
 :mod:`rtlib.net.path` runs its Lindley recursion in "bytes offered" coordinates,
 so capacity that goes unused while the queue is empty is lost, as on a real link.
 
+The event-driven :class:`rtlib.net.Path` asks these questions one Python ``float``
+at a time, two or three per packet; for that case the step and trace curves answer
+with :mod:`bisect` on plain lists (same arithmetic), since numpy's array set-up
+costs more than the look-up itself.  Anything else (arrays, numpy scalars) takes
+the vectorised path.
+
 Used in: notebooks/04_network.ipynb, notebooks/08_adaptive_bitrate.ipynb.
 """
 
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from bisect import bisect_left, bisect_right
 
 import numpy as np
 
@@ -107,8 +114,15 @@ class StepCapacity(Capacity):
         self.duration_s, self.name = duration_s, name
         self._Bps = r / 8.0
         self._cum = np.concatenate(([0.0], np.cumsum(self._Bps[:-1] * np.diff(t))))
+        # plain-list copies for the scalar fast path (see the module docstring)
+        self._t_list, self._cum_list, self._Bps_list = t.tolist(), self._cum.tolist(), self._Bps.tolist()
 
     def bytes_by(self, t_s):
+        if type(t_s) is float:
+            if t_s < self._t_list[0]:
+                return 0.0
+            k = max(bisect_right(self._t_list, t_s) - 1, 0)
+            return self._cum_list[k] + self._Bps_list[k] * (t_s - self._t_list[k])
         t = np.asarray(t_s, dtype=float)
         k = np.clip(np.searchsorted(self.times_s, t, side="right") - 1, 0, None)
         out = self._cum[k] + self._Bps[k] * (t - self.times_s[k])
@@ -117,6 +131,11 @@ class StepCapacity(Capacity):
     bytes_before = bytes_by
 
     def time_of_bytes(self, x_bytes):
+        if type(x_bytes) is float:
+            if x_bytes <= 0:
+                return self._t_list[0]
+            k = max(bisect_left(self._cum_list, x_bytes) - 1, 0)
+            return self._t_list[k] + (x_bytes - self._cum_list[k]) / self._Bps_list[k]
         x = np.asarray(x_bytes, dtype=float)
         # the segment k with cum[k] < x <= cum[k+1]; its rate is > 0 by construction
         k = np.clip(np.searchsorted(self._cum, x, side="left") - 1, 0, None)
@@ -172,6 +191,7 @@ class OpportunityTrace(Capacity):
         self._base = t / 1000.0
         self._n = t.size
         self.period_s = float(self._base[-1])
+        self._base_list = self._base.tolist()  # for the scalar fast path (see the module docstring)
 
     # counts of opportunities, looping the trace.  Opportunities within TIME_EPS_S of t
     # count as "at" t: t - m*P in floating point is off by ~1e-17 s, which must not move an
@@ -182,7 +202,15 @@ class OpportunityTrace(Capacity):
         c = m * self._n + np.searchsorted(self._base, tc - m * self.period_s, side="right")
         return np.where(t < 0, 0.0, c)
 
+    def _count_le_scalar(self, t: float) -> float:
+        if t < 0:
+            return 0.0
+        m = math.floor(t / self.period_s)
+        return float(m * self._n + bisect_right(self._base_list, t - m * self.period_s))
+
     def _count(self, t_s, side: str):
+        if type(t_s) is float:
+            return self._count_le_scalar(t_s + TIME_EPS_S if side == "right" else t_s - TIME_EPS_S)
         t = np.asarray(t_s, dtype=float)
         return self._count_le(t + TIME_EPS_S if side == "right" else t - TIME_EPS_S)
 
@@ -193,6 +221,10 @@ class OpportunityTrace(Capacity):
         return self.bytes_per_opportunity * self._count(t_s, "left")
 
     def time_of_bytes(self, x_bytes):
+        if type(x_bytes) is float:
+            k = max(math.ceil(x_bytes / self.bytes_per_opportunity - 1e-9), 1)
+            m, j = divmod(k - 1, self._n)
+            return self._base_list[j] + m * self.period_s
         x = np.asarray(x_bytes, dtype=float)
         k = np.maximum(np.ceil(x / self.bytes_per_opportunity - 1e-9), 1.0)  # 1-indexed opportunity
         m, j = np.divmod(k - 1, self._n)

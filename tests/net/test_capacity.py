@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rtlib.net import ConstantCapacity, OpportunityTrace, StepCapacity, as_capacity
+from rtlib.net.traces import rfc8867_5_1, synthetic_cellular
 
 
 def test_constant():
@@ -69,3 +70,33 @@ def test_as_capacity_accepts_rows():
     assert isinstance(c, StepCapacity) and c.rates_bps.tolist() == [1e6, 2e6]
     assert as_capacity(None) is None
     assert isinstance(as_capacity(np.float64(3e6)), ConstantCapacity)
+
+
+# -- the scalar fast path (a Python float) gives what the vectorised path gives -------------
+STEP = rfc8867_5_1()
+TRACE = synthetic_cellular(20.0, profile="drive", seed=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(t=st.floats(-1.0, 150.0, allow_nan=False), x=st.floats(-10.0, 3e7, allow_nan=False))
+def test_step_scalar_answers_match_the_vectorised_ones(t, x):
+    assert type(STEP.bytes_by(t)) is float and type(STEP.time_of_bytes(x)) is float  # the scalar path ran
+    assert STEP.bytes_by(t) == pytest.approx(float(STEP.bytes_by(np.array(t))), rel=1e-12, abs=1e-6)
+    assert STEP.bytes_before(t) == pytest.approx(float(STEP.bytes_before(np.array(t))), rel=1e-12, abs=1e-6)
+    assert STEP.time_of_bytes(x) == pytest.approx(float(STEP.time_of_bytes(np.array(x))), rel=1e-12, abs=1e-9)
+
+
+@settings(max_examples=300, deadline=None)
+@given(t=st.floats(-1.0, 70.0, allow_nan=False), x=st.floats(-10.0, 5e7, allow_nan=False))
+def test_trace_scalar_answers_match_the_vectorised_ones(t, x):
+    assert type(TRACE.bytes_by(t)) is float and type(TRACE.time_of_bytes(x)) is float
+    assert TRACE.bytes_by(t) == float(TRACE.bytes_by(np.array(t)))
+    assert TRACE.bytes_before(t) == float(TRACE.bytes_before(np.array(t)))
+    assert TRACE.time_of_bytes(x) == pytest.approx(float(TRACE.time_of_bytes(np.array(x))), rel=1e-12, abs=1e-9)
+
+
+def test_trace_scalar_path_at_the_opportunity_times_exactly():
+    for t in TRACE.times_ms[:50] / 1000.0:
+        t = float(t)
+        assert TRACE.bytes_by(t) == float(TRACE.bytes_by(np.array(t)))
+        assert TRACE.bytes_before(t) == float(TRACE.bytes_before(np.array(t)))
