@@ -41,15 +41,10 @@ import sqlite3
 import numpy as np
 
 from rtlib.sim import make_rng
+from rtlib.validate import check_number
 from rtlib.viz.experiments import Param, experiment
 
 STRATEGIES = ("write", "read")
-
-
-def _check(name, value, low, high):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not low <= value <= high:
-        raise ValueError(f"{name} must be in [{low:g}, {high:g}], got {value!r}")
-    return value
 
 
 def diffusion_costs(members, *, msgs_per_member_day: float = 0.5, active: float = 0.3, syncs_per_day: float = 20.0,
@@ -64,13 +59,13 @@ def diffusion_costs(members, *, msgs_per_member_day: float = 0.5, active: float 
     n = np.atleast_1d(np.asarray(members, dtype=float))
     if n.size == 0 or not np.all(np.isfinite(n)) or n.min() < 1 or n.max() > 1e7:
         raise ValueError("members must be group sizes in [1, 1e7]")
-    _check("msgs_per_member_day", msgs_per_member_day, 0, 1000)
-    _check("active", active, 0, 1)
-    _check("syncs_per_day", syncs_per_day, 0, 100_000)
-    _check("groups_per_user", groups_per_user, 1, 100_000)
-    _check("read_cap", read_cap, 1, 1e9)
-    _check("write_cost", write_cost, 0, 1e6)
-    _check("seek_cost", seek_cost, 0, 1e6)
+    check_number("msgs_per_member_day", msgs_per_member_day, 0, 1000)
+    check_number("active", active, 0, 1)
+    check_number("syncs_per_day", syncs_per_day, 0, 100_000)
+    check_number("groups_per_user", groups_per_user, 1, 100_000)
+    check_number("read_cap", read_cap, 1, 1e9)
+    check_number("write_cost", write_cost, 0, 1e6)
+    check_number("seek_cost", seek_cost, 0, 1e6)
     m = msgs_per_member_day * n
     readers = active * n
     w_written = m + m * n

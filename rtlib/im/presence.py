@@ -32,6 +32,7 @@ import math
 import numpy as np
 
 from rtlib.sim import make_rng
+from rtlib.validate import check_number
 from rtlib.viz.experiments import Param, experiment
 
 
@@ -39,12 +40,6 @@ def _int(name, value, low, high) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
         raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
     return int(value)
-
-
-def _num(name, value, low, high) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not low <= value <= high:
-        raise ValueError(f"{name} must be in [{low:g}, {high:g}], got {value!r}")
-    return float(value)
 
 
 def _phi(x):
@@ -58,9 +53,9 @@ def presence_rate(t_s, *, users: int = 10_000, friends: int = 100, login_spread_
     """Expected presence frames per second at times ``t_s`` (seconds from 9:00)."""
     users = _int("users", users, 2, 10_000_000)
     friends = _int("friends", friends, 0, 100_000)
-    sd = _num("login_spread_s", login_spread_s, 1, 86_400)
-    w = _num("coalesce_ms", coalesce_ms, 0, 600_000) / 1000
-    subscribed = _num("subscribed", subscribed, 0, 1)
+    sd = check_number("login_spread_s", login_spread_s, 1, 86_400)
+    w = check_number("coalesce_ms", coalesce_ms, 0, 600_000) / 1000
+    subscribed = check_number("subscribed", subscribed, 0, 1)
     t = np.asarray(t_s, dtype=float)
     online = _phi(t / sd)
     density = np.exp(-0.5 * (t / sd) ** 2) / (sd * math.sqrt(2 * math.pi))
@@ -81,10 +76,10 @@ def simulate_presence_storm(*, users: int = 2000, friends: int = 50, login_sprea
     """
     users = _int("users", users, 2, 200_000)
     friends = _int("friends", friends, 0, min(users - 1, 2000))
-    sd = _num("login_spread_s", login_spread_s, 1, 86_400)
-    w = _num("coalesce_ms", coalesce_ms, 0, 600_000) / 1000
-    subscribed = _num("subscribed", subscribed, 0, 1)
-    bin_s = _num("bin_s", bin_s, 0.01, 3600)
+    sd = check_number("login_spread_s", login_spread_s, 1, 86_400)
+    w = check_number("coalesce_ms", coalesce_ms, 0, 600_000) / 1000
+    subscribed = check_number("subscribed", subscribed, 0, 1)
+    bin_s = check_number("bin_s", bin_s, 0.01, 3600)
     rng = make_rng(seed, "presence")
     t_login = rng.normal(0.0, sd, users)
     watching = rng.random(users) < subscribed

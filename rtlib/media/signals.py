@@ -8,13 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rtlib.validate import check_rate_hz
 from rtlib.viz.experiments import Choice, Param, experiment
-
-
-def _check_rate(rate_hz) -> int:
-    if isinstance(rate_hz, bool) or not isinstance(rate_hz, (int, np.integer)) or not 1000 <= rate_hz <= 192_000:
-        raise ValueError(f"rate_hz must be an integer in [1000, 192000] Hz, got {rate_hz!r}")
-    return int(rate_hz)
 
 
 def _check_duration(duration_s) -> float:
@@ -25,7 +20,7 @@ def _check_duration(duration_s) -> float:
 
 def tone(freq_hz: float, duration_s: float, rate_hz: int, amplitude: float = 0.5) -> np.ndarray:
     """A sine tone as float samples in [-1, 1]."""
-    rate_hz = _check_rate(rate_hz)
+    rate_hz = check_rate_hz(rate_hz)
     n = int(round(_check_duration(duration_s) * rate_hz))
     if not 0 <= freq_hz <= 100_000:
         raise ValueError(f"freq_hz must be in [0, 100000] Hz, got {freq_hz!r}")
@@ -40,7 +35,7 @@ def sweep(f0_hz: float, f1_hz: float, duration_s: float, rate_hz: int, amplitude
     No anti-alias filter is applied on purpose: above ``rate_hz / 2`` the sweep folds
     back down (aliasing), which a learner can hear.
     """
-    rate_hz = _check_rate(rate_hz)
+    rate_hz = check_rate_hz(rate_hz)
     duration_s = _check_duration(duration_s)
     if not (0 <= f0_hz <= 100_000 and 0 <= f1_hz <= 100_000):
         raise ValueError(f"f0_hz and f1_hz must be in [0, 100000] Hz, got {f0_hz!r}, {f1_hz!r}")

@@ -26,6 +26,7 @@ Used in: notebooks/06_codecs.ipynb, notebooks/07_jitter_buffers.ipynb, notebooks
 from __future__ import annotations
 
 import numpy as np
+from rtlib.validate import check_rate_hz
 
 
 class MetricUnavailable(RuntimeError):
@@ -51,19 +52,13 @@ def _pair(ref, deg) -> tuple[np.ndarray, np.ndarray]:
     return r[:n], d[:n]
 
 
-def _check_rate(rate_hz) -> int:
-    if not (isinstance(rate_hz, (int, np.integer)) and 1000 <= rate_hz <= 192_000):
-        raise ValueError(f"rate_hz must be an integer in [1000, 192000] Hz, got {rate_hz!r}")
-    return int(rate_hz)
-
-
 def align(ref, deg, rate_hz: int, max_lag_ms: float = 200.0) -> tuple[np.ndarray, np.ndarray, int]:
     """Shift ``deg`` so it lines up with ``ref``; returns (ref, deg, lag_samples), both trimmed.
 
     ``lag_samples > 0`` means ``deg`` is late by that many samples.  The lag is the
     peak of the cross-correlation within ±``max_lag_ms``.
     """
-    rate_hz = _check_rate(rate_hz)
+    rate_hz = check_rate_hz(rate_hz)
     r, d = _as_float(ref), _as_float(deg)
     max_lag = int(max_lag_ms * rate_hz / 1000)
     n = len(r) + len(d) - 1
@@ -98,7 +93,7 @@ def segmental_snr_db(ref, deg, rate_hz: int, frame_ms: float = 20.0, min_db: flo
                      max_db: float = 35.0, active_db: float = 40.0) -> float:
     """Mean per-frame SNR, clamped to [min_db, max_db], over frames within ``active_db``
     of the loudest frame of ``ref`` (silent frames would give meaningless ratios)."""
-    rate_hz = _check_rate(rate_hz)
+    rate_hz = check_rate_hz(rate_hz)
     r, d = _pair(ref, deg)
     n = max(int(frame_ms * rate_hz / 1000), 1)
     fr, fd = _frames(r, n), _frames(d, n)
@@ -114,7 +109,7 @@ def segmental_snr_db(ref, deg, rate_hz: int, frame_ms: float = 20.0, min_db: flo
 
 def log_spectral_distance_db(ref, deg, rate_hz: int, frame_ms: float = 32.0, active_db: float = 40.0) -> float:
     """Mean over active frames of the RMS difference of log power spectra (dB); 0 = identical."""
-    rate_hz = _check_rate(rate_hz)
+    rate_hz = check_rate_hz(rate_hz)
     r, d = _pair(ref, deg)
     n = max(int(frame_ms * rate_hz / 1000), 16)
     hop = n // 2
@@ -169,7 +164,7 @@ def pesq_score(ref, deg, rate_hz: int, mode: str | None = None) -> float:
 
 def stoi_score(ref, deg, rate_hz: int, extended: bool = False) -> float:
     """STOI (or extended STOI), 0–1.  Raises :class:`MetricUnavailable` without ``pystoi``."""
-    rate_hz = _check_rate(rate_hz)
+    rate_hz = check_rate_hz(rate_hz)
     try:
         from pystoi import stoi
     except ImportError:
@@ -185,7 +180,7 @@ def speech_quality(ref, deg, rate_hz: int, *, align_first: bool = True, pesq: bo
     Keys: ``lag_samples``, ``snr_db``, ``segsnr_db``, ``lsd_db``, ``pesq`` and ``stoi``
     (``None`` when not installed or not asked for).
     """
-    rate_hz = _check_rate(rate_hz)
+    rate_hz = check_rate_hz(rate_hz)
     r, d, lag = align(ref, deg, rate_hz) if align_first else (*_pair(ref, deg), 0)
     out = {
         "lag_samples": lag,
@@ -210,7 +205,7 @@ def compare_players(original, degraded: dict, rate_hz: int, *, title: str | None
     """
     from rtlib.viz import audio_players
 
-    rate_hz = _check_rate(rate_hz)
+    rate_hz = check_rate_hz(rate_hz)
     clips = {"original": (np.asarray(original), rate_hz)}
     for label, samples in degraded.items():
         if metrics:

@@ -22,15 +22,10 @@ from __future__ import annotations
 import numpy as np
 
 from rtlib.sim.rng import make_rng
+from rtlib.validate import check_number
 from rtlib.viz.experiments import Param, experiment
 
 INTERVAL_MS = 20.0
-
-
-def _num(name, v, lo, hi, unit=""):
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not lo <= v <= hi:
-        raise ValueError(f"{name} must be in [{lo}, {hi}]{' ' + unit if unit else ''}, got {v!r}")
-    return float(v)
 
 
 def deliver_two_ways(n: int = 3000, one_way_ms: float = 50.0, jitter_ms: float = 15.0, loss: float = 0.03,
@@ -44,11 +39,11 @@ def deliver_two_ways(n: int = 3000, one_way_ms: float = 50.0, jitter_ms: float =
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= 1_000_000:
         raise ValueError(f"n must be an integer in [1, 1000000], got {n!r}")
-    one_way_ms = _num("one_way_ms", one_way_ms, 0, 10_000, "ms")
-    jitter_ms = _num("jitter_ms", jitter_ms, 0, 10_000, "ms")
-    loss = _num("loss", loss, 0, 0.9)
-    playout_ms = _num("playout_ms", playout_ms, 0, 10_000, "ms")
-    rto_ms = _num("rto_ms", rto_ms, 1, 60_000, "ms")
+    one_way_ms = check_number("one_way_ms", one_way_ms, 0, 10_000, "ms")
+    jitter_ms = check_number("jitter_ms", jitter_ms, 0, 10_000, "ms")
+    loss = check_number("loss", loss, 0, 0.9)
+    playout_ms = check_number("playout_ms", playout_ms, 0, 10_000, "ms")
+    rto_ms = check_number("rto_ms", rto_ms, 1, 60_000, "ms")
     send_ms = np.arange(n) * INTERVAL_MS
 
     # IM: attempts until one gets through; the k-th retry leaves rto * (2^k - 1) after the first.

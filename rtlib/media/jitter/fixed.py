@@ -15,19 +15,14 @@ Used in: notebooks/07_jitter_buffers.ipynb.
 from __future__ import annotations
 
 from rtlib.media.jitter.playout import PlayoutPolicy
-
-
-def _check_ms(name: str, value, high: float = 10_000.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= high:
-        raise ValueError(f"{name} must be a number of ms in [0, {high:g}], got {value!r}")
-    return float(value)
+from rtlib.validate import check_number
 
 
 class FixedBuffer(PlayoutPolicy):
     """Play each talkspurt ``buffer_ms`` after its first packet arrived."""
 
     def __init__(self, buffer_ms: float = 60.0):
-        self.buffer_s = _check_ms("buffer_ms", buffer_ms) / 1000.0
+        self.buffer_s = check_number("buffer_ms", buffer_ms, 0, 10_000, "ms") / 1000.0
         self.name = f"fixed buffer {buffer_ms:g} ms"
 
     def target_delay_s(self, anchor_delay_s: float) -> float:
@@ -38,7 +33,7 @@ class FixedDelay(PlayoutPolicy):
     """Play every frame ``delay_ms`` after it was sent (needs synchronised clocks, or hindsight)."""
 
     def __init__(self, delay_ms: float):
-        self.delay_s = _check_ms("delay_ms", delay_ms) / 1000.0
+        self.delay_s = check_number("delay_ms", delay_ms, 0, 10_000, "ms") / 1000.0
         self.name = f"fixed delay {delay_ms:.1f} ms"
 
     def target_delay_s(self, anchor_delay_s: float) -> float:
