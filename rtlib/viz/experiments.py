@@ -22,10 +22,10 @@ Used in: every notebook with a widget.
 
 from __future__ import annotations
 
-import math
-import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
+
+from rtlib.validate import check_number
 
 
 @dataclass(frozen=True)
@@ -45,13 +45,10 @@ class Param:
             raise ValueError(f"default {self.default!r} is outside [{self.low}, {self.high}]")
 
     def check(self, name: str, value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-            raise ValueError(f"{name} must be a number in [{self.low}, {self.high}]{self._u()}, got {value!r}")
-        if self.integer and int(value) != value:
-            raise ValueError(f"{name} must be an integer in [{self.low}, {self.high}]{self._u()}, got {value!r}")
-        if not self.low <= value <= self.high:
-            raise ValueError(f"{name} must be in [{self.low}, {self.high}]{self._u()}, got {value!r}")
-        return int(value) if self.integer else value
+        number = check_number(name, value, self.low, self.high, self.unit)
+        if self.integer and not number.is_integer():
+            raise ValueError(f"{name} must be an integer in [{self.low:g}, {self.high:g}]{self._u()}, got {value!r}")
+        return int(number) if self.integer else value
 
     def ends(self) -> list:
         return [self.low, self.high]
