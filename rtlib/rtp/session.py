@@ -191,7 +191,7 @@ class RtpSender:
         key = (self.ext_map, with_level and self.kind == "audio")
         if key not in self._header_cache:
             ext = self.ext_map.encode(abs_send_time_s=0.0, transport_seq=0, audio_level_dbov=0 if key[1] else None)
-            self._header_cache[key] = len(bytes(RtpPacket(extensions=ext)))
+            self._header_cache[key] = RtpPacket(extensions=ext).header_size
         return self._header_cache[key]
 
     # -- RTCP -------------------------------------------------------------------------------
