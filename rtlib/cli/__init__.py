@@ -39,15 +39,12 @@ def emit(obj: dict, as_json: bool, text: str) -> None:
 
 
 def _jsonable(x):
-    try:
-        import numpy as np
+    import numpy as np
 
-        if isinstance(x, np.generic):
-            return x.item()
-        if isinstance(x, np.ndarray):
-            return x.tolist()
-    except ImportError:  # numpy is a dependency; this only guards odd installs
-        pass
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
     raise TypeError(f"not JSON serialisable: {type(x).__name__}")
 
 
