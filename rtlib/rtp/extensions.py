@@ -52,12 +52,6 @@ def encode_transport_seq(seq: int) -> bytes:
     return seq.to_bytes(2, "big")
 
 
-def decode_transport_seq(value: bytes) -> int:
-    if len(value) != 2:
-        raise ParseError(f"transport-wide sequence number must be 2 bytes, got {len(value)}")
-    return int.from_bytes(value, "big")
-
-
 def encode_audio_level(level_dbov: int, voice: bool = False) -> bytes:
     """RFC 6464 section 3: ``V`` bit, then the level as 0-127 (-dBov), one byte.
 
