@@ -334,15 +334,6 @@ def _readline(proc: subprocess.Popen, timeout_s: float) -> str:
     return ""
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port that was free a moment ago (prefer ``port=0`` where the server reports its port)."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
 def setup_db(db: str | Path, users=("alice", "bob"), conversations: dict | None = None) -> dict[str, str]:
     """Create users (each with a fresh token) and conversations in a server database.
 
