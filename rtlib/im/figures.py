@@ -16,6 +16,7 @@ Used in: notebooks/02_im_store_forward.ipynb, notebooks/03_im_scale.ipynb.
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import NullLocator
 
 from rtlib.im.sim import Faults, Timing, World, fault_matrix
@@ -231,8 +232,8 @@ def plot_fault_table(matrix: dict):
             r = matrix[(fn, ln)]
             bad = r["lost"] + r["duplicated"] + r["out_of_order"]
             color = COLORS["good"] if bad == 0 else COLORS["bad"]
-            ax.add_patch(__import__("matplotlib").patches.Rectangle((j, i), 1, 1, color=color, alpha=0.25 if bad == 0
-                                                                    else 0.15 + 0.6 * min(1.0, bad / r["expected"])))
+            ax.add_patch(Rectangle((j, i), 1, 1, color=color,
+                                   alpha=0.25 if bad == 0 else 0.15 + 0.6 * min(1.0, bad / r["expected"])))
             text = "✔ none" if bad == 0 else " · ".join(
                 f"{n} {r[k]}" for k, n in (("lost", "lost"), ("duplicated", "dup"), ("out_of_order", "ooo")) if r[k])
             ax.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=8.5)
