@@ -49,6 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rtlib.rtp.errors import ParseError
+from rtlib.viz.experiments import Param, experiment
 
 FEC_HEADER_BYTES = 10
 RTP_HEADER_BYTES = 12
@@ -437,17 +438,12 @@ def _plot_bursts(r):
     return fig
 
 
-try:
-    from rtlib.viz.experiments import Param, experiment
-
-    @experiment(
-        "fec_vs_bursts",
-        plot=_plot_bursts,
-        notebook="07_jitter_buffers",
-        loss=Param(0.05, 0.01, 0.2, 0.01, label="loss (fraction)"),
-    )
-    def fec_vs_bursts(loss: float) -> dict:
-        """How parity FEC and RED fare as the same loss rate comes in longer bursts."""
-        return repair_vs_bursts(loss=loss)
-except ImportError:  # pragma: no cover
-    pass
+@experiment(
+    "fec_vs_bursts",
+    plot=_plot_bursts,
+    notebook="07_jitter_buffers",
+    loss=Param(0.05, 0.01, 0.2, 0.01, label="loss (fraction)"),
+)
+def fec_vs_bursts(loss: float) -> dict:
+    """How parity FEC and RED fare as the same loss rate comes in longer bursts."""
+    return repair_vs_bursts(loss=loss)

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rtlib.sim import make_rng
+from rtlib.viz.experiments import Choice, Param, experiment
 
 
 def _check_nonneg(name, value, high=60_000.0):
@@ -205,20 +206,15 @@ def _plot_repair(r):
     return fig
 
 
-try:
-    from rtlib.viz.experiments import Choice, Param, experiment
-
-    @experiment(
-        "fec_vs_nack",
-        plot=_plot_repair,
-        notebook="07_jitter_buffers",
-        buffer_ms=Param(100.0, 20.0, 300.0, 10.0, label="jitter buffer", unit="ms"),
-        loss=Param(0.05, 0.0, 0.2, 0.01, label="loss (fraction)"),
-        burst_len=Param(1.0, 1.0, 5.0, 0.5, label="mean burst", unit="packets"),
-        fec_k=Choice(4, (2, 3, 4, 5, 8, 10), label="FEC group k"),
-    )
-    def fec_vs_nack(buffer_ms: float, loss: float, burst_len: float, fec_k: int) -> dict:
-        """Residual loss with FEC, RED and NACK as the round-trip time grows."""
-        return repair_vs_rtt(buffer_ms=buffer_ms, loss=loss, burst_len=burst_len, fec_k=fec_k)
-except ImportError:  # pragma: no cover - rtlib.viz needs matplotlib, always installed with rtlib
-    pass
+@experiment(
+    "fec_vs_nack",
+    plot=_plot_repair,
+    notebook="07_jitter_buffers",
+    buffer_ms=Param(100.0, 20.0, 300.0, 10.0, label="jitter buffer", unit="ms"),
+    loss=Param(0.05, 0.0, 0.2, 0.01, label="loss (fraction)"),
+    burst_len=Param(1.0, 1.0, 5.0, 0.5, label="mean burst", unit="packets"),
+    fec_k=Choice(4, (2, 3, 4, 5, 8, 10), label="FEC group k"),
+)
+def fec_vs_nack(buffer_ms: float, loss: float, burst_len: float, fec_k: int) -> dict:
+    """Residual loss with FEC, RED and NACK as the round-trip time grows."""
+    return repair_vs_rtt(buffer_ms=buffer_ms, loss=loss, burst_len=burst_len, fec_k=fec_k)
