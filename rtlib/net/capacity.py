@@ -70,11 +70,15 @@ class ConstantCapacity(Capacity):
         self._Bps = self.rate_bps_value / 8.0
 
     def bytes_by(self, t_s):
+        if isinstance(t_s, float):  # scalar fast path (numpy floats included: same arithmetic)
+            return t_s * self._Bps
         return np.asarray(t_s, dtype=float) * self._Bps
 
     bytes_before = bytes_by  # continuous: no jumps
 
     def time_of_bytes(self, x_bytes):
+        if isinstance(x_bytes, float):
+            return x_bytes / self._Bps
         return np.asarray(x_bytes, dtype=float) / self._Bps
 
     @property

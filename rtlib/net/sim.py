@@ -30,7 +30,6 @@ from typing import Any, Callable
 
 import numpy as np
 
-from rtlib.net.capacity import ConstantCapacity
 from rtlib.net.loss import LossState
 from rtlib.net.path import (
     DELIVERED,
@@ -106,27 +105,20 @@ class Path:
             self._jitter_of = lambda x: k * abs(x)
         else:
             self._jitter_of = lambda x: j_s * (a - 1.0) * ((1.0 - x) ** (-1.0 / a) - 1.0)
-        self._const_Bps = self.capacity.rate_bps_value / 8.0 if isinstance(self.capacity, ConstantCapacity) else None
         self._e_prev = EMPTY  # offered-byte count at which the queue empties
         self._last_arrival = -math.inf
         self.sent = self.delivered = self.random_losses = self.queue_drops = 0
         self.sent_bytes = 0.0
         self._log: list[tuple[float, float, float, int, float]] | None = [] if record else None
 
-    # -- capacity helpers (scalar fast path for a constant rate) --------------------------
+    # -- capacity helpers (the capacity curves answer a Python float with a scalar fast path)
     def _U_before(self, t: float) -> float:
-        if self._const_Bps is not None:
-            return t * self._const_Bps
         return float(self.capacity.bytes_before(t))
 
     def _U_by(self, t: float) -> float:
-        if self._const_Bps is not None:
-            return t * self._const_Bps
         return float(self.capacity.bytes_by(t))
 
     def _U_inv(self, x: float) -> float:
-        if self._const_Bps is not None:
-            return x / self._const_Bps
         return float(self.capacity.time_of_bytes(x))
 
     # -- the public face ----------------------------------------------------------------
