@@ -401,14 +401,13 @@ def repair_vs_bursts(*, loss: float, burst_lens=BURST_SWEEP, n_packets: int = 30
     from rtlib.net.loss import loss_pattern
 
     send = 0.02 * np.arange(n_packets)
-    media_only = {}
     out = {"none": [], "fec k=2": [], "fec k=4": [], "fec k=8": [], "red d=1": [], "red d=3": []}
+    schedules = {k: fec_schedule(send, k) for k in (2, 4, 8)}  # the same for every burst length
     for b in burst_lens:
         lost = loss_pattern(n_packets, loss, b, seed=seed)
         media_only = np.where(lost, np.nan, send)
         out["none"].append(float(lost.mean()))
-        for k in (2, 4, 8):
-            all_send, is_fec, group = fec_schedule(send, k)
+        for k, (all_send, is_fec, group) in schedules.items():
             gone = loss_pattern(all_send.size, loss, b, seed=seed)
             arr = fec_recover(np.where(gone, np.nan, all_send), is_fec, group, k)
             out[f"fec k={k}"].append(float(np.isnan(arr).mean()))
