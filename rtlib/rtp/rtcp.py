@@ -388,8 +388,12 @@ class Feedback(RtcpPacket):
         if self.packet_type not in (RTPFB, PSFB):
             raise ValueError(f"packet_type must be 205 (RTPFB) or 206 (PSFB), got {self.packet_type!r}")
         fci = bytes(self.fci)
-        return _header(self.packet_type, self.fmt,
-                       _II.pack(_uint("ssrc", self.ssrc, 32), _uint("media_ssrc", self.media_ssrc, 32)) + fci)
+        return _fb(self.packet_type, self.fmt, self.ssrc, self.media_ssrc, fci)
+
+
+def _fb(packet_type: int, fmt: int, ssrc: int, media_ssrc: int, fci: bytes = b"") -> bytes:
+    """A feedback message: the common header, both SSRCs, then the FCI (RFC 4585 6.1)."""
+    return _header(packet_type, fmt, _II.pack(_uint("ssrc", ssrc, 32), _uint("media_ssrc", media_ssrc, 32)) + fci)
 
 
 def _fb_head(body: bytes, what: str) -> tuple[int, int]:
@@ -429,8 +433,7 @@ class GenericNack(RtcpPacket):
                 fci.append(struct.pack("!HH", pid, blp))
             pid, blp = s, 0
         fci.append(struct.pack("!HH", pid, blp))
-        return _header(RTPFB, FMT_NACK, _II.pack(_uint("ssrc", self.ssrc, 32), _uint("media_ssrc", self.media_ssrc, 32))
-                       + b"".join(fci))
+        return _fb(RTPFB, FMT_NACK, self.ssrc, self.media_ssrc, b"".join(fci))
 
     @classmethod
     def _parse(cls, count: int, body: bytes) -> "GenericNack":
@@ -459,7 +462,7 @@ class Pli(RtcpPacket):
     fmt: ClassVar[int] = FMT_PLI
 
     def __bytes__(self) -> bytes:
-        return _header(PSFB, FMT_PLI, _II.pack(_uint("ssrc", self.ssrc, 32), _uint("media_ssrc", self.media_ssrc, 32)))
+        return _fb(PSFB, FMT_PLI, self.ssrc, self.media_ssrc)
 
     @classmethod
     def _parse(cls, count: int, body: bytes) -> "Pli":
@@ -488,8 +491,7 @@ class Fir(RtcpPacket):
             raise ValueError("entries must hold at least one (ssrc, seq_nr) pair")
         fci = b"".join(struct.pack("!IB3x", _uint("entry ssrc", s, 32), _uint("entry seq_nr", n, 8))
                        for s, n in self.entries)
-        return _header(PSFB, FMT_FIR, _II.pack(_uint("ssrc", self.ssrc, 32), _uint("media_ssrc", self.media_ssrc, 32))
-                       + fci)
+        return _fb(PSFB, FMT_FIR, self.ssrc, self.media_ssrc, fci)
 
     @classmethod
     def _parse(cls, count: int, body: bytes) -> "Fir":
@@ -540,8 +542,7 @@ class Remb(RtcpPacket):
             e += 1
         fci = b"REMB" + struct.pack("!BBH", len(self.ssrcs), (e << 2) | (m >> 16), m & 0xFFFF)
         fci += b"".join(_I.pack(_uint("ssrc in ssrcs", s, 32)) for s in self.ssrcs)
-        return _header(PSFB, FMT_AFB, _II.pack(_uint("ssrc", self.ssrc, 32), _uint("media_ssrc", self.media_ssrc, 32))
-                       + fci)
+        return _fb(PSFB, FMT_AFB, self.ssrc, self.media_ssrc, fci)
 
     @classmethod
     def _parse(cls, count: int, body: bytes) -> "Remb":
