@@ -106,8 +106,11 @@ def test_membership_is_enforced(system):
                   {"type": "send", "conv": "nonexistent", "cid": "y", "body": "?"}):
         outs = run(gw, logic, c, frame)
         assert [o[2]["code"] for o in outs] == [P.NOT_MEMBER]
+        # the error names what it refuses: the client marks that message failed by its cid
+        assert outs[0][2]["conv"] == frame["conv"] and outs[0][2].get("cid") == frame.get("cid")
         assert sent_to(outs, b) == []
     assert store.count_messages() == 0
+    assert logic.rejected == 4
     # a sync of "everything" only covers carol's own conversations
     assert run(gw, logic, c, {"type": "sync"}) == []
 
