@@ -75,10 +75,7 @@ class Logic:
                     if session.user in members(frame["conv"]):
                         sends.append((session, frame))
                     else:
-                        self.rejected += 1
-                        out.append(("send", session.conn, P.error(
-                            P.NOT_MEMBER, "you are not a member of this conversation", cid=frame["cid"],
-                            conv=frame["conv"])))
+                        self._not_member(session, out, cid=frame["cid"], conv=frame["conv"])
                     continue
                 if sends:  # keep request order: store what came before this request
                     self._commit(sends, now, crash, out)
@@ -98,6 +95,10 @@ class Logic:
             self.crashes += 1
             return []
         return out
+
+    def _not_member(self, session, out, **where) -> None:
+        self.rejected += 1
+        out.append(("send", session.conn, P.error(P.NOT_MEMBER, "you are not a member of this conversation", **where)))
 
     # -- send -----------------------------------------------------------------------------
     def _commit(self, sends, now, crash, out) -> None:
@@ -161,9 +162,7 @@ class Logic:
         if "conv" in frame:
             wanted = {frame["conv"]: frame.get("since", 0)}
             if session.user not in self.store.members(frame["conv"]):
-                self.rejected += 1
-                out.append(("send", session.conn, P.error(
-                    P.NOT_MEMBER, "you are not a member of this conversation", conv=frame["conv"])))
+                self._not_member(session, out, conv=frame["conv"])
                 return
         else:
             since = frame.get("since", {})
@@ -183,9 +182,7 @@ class Logic:
     def _read(self, session, frame, out) -> None:
         conv, user = frame["conv"], session.user
         if user not in self.store.members(conv):
-            self.rejected += 1
-            out.append(("send", session.conn, P.error(
-                P.NOT_MEMBER, "you are not a member of this conversation", conv=conv)))
+            self._not_member(session, out, conv=conv)
             return
         seq = self.store.set_read(user, conv, frame["seq"])
         if seq is None:
