@@ -448,14 +448,9 @@ class World:
         self.loop.call_at(now + duration_s, self._back_online, dev, kind)
 
     def _back_online(self, dev: Device, kind: str) -> None:
-        now = self.loop.time()
-        if kind == "no_network":
-            dev.state = "online"
-            held = self.push.device_back(dev.user, dev.name, now)
-            if held is not None:
-                self.counters["pushes_delivered"] += 1
-        else:
-            dev.state = "online"
+        dev.state = "online"
+        if kind == "no_network" and self.push.device_back(dev.user, dev.name, self.loop.time()) is not None:
+            self.counters["pushes_delivered"] += 1  # the notice held while out of coverage
         self._connect(dev)
 
     def _gateway_closed(self, conn: int) -> None:
