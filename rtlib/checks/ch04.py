@@ -15,17 +15,9 @@ from rtlib.checks.core import Feedback, as_number, close_to, fail, ok
 SPEED_IN_FIBRE_M_PER_S = 2.0e8  # about two thirds of c (refractive index ~1.5)
 
 
-def _unanswered(answer) -> Feedback | None:
-    if answer is None:
-        return fail("Not answered yet: replace None with your answer and run the cell again.")
-    return None
-
-
 def one_way_delay_ms(answer, *, size_bytes: int = 1200, rate_bps: float = 2e6, distance_km: float = 2000.0
                      ) -> Feedback:
     """Exercise 4.1: serialisation of one packet on the access link plus propagation through fibre, in ms."""
-    if (fb := _unanswered(answer)) is not None:
-        return fb
     value = as_number(answer, "The one-way delay")
     if isinstance(value, Feedback):
         return value
@@ -53,8 +45,6 @@ def one_way_delay_ms(answer, *, size_bytes: int = 1200, rate_bps: float = 2e6, d
 
 def queue_growth_ms_per_s(answer, *, send_bps: float = 2.5e6, capacity_bps: float = 1.5e6) -> Feedback:
     """Exercise 4.2: how fast the queueing delay grows when sending faster than the link drains."""
-    if (fb := _unanswered(answer)) is not None:
-        return fb
     value = as_number(answer, "The growth rate")
     if isinstance(value, Feedback):
         return value

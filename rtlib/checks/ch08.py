@@ -89,8 +89,6 @@ def adaptive_threshold(func) -> Feedback:
 
 def loss_based_rate_kbps(answer, *, rate_kbps: float = 1200.0, loss: float = 0.15) -> Feedback:
     """Exercise 8.2: the loss-based estimate after a report with ``loss`` lost (draft section 6)."""
-    if (fb := _unanswered(answer)) is not None:
-        return fb
     value = as_number(answer, "The new estimate")
     if isinstance(value, Feedback):
         return value
@@ -122,8 +120,6 @@ def _backoff_run(beta: float) -> dict:
 
 def backoff_utilization(answer, *, beta: float = 0.5) -> Feedback:
     """Exercise 8.3a: utilisation (a fraction) of GCC on the "constant" scenario with back-off ``beta``."""
-    if (fb := _unanswered(answer)) is not None:
-        return fb
     value = as_number(answer, "The utilisation")
     if isinstance(value, Feedback):
         return value
@@ -138,8 +134,6 @@ def backoff_utilization(answer, *, beta: float = 0.5) -> Feedback:
 
 def backoff_p95_ms(answer, *, beta: float = 0.5) -> Feedback:
     """Exercise 8.3b: p95 queueing delay (ms) of GCC on the "constant" scenario with back-off ``beta``."""
-    if (fb := _unanswered(answer)) is not None:
-        return fb
     value = as_number(answer, "The p95 queueing delay")
     if isinstance(value, Feedback):
         return value

@@ -89,6 +89,7 @@ def test_backoff_measurements():
     fb = ch08.backoff_p95_ms(1000.0)
     assert not fb and not shows(fb, s["delay_p95_ms"])
     assert "Not answered yet" in ch08.backoff_p95_ms(None).message
+    assert "Not answered yet" in ch08.backoff_utilization(None).message
 
 
 # -- 8.4 Jain ------------------------------------------------------------------------------
