@@ -522,12 +522,18 @@ class Remb(RtcpPacket):
     fmt: ClassVar[int] = FMT_AFB
 
     @staticmethod
-    def representable(bitrate_bps: int) -> int:
-        """The bitrate after the mantissa/exponent encoding (rounded down)."""
+    def _mantissa_exponent(bitrate_bps: int) -> tuple[int, int]:
+        """The 18-bit mantissa and 6-bit exponent on the wire (low bits dropped)."""
         m, e = int(bitrate_bps), 0
         while m > 0x3FFFF:
             m >>= 1
             e += 1
+        return m, e
+
+    @staticmethod
+    def representable(bitrate_bps: int) -> int:
+        """The bitrate after the mantissa/exponent encoding (rounded down)."""
+        m, e = Remb._mantissa_exponent(bitrate_bps)
         return m << e
 
     def __bytes__(self) -> bytes:
@@ -536,10 +542,7 @@ class Remb(RtcpPacket):
             raise ValueError(f"bitrate_bps must be a non-negative integer below 2**81, got {br!r}")
         if len(self.ssrcs) > 255:
             raise ValueError(f"a REMB lists at most 255 SSRCs, got {len(self.ssrcs)}")
-        m, e = br, 0
-        while m > 0x3FFFF:
-            m >>= 1
-            e += 1
+        m, e = self._mantissa_exponent(br)
         fci = b"REMB" + struct.pack("!BBH", len(self.ssrcs), (e << 2) | (m >> 16), m & 0xFFFF)
         fci += b"".join(_I.pack(_uint("ssrc in ssrcs", s, 32)) for s in self.ssrcs)
         return _fb(PSFB, FMT_AFB, self.ssrc, self.media_ssrc, fci)

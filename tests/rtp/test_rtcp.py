@@ -78,10 +78,12 @@ def test_remb_mantissa_exponent():
     remb = Remb(1, 1_000_000, [0xA, 0xB])
     data = bytes(remb)
     assert data[12:16] == b"REMB" and data[16] == 2
+    assert data[17:20] == bytes([(2 << 2) | 3, 0xD0, 0x90])  # exponent 2, mantissa 250000 = 0x3D090
     back = parse_rtcp(data)[0]
     assert back.bitrate_bps == Remb.representable(1_000_000) <= 1_000_000
     assert 1_000_000 - back.bitrate_bps < 1_000_000 / 2**17
     assert Remb.representable(200_000) == 200_000  # < 2**18: exact
+    assert Remb.representable(2**18 + 1) == 2**18  # the low bit does not fit the 18-bit mantissa
 
 
 def test_app_packet():
