@@ -199,14 +199,3 @@ class _Conn:
 
         asyncio.get_running_loop().create_task(closing())
 
-
-async def serve(db: str | Path, host: str = "127.0.0.1", port: int = 8765, *, ready=None, **kw) -> None:
-    """Run a server until cancelled; ``ready(host, port)`` is called once listening."""
-    server = IMServer(db, host, port, **kw)
-    h, p = await server.start()
-    if ready is not None:
-        ready(h, p)
-    try:
-        await server.wait_closed()
-    finally:
-        await server.stop()
