@@ -61,8 +61,9 @@ def run(args) -> int:
             emit({"user": args.user, "revoked": n}, args.json, f"revoked {n} token(s) of {args.user}")
         elif args.action == "add-conv":
             store.create_conversation(args.conv, args.members, kind=args.kind, now=now)
-            emit({"conv": args.conv, "members": sorted(store.members(args.conv)), "kind": args.kind}, args.json,
-                 f"conversation {args.conv} ({args.kind}) with {', '.join(sorted(store.members(args.conv))) or 'nobody'}")
+            members = sorted(store.members(args.conv))
+            emit({"conv": args.conv, "members": members, "kind": args.kind}, args.json,
+                 f"conversation {args.conv} ({args.kind}) with {', '.join(members) or 'nobody'}")
         elif args.action == "add-member":
             store.add_member(args.conv, args.user)
             emit({"conv": args.conv, "members": sorted(store.members(args.conv))}, args.json,
@@ -70,7 +71,8 @@ def run(args) -> int:
         else:
             convs = {c: {"members": sorted(store.members(c)), "last_seq": store.last_seq(c)}
                      for c in store.conversations()}
-            lines = [f"users: {', '.join(store.users()) or '(none)'}"]
+            users = store.users()
+            lines = [f"users: {', '.join(users) or '(none)'}"]
             lines += [f"  {c}: {v['last_seq']} messages; members {', '.join(v['members'])}" for c, v in convs.items()]
-            emit({"users": store.users(), "conversations": convs}, args.json, "\n".join(lines))
+            emit({"users": users, "conversations": convs}, args.json, "\n".join(lines))
     return 0
