@@ -261,7 +261,7 @@ def simulate_session(*, seconds: float = 20.0, delay_ms: float = 50.0, back_dela
             path.backward.send(d, len(d) + IP_UDP_OVERHEAD_BYTES, to_sender)
         arm_receiver()
 
-    timer = {"rx": None, "tx": None}
+    timer = {"rx": None}  # the receiver's pending RTCP/NACK timer
 
     def arm_receiver():
         t = receiver.next_deadline_s()
