@@ -88,12 +88,6 @@ def parse_header(func) -> Feedback:
     return fail(f"Wrong on some test packets: {', '.join(fields)}.", *[_HINTS[f] for f in fields[:3]])
 
 
-def _reference_jitter(arrival_s, rtp_ts, clock_rate_hz) -> np.ndarray:
-    from rtlib.rtp.stats import interarrival_jitter
-
-    return interarrival_jitter(arrival_s, rtp_ts, clock_rate_hz)
-
-
 def _jitter_cases() -> list[tuple[np.ndarray, np.ndarray, int]]:
     from rtlib.sim import make_rng
 
@@ -110,6 +104,8 @@ def _jitter_cases() -> list[tuple[np.ndarray, np.ndarray, int]]:
 
 def jitter_estimator(func) -> Feedback:
     """Exercise 5.2: ``func(arrival_s, rtp_ts, clock_rate_hz)`` -> J after each packet, timestamp units."""
+    from rtlib.rtp.stats import interarrival_jitter
+
     if func is None:
         return fail("Not answered yet: write rfc3550_jitter(...) and run the cell again.")
     if not callable(func):
@@ -125,7 +121,7 @@ def jitter_estimator(func) -> Feedback:
             got = np.asarray(got, dtype=float)
         except (TypeError, ValueError):
             return fail("Return a list or array of numbers, one per packet.")
-        want = _reference_jitter(arrival, ts, clock)
+        want = interarrival_jitter(arrival, ts, clock)
         if got.shape != want.shape:
             if got.shape == (want.size - 1,):
                 return fail("One value short: return J for every packet, starting with J = 0 for the first.")
@@ -172,8 +168,10 @@ def rtt_ms(answer, *, a: int = RTT_A, lsr: int = RTT_LSR, dlsr: int = RTT_DLSR) 
     value = as_number(answer, "The round-trip time")
     if isinstance(value, Feedback):
         return value
-    units = (a - lsr - dlsr) & 0xFFFFFFFF
-    expected = units / 65536 * 1000
+    from rtlib.rtp.stats import round_trip_time_s
+
+    rtt_s = round_trip_time_s(a, lsr, dlsr)
+    expected, units = rtt_s * 1000, rtt_s * 65536
     close = lambda x: math.isclose(value, x, rel_tol=1e-3, abs_tol=1e-3)  # noqa: E731
     if close(expected):
         return ok("Right: A - LSR - DLSR, converted from 1/65536 s to milliseconds.")
