@@ -139,7 +139,7 @@ class Device:
     """One simulated device: a :class:`Client` plus its connection state."""
 
     __slots__ = ("world", "user", "name", "client", "conn", "state", "timer", "timer_at", "up_last", "down_last",
-                 "awake_until", "background_until", "connecting", "online_since")
+                 "awake_until", "background_until", "connecting")
 
     def __init__(self, world: "World", user: str, name: str, client: Client):
         self.world, self.user, self.name, self.client = world, user, name, client
@@ -152,7 +152,6 @@ class Device:
         self.awake_until = 0.0
         self.background_until = 0.0
         self.connecting = False
-        self.online_since = 0.0
 
     @property
     def key(self) -> tuple:
@@ -191,6 +190,7 @@ class Tracker:
         self.sent[(dev.user, cid)] = (conv, now, receivers)
 
     def on_events(self, dev: Device, events, now: float) -> None:
+        """What ``dev``'s application was handed (the world calls this only when ``detailed``)."""
         for ev in events:
             kind = ev[0]
             if kind == "message":
@@ -199,8 +199,6 @@ class Tracker:
                 if sender == dev.user:
                     continue
                 self.released += 1
-                if not self.detailed:
-                    continue
                 key = (dev.user, dev.name, sender, m["cid"])
                 n = self.deliveries.get(key, 0)
                 self.deliveries[key] = n + 1
