@@ -82,6 +82,7 @@ def test_duplicates_are_dropped_and_gaps_held_then_pulled():
     assert c.next_deadline() == pytest.approx(1.1)
     c.on_timer(1.1)
     assert c.take_frames() == [{"type": "sync", "conv": "ab", "since": 1}]
+    assert c.stats["pulls"] == 1
     c.on_frame({"type": "sync_ok", "conv": "ab", "since": 1, "messages": [
         {k: v for k, v in msg(s).items() if k not in ("type", "conv")} for s in (2, 3)], "last_seq": 3,
         "more": False}, 1.2)
@@ -107,6 +108,7 @@ def test_reconnect_resends_pending_and_pulls_what_it_missed():
     frames = c.take_frames()
     assert frames[0]["type"] == "auth"
     assert frames[1] == {"type": "sync", "conv": "ab", "since": 1}
+    assert c.stats["pulls"] == 1  # only "ab" has news
     assert [f["body"] for f in frames[2:]] == ["offline words", "more"] and frames[2]["cid"] == cid
     assert c.read_seq["ab"] == 1
 
@@ -116,9 +118,11 @@ def test_heartbeat_is_a_pull_or_a_ping():
     c.on_frame(msg(1), 0.0)
     c.on_timer(30.0)
     assert c.take_frames() == [{"type": "sync", "since": {"ab": 1}}]
+    assert c.stats["pulls"] == 1
     c2 = opened(heartbeat_s=30, pull=False)
     c2.on_timer(30.0)
     assert c2.take_frames() == [{"type": "ping"}]
+    assert c2.stats["pulls"] == 0
 
 
 def test_errors_for_pending_messages():
