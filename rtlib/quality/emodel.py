@@ -288,7 +288,7 @@ def g107(**params) -> EModelResult:
     shape = np.broadcast(R, Ro, Is, Id, Ie_eff, A).shape
     terms = {k: np.broadcast_to(v, shape).astype(float) for k, v in
              dict(R=R, Ro=Ro, Is=Is, Id=Id, Idte=Idte, Idle=Idle, Idd=Idd, Ie_eff=Ie_eff, A=A).items()}
-    terms["MOS"] = mos_from_r(terms["R"]) if shape else np.asarray(mos_from_r(float(terms["R"])))
+    terms["MOS"] = np.asarray(mos_from_r(terms["R"]))
     return EModelResult(**{k: _out(np.asarray(v), scalar) for k, v in terms.items()})
 
 
@@ -326,11 +326,7 @@ def emodel(delay_ms=0.0, loss=0.0, codec: str | Codec = "g711", plc: bool = True
     if "Bpl" not in g107_overrides:
         params["Bpl"] = c.bpl(bool(plc))
     params.update(g107_overrides)
-    scalar = all(np.ndim(v) == 0 for v in (delay_ms, loss, burst_r, *g107_overrides.values()))
-    res = g107(**params)
-    if scalar:
-        return EModelResult(**{f.name: float(getattr(res, f.name)) for f in fields(res)})
-    return res
+    return g107(**params)  # scalar inputs give plain floats (g107 sees 0-d arrays)
 
 
 def burst_ratio(loss, mean_burst_packets):

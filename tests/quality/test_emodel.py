@@ -1,5 +1,6 @@
 """The E-model against values worked out by hand from ITU-T G.107 (06/2015)'s formulas."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -183,7 +184,8 @@ def test_arrays_broadcast_and_match_scalars():
     for i, lo in enumerate(losses[:, 0]):
         for j, d in enumerate(delays):
             assert res.R[i, j] == pytest.approx(emodel(float(d), float(lo), "g729a").R, abs=1e-12)
-    assert isinstance(emodel(100.0).R, float)
+    scalar = emodel(100.0, 0.02, burst_r=2.0)
+    assert all(type(getattr(scalar, f.name)) is float for f in dataclasses.fields(scalar))  # every term, MOS too
     d = res.to_dict()
     assert isinstance(d["R"], list) and isinstance(emodel(1.0).to_dict()["R"], float)
 
