@@ -142,7 +142,7 @@ async def _load(url: str, tokens: dict, pairs: list, rate: float, duration_s: fl
             "max_ms": float(lat_a.max() * 1000) if lat_a.size else float("nan")}
 
 
-def bench_live(synchronous: str = "FULL") -> tuple[list[Row], list[dict]]:
+def bench_live(synchronous: str = "FULL") -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         db = os.path.join(tmp, "bench.sqlite")
         users = [f"u{i}" for i in range(CLIENTS)]
@@ -173,13 +173,11 @@ def bench_live(synchronous: str = "FULL") -> tuple[list[Row], list[dict]]:
                         bar=5_000.0 if at_bar else None, note=note))
         rows.append(Row(f"live, offered {s['rate']:,}/s: p99 delivery latency", s["p99_ms"], "ms",
                         bar=50.0 if at_bar else None, higher_is_better=False))
-    return rows, steps
+    return rows
 
 
 def run() -> list[Row]:
-    rows = bench_sim()
-    live_rows, _ = bench_live("FULL")
-    return rows + live_rows
+    return bench_sim() + bench_live("FULL")
 
 
 if __name__ == "__main__":
