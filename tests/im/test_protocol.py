@@ -77,9 +77,11 @@ def test_encode_round_trip_and_error_frame():
 @given(st.text(max_size=300))
 def test_decode_never_raises_anything_but_frame_error_on_text(raw):
     try:
-        P.decode(raw)
-    except P.FrameError:
-        pass
+        frame = P.decode(raw)
+    except P.FrameError as exc:
+        assert exc.code in P.ERROR_CODES
+    else:
+        assert frame["type"] in P.CLIENT_TYPES
 
 
 json_values = st.recursive(
@@ -96,6 +98,8 @@ json_values = st.recursive(
                                        "token": json_values, "limit": json_values, "device": json_values}))
 def test_check_frame_never_raises_anything_but_frame_error(frame):
     try:
-        P.check_frame(frame)
-    except P.FrameError:
-        pass
+        checked = P.check_frame(frame)
+    except P.FrameError as exc:
+        assert exc.code in P.ERROR_CODES
+    else:
+        assert checked is frame and frame["type"] in P.CLIENT_TYPES
