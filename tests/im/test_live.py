@@ -206,5 +206,7 @@ def test_read_watermark_reaches_the_other_device(world):
             await phone.read("ab", 2)
             await laptop.wait_for(lambda c: c.core.read_seq.get("ab") == 2)
             await bob.wait_for(lambda c: any(e[0] == "read" and e[2] == "alice" for e in c.events))
+            assert ("read", "ab", "alice", 2) in bob.events
+            assert phone.core.read_seq["ab"] == laptop.core.read_seq["ab"] == 2
 
     asyncio.run(main())
