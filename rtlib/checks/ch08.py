@@ -11,9 +11,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from rtlib.cc.gcc import K_D, K_U, OveruseDetector
 from rtlib.checks.core import Feedback, as_number, close_to, fail, ok
-
-K_U, K_D = 0.01, 0.00018
 
 
 def _unanswered(answer) -> Feedback | None:
@@ -23,14 +22,13 @@ def _unanswered(answer) -> Feedback | None:
 
 
 def _reference_threshold(th_ms: float, m_ms: float, dt_ms: float) -> float:
-    am = abs(m_ms)
-    if am - th_ms > 15:
-        return th_ms
-    k = K_D if am < th_ms else K_U
-    return min(max(th_ms + dt_ms * k * (am - th_ms), 6.0), 600.0)
+    """One step of the library's own detector (rtlib.cc.gcc) from ``th_ms``, ``dt_ms`` later."""
+    det = OveruseDetector(threshold0_ms=th_ms)
+    det.adapt_threshold(m_ms, 0.0)  # the first call only sets the detector's clock
+    return det.adapt_threshold(m_ms, dt_ms / 1000.0)
 
 
-# (threshold, m, dt, what this case tests)
+# (threshold, m, dt, what this case tests); dt <= 100 ms, where the detector caps its time step
 _THRESHOLD_CASES = [
     (12.5, 20.0, 10.0, "above"),
     (13.25, 5.0, 100.0, "below"),
