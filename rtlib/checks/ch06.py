@@ -99,6 +99,7 @@ def quantisation_snr_db(answer, *, bits: int = 12) -> Feedback:
 
 def wire_bitrate_bps(answer, *, payload_bytes: float = 160, packet_ms: float = 20, ip_version: int = 4) -> Feedback:
     """Bit rate on the wire (RTP + UDP + IP headers) of ``payload_bytes`` every ``packet_ms``, in bit/s."""
+    from rtlib.media.packetize import HEADER_BYTES
     from rtlib.media.packetize import wire_bitrate_bps as wire
 
     if answer is None:
@@ -114,8 +115,8 @@ def wire_bitrate_bps(answer, *, payload_bytes: float = 160, packet_ms: float = 2
     other_ip = wire(payload_bytes, packet_ms, 10 - ip_version)
     if math.isclose(value, other_ip, rel_tol=1e-3):
         return fail(f"Check the IP header: this stream runs over IPv{ip_version}.")
-    for missing, size in (("RTP", 12), ("UDP", 8)):
-        if math.isclose(value, expected - size * 8 * 1000 / packet_ms, rel_tol=1e-3):
+    for missing in ("RTP", "UDP"):
+        if math.isclose(value, expected - HEADER_BYTES[missing.lower()] * 8 * 1000 / packet_ms, rel_tol=1e-3):
             return fail(f"One header is missing: the {missing} header.")
     return close_to(answer, expected, what="The bit rate on the wire", rel=2e-3, unit_hints={
         1000: "Check your units: the answer is wanted in bit/s, not kbit/s (or the time in seconds, not ms).",
@@ -125,13 +126,15 @@ def wire_bitrate_bps(answer, *, payload_bytes: float = 160, packet_ms: float = 2
 
 def header_overhead(answer, *, bitrate_bps: float = 6000, packet_ms: float = 20, ip_version: int = 4) -> Feedback:
     """Share of the wire bit rate that is headers, for a codec at ``bitrate_bps`` with ``packet_ms`` packets."""
+    from rtlib.media.packetize import HEADER_BYTES
+
     if answer is None:
         return fail("Not answered yet: replace None with a fraction between 0 and 1.")
     value = as_number(answer, "The overhead")
     if isinstance(value, Feedback):
         return value
     payload = bitrate_bps / 8 * packet_ms / 1000
-    headers = 12 + 8 + (20 if ip_version == 4 else 40)
+    headers = HEADER_BYTES["rtp"] + HEADER_BYTES["udp"] + HEADER_BYTES["ipv4" if ip_version == 4 else "ipv6"]
     expected = headers / (headers + payload)
     if 1 < value <= 100 and math.isclose(value / 100, expected, rel_tol=2e-3):
         return fail("Give the share as a fraction between 0 and 1, not a percentage.")

@@ -49,6 +49,7 @@ def test_wire_bitrate_check():
     assert "payload" in ch06.wire_bitrate_bps(64_000).message
     assert "IPv4" in ch06.wire_bitrate_bps(88_000).message
     assert "RTP" in ch06.wire_bitrate_bps(80_000 - 12 * 8 * 50).message
+    assert "UDP" in ch06.wire_bitrate_bps(80_000 - 8 * 8 * 50).message
     assert "kbit/s" in _texts(ch06.wire_bitrate_bps(80))
     assert "bytes" in _texts(ch06.wire_bitrate_bps(10_000))
     for wrong in (64_000, 88_000, 80, 10_000, 79_000, None):
