@@ -11,7 +11,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from rtlib.cc.gcc import K_D, K_U, OveruseDetector
+from rtlib.cc.call import jain_index as _jain_reference
+from rtlib.cc.gcc import K_D, K_U, LossBasedControl, OveruseDetector
 from rtlib.checks.core import Feedback, as_number, close_to, fail, ok
 
 
@@ -90,12 +91,7 @@ def loss_based_rate_kbps(answer, *, rate_kbps: float = 1200.0, loss: float = 0.1
     value = as_number(answer, "The new estimate")
     if isinstance(value, Feedback):
         return value
-    if loss > 0.10:
-        expected = rate_kbps * (1 - 0.5 * loss)
-    elif loss < 0.02:
-        expected = rate_kbps * 1.05
-    else:
-        expected = rate_kbps
+    expected = LossBasedControl(rate_kbps * 1e3, min_rate_bps=0.0, max_rate_bps=math.inf).update(loss) / 1e3
     if math.isclose(value, expected, rel_tol=1e-3):
         return ok("Right: above 10 % loss the estimate is cut by half the loss ratio.")
     if math.isclose(value, rate_kbps * (1 - loss), rel_tol=1e-3):
@@ -160,8 +156,7 @@ def jain_index(func) -> Feedback:
         value = as_number(got, "Jain's index")
         if isinstance(value, Feedback):
             return value
-        x = np.asarray(rates, dtype=float)
-        expected = x.sum() ** 2 / (x.size * np.sum(x * x))
+        expected = _jain_reference(rates)
         if not math.isclose(value, expected, rel_tol=1e-6):
             hint = {
                 "equal": "Equal shares are perfectly fair: the index must then be 1.",
