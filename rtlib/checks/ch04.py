@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from rtlib.checks.core import Feedback, as_number, close_to, fail, ok
+from rtlib.net.loss import gilbert_params
 
 SPEED_IN_FIBRE_M_PER_S = 2.0e8  # about two thirds of c (refractive index ~1.5)
 
@@ -76,8 +77,7 @@ def gilbert_transitions(p_gb, p_bg=None, *, loss: float = 0.04, burst_len: float
         return b
     if not (0 <= a <= 1 and 0 <= b <= 1):
         return fail("Transition probabilities must lie in [0, 1].", "Did you give a percentage?")
-    want_bg = 1 / burst_len
-    want_gb = loss * want_bg / (1 - loss)
+    want_gb, want_bg = gilbert_params(loss, burst_len)
     good_a, good_b = math.isclose(a, want_gb, rel_tol=1e-2), math.isclose(b, want_bg, rel_tol=1e-2)
     if good_a and good_b:
         return ok("Both transition probabilities are right.")
