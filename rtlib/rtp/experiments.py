@@ -122,11 +122,7 @@ def jitter_estimate(jitter_ms: float, jitter_dist: str, gain_inverse: int, secon
     ts = np.round(send[ok][order] * 8000).astype(np.int64)
     transit_ms = (arrival - ts / 8000) * 1000
     abs_d = np.abs(np.diff(transit_ms))
-    j = np.zeros(arrival.size)
-    acc = 0.0
-    for i, x in enumerate(abs_d, start=1):
-        acc += (x - acc) / gain_inverse
-        j[i] = acc
+    j = interarrival_jitter(arrival, ts, 8000, gain_inverse=gain_inverse) / 8
     return {"arrival_s": arrival, "abs_d_ms": abs_d, "j_ms": j,
             "j_rfc_ms": interarrival_jitter(arrival, ts, 8000) / 8, "mean_abs_d_ms": float(abs_d.mean()) if abs_d.size else 0.0,
             "gain_inverse": gain_inverse, "jitter_ms": jitter_ms, "jitter_dist": jitter_dist}

@@ -243,13 +243,14 @@ class SourceStats:
 
 
 # -- vectorised helpers for notebooks ------------------------------------------------------------
-def interarrival_jitter(arrival_s, rtp_timestamp, clock_rate_hz: int) -> np.ndarray:
+def interarrival_jitter(arrival_s, rtp_timestamp, clock_rate_hz: int, *, gain_inverse: int = 16) -> np.ndarray:
     """RFC 3550 A.8's jitter estimate after each packet, in timestamp units.
 
     ``arrival_s`` and ``rtp_timestamp`` list packets in *arrival* order.  With
     ``D(i-1, i) = (R_i - R_{i-1}) - (S_i - S_{i-1})`` (arrival and RTP timestamps, both
     in timestamp units), ``J_i = J_{i-1} + (|D(i-1, i)| - J_{i-1}) / 16``, ``J_0 = 0``.
-    Divide by ``clock_rate_hz`` (× 1000) for milliseconds.
+    Divide by ``clock_rate_hz`` (× 1000) for milliseconds.  ``gain_inverse`` replaces
+    the 16 (the RFC's value) to show what the gain does (chapter 05's widget).
     """
     r = np.asarray(arrival_s, dtype=float)
     s = np.asarray(rtp_timestamp, dtype=np.int64)
@@ -257,13 +258,15 @@ def interarrival_jitter(arrival_s, rtp_timestamp, clock_rate_hz: int) -> np.ndar
         raise ValueError(f"arrival_s and rtp_timestamp must be 1-D arrays of one length, got {r.shape} and {s.shape}")
     if not 1 <= clock_rate_hz <= 10_000_000:
         raise ValueError(f"clock_rate_hz must be in [1, 10000000], got {clock_rate_hz!r}")
+    if isinstance(gain_inverse, bool) or not isinstance(gain_inverse, (int, np.integer)) or gain_inverse < 1:
+        raise ValueError(f"gain_inverse must be an integer >= 1, got {gain_inverse!r}")
     transit = r * clock_rate_hz - s
     d = np.diff(transit)
     d = np.abs((d + 2**31) % 2**32 - 2**31)
     j = np.zeros(len(r))
     acc = 0.0
     for i, x in enumerate(d, start=1):  # a recurrence: a loop reads clearest
-        acc += (x - acc) / 16
+        acc += (x - acc) / gain_inverse
         j[i] = acc
     return j
 

@@ -91,6 +91,15 @@ def test_jitter_by_hand_rfc3550_a8():
     assert s.jitter_ms == pytest.approx(expected[-1] / 8)
 
 
+def test_jitter_gain_inverse():
+    arrival = [0.0, 0.021, 0.040, 0.065]  # transit changes by +8, -8, +40 units at 8 kHz
+    ts = [0, 160, 320, 480]
+    assert interarrival_jitter(arrival, ts, 8000, gain_inverse=1) == pytest.approx([0, 8, 8, 40])
+    assert interarrival_jitter(arrival, ts, 8000, gain_inverse=4) == pytest.approx([0, 2, 3.5, 12.625])
+    with pytest.raises(ValueError, match="gain_inverse"):
+        interarrival_jitter(arrival, ts, 8000, gain_inverse=0)
+
+
 def test_jitter_survives_timestamp_wrap():
     ts = [(2**32 - 320 + 160 * i) % 2**32 for i in range(5)]
     j = interarrival_jitter([0.02 * i for i in range(5)], ts, 8000)
