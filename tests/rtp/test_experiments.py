@@ -19,6 +19,10 @@ def test_rtp_arrivals_counts_and_wrap():
 def test_jitter_estimate_gain_16_is_rfc3550():
     r = get_experiment("jitter_estimate")(jitter_ms=15, jitter_dist="uniform", gain_inverse=16)
     assert np.allclose(r["j_ms"], r["j_rfc_ms"])
+    j = [0.0]
+    for d in r["abs_d_ms"]:  # the A.8 recurrence, written out independently of rtlib
+        j.append(j[-1] + (d - j[-1]) / 16)
+    assert np.allclose(r["j_ms"], j)
     fast = get_experiment("jitter_estimate")(jitter_ms=15, jitter_dist="uniform", gain_inverse=1)
     assert np.allclose(fast["j_ms"][1:], fast["abs_d_ms"])  # gain 1: J is just the last |D|
     assert 0.5 * r["mean_abs_d_ms"] < r["j_ms"][-100:].mean() < 1.5 * r["mean_abs_d_ms"]
