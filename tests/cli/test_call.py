@@ -63,3 +63,16 @@ def test_text_output_and_module_entry_point(tmp_path):
                           "--pcap", str(tmp_path / "x.pcap")], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0
     assert "received" in res.stdout and "jitter" in res.stdout and "tshark -r" in res.stdout
+
+
+def test_options_reach_the_call(capsys, tmp_path):
+    from rtlib.rtp import RtpPacket
+
+    pcap = tmp_path / "a.pcap"
+    d = run_json(capsys, "--codec", "pcma", "--seconds", "2", "--jitter-dist", "pareto", "--no-reorder",
+                 "--loss", "0.1", "--burst-len", "3", "--pcap", str(pcap))
+    assert d["codec"] == "pcma"
+    assert d["params"]["jitter_dist"] == "pareto" and d["params"]["reorder"] is False
+    assert d["params"]["burst_len"] == 3.0 and d["params"]["loss"] == 0.1
+    rtp = [RtpPacket.parse(data) for _, port, data in read_pcap(pcap) if port == 5004]
+    assert rtp and all(p.payload_type == 8 for p in rtp)  # G.711 A-law, RFC 3551
