@@ -48,6 +48,8 @@ import heapq
 import math
 from collections import deque
 
+from rtlib.validate import check_number
+
 
 class Client:
     """One device of one user."""
@@ -60,10 +62,8 @@ class Client:
                                  ("heartbeat_s", heartbeat_s, 0)):
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > low):
                 raise ValueError(f"{name} must be a finite number > {low} s, got {value!r}")
-        if not (isinstance(backoff, (int, float)) and 1 <= backoff <= 10):
-            raise ValueError(f"backoff must be in [1, 10], got {backoff!r}")
-        if not (isinstance(gap_wait_s, (int, float)) and 0 <= gap_wait_s <= 60):
-            raise ValueError(f"gap_wait_s must be in [0, 60] s, got {gap_wait_s!r}")
+        check_number("backoff", backoff, 1, 10)
+        check_number("gap_wait_s", gap_wait_s, 0, 60, unit="s")
         if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 0:
             raise ValueError(f"max_attempts must be an integer >= 0 (0 = no limit), got {max_attempts!r}")
         self.user, self.token, self.device = user, token, device

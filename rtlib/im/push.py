@@ -31,15 +31,14 @@ import math
 import numpy as np
 
 from rtlib.sim import make_rng
+from rtlib.validate import check_number
 
 
 class PushService:
     def __init__(self, *, median_delay_s: float = 1.0, sigma: float = 0.5, payload_limit_bytes: int = 4096,
                  seed: int = 0):
-        if not (isinstance(median_delay_s, (int, float)) and 0 <= median_delay_s <= 3600):
-            raise ValueError(f"median_delay_s must be in [0, 3600] s, got {median_delay_s!r}")
-        if not (isinstance(sigma, (int, float)) and 0 <= sigma <= 3):
-            raise ValueError(f"sigma must be in [0, 3], got {sigma!r}")
+        check_number("median_delay_s", median_delay_s, 0, 3600, unit="s")
+        check_number("sigma", sigma, 0, 3)
         if isinstance(payload_limit_bytes, bool) or not isinstance(payload_limit_bytes, int) or not 64 <= payload_limit_bytes <= 65536:
             raise ValueError(f"payload_limit_bytes must be an integer in [64, 65536], got {payload_limit_bytes!r}")
         self.median_delay_s = float(median_delay_s)

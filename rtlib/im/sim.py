@@ -44,20 +44,9 @@ from rtlib.im.logic import CRASHES, Logic
 from rtlib.im.push import PushService
 from rtlib.im.store import Store
 from rtlib.sim import EventLoop, make_rng
+from rtlib.validate import check_number
 
 CLIENT, GATEWAY, LOGIC, STORE, PUSH = "client", "gateway", "logic", "store", "push"
-
-
-def _prob(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
-    return float(value)
-
-
-def _nonneg(name: str, value, high: float = 1e6) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= high:
-        raise ValueError(f"{name} must be in [0, {high:g}], got {value!r}")
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -73,12 +62,12 @@ class Faults:
     restart_s: float = 0.5
 
     def __post_init__(self):
-        _prob("drop", self.drop)
-        _prob("duplicate", self.duplicate)
-        _prob("reorder", self.reorder)
-        _prob("crash_rate", self.crash_rate)
-        _nonneg("reorder_delay_ms", self.reorder_delay_ms, 60_000)
-        _nonneg("restart_s", self.restart_s, 3600)
+        check_number("drop", self.drop, 0, 1)
+        check_number("duplicate", self.duplicate, 0, 1)
+        check_number("reorder", self.reorder, 0, 1)
+        check_number("crash_rate", self.crash_rate, 0, 1)
+        check_number("reorder_delay_ms", self.reorder_delay_ms, 0, 60_000)
+        check_number("restart_s", self.restart_s, 0, 3600)
         if self.crash is not None and self.crash not in CRASHES:
             raise ValueError(f"crash must be one of {list(CRASHES)} or None, got {self.crash!r}")
 
@@ -127,9 +116,9 @@ class Timing:
 
     def __post_init__(self):
         for name in ("delay_ms", "jitter_ms", "hop_ms", "commit_ms", "connect_ms"):
-            _nonneg(name, getattr(self, name), 60_000)
+            check_number(name, getattr(self, name), 0, 60_000)
         for name in ("reconnect_s", "wake_s", "awake_s", "push_median_s", "push_sigma", "tick_s"):
-            _nonneg(name, getattr(self, name), 3600)
+            check_number(name, getattr(self, name), 0, 3600)
         for name in ("ack_timeout_s", "heartbeat_s", "idle_timeout_s"):
             if not 0 < getattr(self, name) <= 3600:
                 raise ValueError(f"{name} must be in (0, 3600] s, got {getattr(self, name)!r}")
@@ -359,7 +348,7 @@ class World:
         """Take a device offline at ``t_s`` for ``duration_s`` (``"no_network"`` or ``"background"``)."""
         if kind not in ("no_network", "background"):
             raise ValueError(f"kind must be 'no_network' or 'background', got {kind!r}")
-        _nonneg("duration_s", duration_s, 1e7)
+        check_number("duration_s", duration_s, 0, 1e7)
         self.loop.call_at(t_s, self._go_offline, self.devices[(user, device)], kind, duration_s)
 
     def run(self, until_s: float) -> None:
@@ -738,7 +727,7 @@ def chat_world(*, users: int = 4, messages_per_user: int = 20, interval_s: float
         raise ValueError(f"users must be an integer in [2, 10000], got {users!r}")
     if isinstance(messages_per_user, bool) or not isinstance(messages_per_user, int) or not 0 <= messages_per_user <= 1_000_000:
         raise ValueError(f"messages_per_user must be an integer in [0, 1000000], got {messages_per_user!r}")
-    _nonneg("interval_s", interval_s, 3600)
+    check_number("interval_s", interval_s, 0, 3600)
     if isinstance(offline, bool) or not isinstance(offline, int) or not 0 <= offline <= users:
         raise ValueError(f"offline must be an integer in [0, users={users}], got {offline!r}")
     w = World(seed=seed, mechanisms=mechanisms, faults=faults, timing=timing, trace=trace)
