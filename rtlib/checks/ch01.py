@@ -104,13 +104,17 @@ def _mos_with_buffer(jitter_buffer_ms):
     return emodel(total, LOSS_13, "g711", plc=True).MOS
 
 
-def _largest_buffer_ms() -> float:
-    """The exact (real-valued) largest buffer by bisection: MOS falls monotonically here."""
-    lo, hi = 0.0, 2000.0
+def _last_true(pred, lo: float, hi: float) -> float:
+    """Bisection: the largest x in [lo, hi] with ``pred(x)``, for a ``pred`` true below some point."""
     for _ in range(60):
         mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if _mos_with_buffer(mid) >= TARGET_MOS else (lo, mid)
+        lo, hi = (mid, hi) if pred(mid) else (lo, mid)
     return lo
+
+
+def _largest_buffer_ms() -> float:
+    """The exact (real-valued) largest buffer: MOS falls monotonically with the buffer."""
+    return _last_true(lambda b: _mos_with_buffer(b) >= TARGET_MOS, 0.0, 2000.0)
 
 
 def largest_jitter_buffer(answer) -> Feedback:
@@ -140,11 +144,7 @@ def largest_jitter_buffer(answer) -> Feedback:
 # --- 1.4 ------------------------------------------------------------------------------
 
 def _crossing_ms(r_level: float) -> float:
-    lo, hi = 0.0, 5000.0
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if emodel(mid, echo=False).R >= r_level else (lo, mid)
-    return lo
+    return _last_true(lambda d: emodel(d, echo=False).R >= r_level, 0.0, 5000.0)
 
 
 def delay_boundaries(answer) -> Feedback:
