@@ -77,9 +77,7 @@ def retry_times(answer, *, ack_timeout_s: float = 1.0, backoff: float = 2.0, max
 def p_unacked(answer, *, drop: float = 0.1, attempts: int = 3) -> Feedback:
     """Exercise 2.2: the probability that a message is still unacked after ``attempts``
     attempts, when each frame (a send or an ack) is dropped with probability ``drop``."""
-    if (fb := _unanswered(answer)) is not None:
-        return fb
-    value = as_number(answer, "The probability")
+    value = as_number(answer, "The probability")  # None: "not answered yet"
     if isinstance(value, Feedback):
         return value
     if not 0 <= value <= 1:

@@ -115,9 +115,7 @@ def diffusion_choice(answer, **model) -> Feedback:
 def storm_frames(answer, *, users: int = 10_000, friends: int = 100) -> Feedback:
     """Exercise 3.3: presence frames sent when ``users`` users, each with ``friends``
     friends, all log in once (each online friend is told; no coalescing)."""
-    if (fb := _unanswered(answer)) is not None:
-        return fb
-    value = as_number(answer, "The number of frames")
+    value = as_number(answer, "The number of frames")  # None: "not answered yet"
     if isinstance(value, Feedback):
         return value
     expected = users * friends / 2
