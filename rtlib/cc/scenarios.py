@@ -26,7 +26,7 @@ Used in: notebooks/08_adaptive_bitrate.ipynb, ``python -m rtlib abr``, benchmark
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Callable
 
@@ -46,7 +46,6 @@ class Scenario:
     media: tuple[tuple[float, float | None], ...] = ((0.0, None),)
     tcp: tuple[tuple[float, float | None], ...] = ()
     reference: str = ""
-    sim_args: dict = field(default_factory=dict)
 
 
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
@@ -81,9 +80,8 @@ def run_scenario(name: str, controller: str = "gcc", *, seed: int = 0, duration_
     duration = sc.duration_s if duration_s is None else duration_s
     flows = [FlowSpec(controller, start, stop, controller_args=dict(controller_args or {}))
              for start, stop in sc.media if start < duration]
-    args = {**sc.sim_args, **sim_args}
     return CallSim(sc.capacity(), duration, flows, tcp_flows=[t for t in sc.tcp if t[0] < duration],
-                   seed=seed, **args).run()
+                   seed=seed, **sim_args).run()
 
 
 def run_trace(path, controller: str = "gcc", *, seed: int = 0, duration_s: float | None = None,
