@@ -32,7 +32,6 @@ from rtlib.rtp.extensions import DEFAULT_EXTENSION_MAP, ExtensionMap
 from rtlib.rtp.packet import RtpPacket, is_rtcp
 from rtlib.rtp.rtcp import (
     CNAME,
-    Bye,
     Fir,
     GenericNack,
     Pli,
@@ -206,10 +205,6 @@ class RtpSender:
         sr = SenderReport(self.ssrc, ntp, self.rtp_timestamp(now_s), self.packet_count & 0xFFFFFFFF,
                           self.octet_count & 0xFFFFFFFF)
         return build_rtcp([sr, Sdes([SdesChunk(self.ssrc, [(CNAME, self.cname.encode())])])])
-
-    def make_bye(self, reason: str = "") -> bytes:
-        return build_rtcp([SenderReport(self.ssrc, self.last_sr_ntp or 0, 0, self.packet_count & 0xFFFFFFFF,
-                                        self.octet_count & 0xFFFFFFFF), Bye([self.ssrc], reason)])
 
     def next_deadline_s(self) -> float | None:
         """When :meth:`on_timer` next has something to do (the next SR), or None."""
