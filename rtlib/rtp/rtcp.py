@@ -143,15 +143,6 @@ class ReportBlock:
             lost -= 1 << 24
         return cls(ssrc, fl >> 24, lost, hs, jitter, lsr, dlsr)
 
-    @property
-    def fraction_lost_ratio(self) -> float:
-        """``fraction_lost`` as a ratio in [0, 1)."""
-        return self.fraction_lost / 256
-
-    @property
-    def dlsr_s(self) -> float:
-        return self.dlsr / 65536
-
 
 def _parse_blocks(body: bytes, pos: int, count: int, what: str) -> tuple[list[ReportBlock], int]:
     if pos + 24 * count > len(body):
