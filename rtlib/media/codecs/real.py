@@ -82,14 +82,8 @@ def libopus():
         lib.opus_encoder_create.restype = ctypes.c_void_p
         lib.opus_encoder_create.argtypes = [ctypes.c_int32, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
         lib.opus_encoder_destroy.argtypes = [ctypes.c_void_p]
-        lib.opus_get_version_string.restype = ctypes.c_char_p
         return lib
     return None
-
-
-def libopus_version() -> str | None:
-    lib = libopus()
-    return lib.opus_get_version_string().decode() if lib is not None else None
 
 
 def opus_packet_has_fec(payload: bytes) -> bool:
