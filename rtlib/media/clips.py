@@ -37,15 +37,6 @@ def read_wav(path) -> tuple[np.ndarray, int]:
     return x, rate
 
 
-def write_wav(path, samples, rate_hz: int) -> Path:
-    """Write mono samples (int16, or float in [-1, 1]) as a 16-bit WAV file."""
-    from rtlib.viz.audio import wav_bytes
-
-    path = Path(path)
-    path.write_bytes(wav_bytes(np.asarray(samples), int(rate_hz)))
-    return path
-
-
 def speech_path(lang: str = "en", rate_hz: int = 8000) -> Path:
     """The WAV file holding the ``lang`` clip stored at ``rate_hz`` (8000 or 16000)."""
     if lang not in LANGUAGES:
