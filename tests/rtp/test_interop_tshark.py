@@ -12,7 +12,6 @@ agree unless the last packet to arrive was overtaken; the test accounts for it.
 
 import shutil
 
-import numpy as np
 import pytest
 
 from rtlib.rtp import (
