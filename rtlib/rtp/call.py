@@ -108,14 +108,13 @@ class CallResult:
 
 def _speech_frames(codec_name: str, n_frames: int, frame_ms: float):
     from rtlib.media.clips import load_speech
-    from rtlib.media.codecs import get_codec
+    from rtlib.media.codecs import encode_clip, get_codec
 
     codec = get_codec(codec_name, frame_ms=frame_ms)
     spf = codec.samples_per_frame
     speech = load_speech("en", 8000)
     reps = int(math.ceil(n_frames * spf / max(1, speech.size)))
-    x = np.tile(speech, max(1, reps))[: n_frames * spf]
-    return codec, [codec.encode(x[i * spf:(i + 1) * spf]) for i in range(n_frames)]
+    return codec, encode_clip(codec, np.tile(speech, max(1, reps))[: n_frames * spf])
 
 
 def simulate_call(*, codec: str = "pcmu", seconds: float = 20.0, delay_ms: float = 60.0, jitter_ms: float = 20.0,
