@@ -296,7 +296,6 @@ class RtpReceiver:
         self.max_nack_gap = max_nack_gap
         self.epoch_s = float(epoch_s)
         self.sources: dict[int, SourceStats] = {}
-        self.arrivals: list[tuple[float, int, int, int]] = []  # (arrival_s, ssrc, seq, timestamp) of valid packets
         self.invalid = 0  # datagrams that failed to parse
         self.nacks_sent = 0
         self.sr_received: dict[int, tuple[int, float]] = {}  # ssrc -> (LSR, arrival time)
@@ -341,7 +340,6 @@ class RtpReceiver:
         dup_before = src.duplicates
         if not src.update(pkt.sequence_number, pkt.timestamp, now_s):
             return []
-        self.arrivals.append((now_s, pkt.ssrc, pkt.sequence_number, pkt.timestamp))
         ext = src._extended(pkt.sequence_number)
         # the lowest number seen starts the stream (a reordered early packet may come second)
         self._first_ext[pkt.ssrc] = min(self._first_ext.get(pkt.ssrc, ext), ext)
