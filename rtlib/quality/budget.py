@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 
+from rtlib.quality.emodel import CODECS, emodel
 from rtlib.viz.experiments import Choice, Param, experiment
 
 #: The stages in path order, with what each one holds.
@@ -115,8 +116,6 @@ class LatencyBudget:
     def quality(self, loss: float = 0.0, codec: str = "g711", plc: bool = True, burst_r: float = 1.0,
                 echo: bool = True):
         """The E-model for this budget's mouth-to-ear delay (see :func:`rtlib.quality.emodel.emodel`)."""
-        from rtlib.quality.emodel import emodel
-
         return emodel(self.total_ms, loss, codec, plc=plc, burst_r=burst_r, echo=echo)
 
     def plot(self, ax=None, title: str | None = None):
@@ -200,7 +199,7 @@ _S = dict(unit="ms")
     jitter_buffer_ms=Param(40.0, 0.0, 400.0, 10.0, label="jitter buffer", **_S),
     decode_ms=Param(2.0, 0.0, 30.0, 0.5, label="decode", **_S),
     render_ms=Param(10.0, 0.0, 100.0, 1.0, label="render", **_S),
-    codec=Choice("g711", ("g711", "g729a", "g723.1", "gsm-efr"), label="codec"),
+    codec=Choice("g711", tuple(CODECS), label="codec"),
 )
 def latency_budget(capture_ms, encode_ms, packetisation_ms, pacing_ms, propagation_ms, queueing_ms,
                    jitter_buffer_ms, decode_ms, render_ms, codec) -> dict:
