@@ -128,7 +128,6 @@ class RtpSender:
         self.keyframe_requests = 0
         self.remb_bps: int | None = None
         self.transport_feedback: list[TransportCC] = []
-        self.last_sr_ntp: int | None = None
         self._next_rtcp_s: float | None = None
         self._started = False
         self._header_cache: dict = {}
@@ -200,9 +199,7 @@ class RtpSender:
     def make_sender_report(self, now_s: float) -> bytes:
         """SR + SDES(CNAME) compound at ``now_s`` (RFC 3550 6.4.1, 6.1)."""
         now_s = _check_time("now_s", now_s)
-        ntp = self.ntp_at(now_s)
-        self.last_sr_ntp = ntp
-        sr = SenderReport(self.ssrc, ntp, self.rtp_timestamp(now_s), self.packet_count & 0xFFFFFFFF,
+        sr = SenderReport(self.ssrc, self.ntp_at(now_s), self.rtp_timestamp(now_s), self.packet_count & 0xFFFFFFFF,
                           self.octet_count & 0xFFFFFFFF)
         return build_rtcp([sr, Sdes([SdesChunk(self.ssrc, [(CNAME, self.cname.encode())])])])
 

@@ -170,3 +170,16 @@ def test_parameter_checks():
         RtpSender(1, 0, 8000, mtu_bytes=100).send_frame(bytes(500), 0.0)
     with pytest.raises(ValueError, match="t_s"):
         RtpSender(1, 0, 8000).send_frame(b"", -1.0)
+
+
+def test_sender_keeps_keyframe_requests_remb_and_transport_feedback():
+    from rtlib.rtp import Fir, Pli, Remb, TransportCC, build_rtcp
+
+    tx = RtpSender(0xAA, 96, 90000, kind="video")
+    tcc = TransportCC(0xBB, 0xAA, base_seq=0, reference_time=0, fb_pkt_count=0, recv_deltas=[4, None, 8])
+    out = tx.receive_rtcp(build_rtcp([Pli(0xBB, 0xAA), Fir(0xBB, [(0xAA, 1)]), Remb(0xBB, 500_000, [0xAA]), tcc]),
+                          1.0)
+    assert out == []  # feedback, not a NACK: nothing to resend
+    assert tx.keyframe_requests == 2
+    assert tx.remb_bps == Remb.representable(500_000)
+    assert tx.transport_feedback == [tcc]
