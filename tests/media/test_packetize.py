@@ -100,9 +100,10 @@ def test_vp8_descriptor_roundtrip(start, pid, nonref, picture_id, data):
 @given(st.binary(max_size=4))
 def test_vp8_descriptor_never_crashes_on_junk(junk):
     try:
-        Vp8Descriptor.parse(junk)
+        _, rest = Vp8Descriptor.parse(junk)
     except ParseError:
-        pass
+        return
+    assert len(rest) < len(junk) and junk.endswith(rest)  # the descriptor took at least one leading byte
 
 
 def test_vp8_depacketize_rejects_a_missing_start():
