@@ -24,7 +24,7 @@ Used in: notebooks/08_adaptive_bitrate.ipynb.
 from __future__ import annotations
 
 from rtlib.cc.base import PacketResult
-from rtlib.rtp.rtcp import Pli, Remb, TransportCC, build_rtcp, parse_rtcp
+from rtlib.rtp.rtcp import Pli, Remb, TransportCC
 
 #: IPv4 + UDP header bytes around an RTCP datagram on the return path.
 RTCP_OVERHEAD_BYTES = 28
@@ -138,5 +138,5 @@ def pli_bytes(ssrc: int, media_ssrc: int) -> bytes:
     return bytes(Pli(ssrc, media_ssrc))
 
 
-__all__ = ["RTCP_OVERHEAD_BYTES", "SendHistory", "SeqUnwrapper", "TransportFeedbackReceiver", "build_rtcp",
-           "parse_rtcp", "pli_bytes", "remb_bytes"]
+__all__ = ["RTCP_OVERHEAD_BYTES", "SendHistory", "SeqUnwrapper", "TransportFeedbackReceiver", "pli_bytes",
+           "remb_bytes"]
