@@ -13,7 +13,9 @@ def test_every_scenario_runs(name):
     sc = SCENARIOS[name]
     assert len(r.media) == sum(1 for s, _ in sc.media if s < 8.0)
     s = r.summary()
-    assert 0 <= s["loss"] <= 1 and s["capacity_kbps_mean"] > 0
+    assert 0 <= s["loss"] <= 1 and s["rate_kbps_mean"] > 0
+    cap = sc.capacity()  # the run saw the scenario's own capacity curve over its 8 s
+    assert s["capacity_kbps_mean"] == pytest.approx(float(cap.bytes_before(8.0)) * 8 / 8.0 / 1000, rel=1e-9)
 
 
 def test_rfc8867_5_1_uses_the_rfc_default_path():
