@@ -10,7 +10,7 @@ halves the window once per round trip; a retransmission timeout (RFC 6298: at le
 congestion behaviour matters here, not reliability.
 
 It is sans-IO: ``send(now_s)`` says which segment to send, ``on_ack(seq, now_s)``
-digests an ACK, ``timeout_due(now_s)`` says when the retransmission timer would fire.
+digests an ACK, ``timeout_due()`` says when the retransmission timer would fire.
 
 Used in: notebooks/08_adaptive_bitrate.ipynb (media against TCP).
 """
