@@ -233,7 +233,7 @@ class MediaFlow:
         if self._probing_possible:
             self._check_probes()
         self.pacer.set_rate(target)
-        self.encoder.set_target(self._video_target(target), now)
+        self.encoder.set_target(self._video_target(target))
         self.log_target.append((now, target))
 
     # -- receiver ---------------------------------------------------------------------------

@@ -78,7 +78,7 @@ class Frame:
 class VideoEncoderModel:
     """A rate-following video encoder (see the module docstring).
 
-    ``set_target(rate_bps, now_s)`` sets the payload bitrate it aims at;
+    ``set_target(rate_bps)`` sets the payload bitrate it aims at;
     ``encode(now_s)`` returns the next :class:`Frame` (call it at ``next_frame_s``).
     """
 
@@ -123,7 +123,7 @@ class VideoEncoderModel:
                 rung = r
         return rung
 
-    def set_target(self, rate_bps: float, now_s: float | None = None) -> None:
+    def set_target(self, rate_bps: float) -> None:
         self.target_bps = self._clip(rate_bps)
 
     def request_keyframe(self) -> None:
