@@ -97,11 +97,11 @@ class GroupDelta:
 
 
 class _Group:
-    __slots__ = ("first_send", "last_send", "first_arrival", "last_arrival", "size")
+    __slots__ = ("first_send", "last_send", "last_arrival", "size")
 
     def __init__(self, send_s: float, arrival_s: float, size: int):
         self.first_send = self.last_send = send_s
-        self.first_arrival = self.last_arrival = arrival_s
+        self.last_arrival = arrival_s
         self.size = size
 
 

@@ -148,9 +148,6 @@ def rfc8867_5_3() -> tuple[StepCapacity, StepCapacity]:
             _steps([0, 35, 70], [2.0, 0.8, 2.0], 100.0, "RFC 8867 5.3 backward"))
 
 
-RFC8867_PATTERNS = {"5.1": rfc8867_5_1, "5.2": rfc8867_5_2, "5.3": lambda: rfc8867_5_3()[0]}
-
-
 def step_down(high_bps: float, low_bps: float, at_s: float, duration_s: float | None = None) -> StepCapacity:
     """A link that drops from ``high_bps`` to ``low_bps`` at ``at_s`` (the bufferbloat experiment)."""
     if not isinstance(at_s, numbers.Real) or not at_s > 0:
