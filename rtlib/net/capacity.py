@@ -213,7 +213,7 @@ class OpportunityTrace(Capacity):
         return float(m * self._n + bisect_right(self._base_list, t - m * self.period_s))
 
     def _count(self, t_s, side: str):
-        if type(t_s) is float:
+        if type(t_s) is float and math.isfinite(t_s):  # (inf, nan: the numpy path)
             return self._count_le_scalar(t_s + TIME_EPS_S if side == "right" else t_s - TIME_EPS_S)
         t = np.asarray(t_s, dtype=float)
         return self._count_le(t + TIME_EPS_S if side == "right" else t - TIME_EPS_S)
@@ -225,7 +225,7 @@ class OpportunityTrace(Capacity):
         return self.bytes_per_opportunity * self._count(t_s, "left")
 
     def time_of_bytes(self, x_bytes):
-        if type(x_bytes) is float:
+        if type(x_bytes) is float and math.isfinite(x_bytes):
             k = max(math.ceil(x_bytes / self.bytes_per_opportunity - 1e-9), 1)
             m, j = divmod(k - 1, self._n)
             return self._base_list[j] + m * self.period_s

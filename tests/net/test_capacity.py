@@ -100,3 +100,9 @@ def test_trace_scalar_path_at_the_opportunity_times_exactly():
         t = float(t)
         assert TRACE.bytes_by(t) == float(TRACE.bytes_by(np.array(t)))
         assert TRACE.bytes_before(t) == float(TRACE.bytes_before(np.array(t)))
+
+
+def test_trace_non_finite_floats_answer_as_the_vectorised_path():
+    inf = float("inf")
+    assert TRACE.bytes_before(-inf) == float(TRACE.bytes_before(np.array(-inf))) == 0.0
+    assert TRACE.time_of_bytes(-inf) == float(TRACE.time_of_bytes(np.array(-inf))) == TRACE.times_ms[0] / 1000
