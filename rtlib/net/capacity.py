@@ -16,8 +16,9 @@ so capacity that goes unused while the queue is empty is lost, as on a real link
 The event-driven :class:`rtlib.net.Path` asks these questions one Python ``float``
 at a time, two or three per packet; for that case the step and trace curves answer
 with :mod:`bisect` on plain lists (same arithmetic), since numpy's array set-up
-costs more than the look-up itself.  Anything else (arrays, numpy scalars) takes
-the vectorised path.
+costs more than the look-up itself, and the constant rate multiplies directly.
+Anything else (arrays, numpy scalars for the step and trace curves, and non-finite
+times for the trace) takes the vectorised path.
 
 Used in: notebooks/04_network.ipynb, notebooks/08_adaptive_bitrate.ipynb.
 """
