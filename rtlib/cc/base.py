@@ -10,7 +10,9 @@ encoder and the pacer follow.  Every controller in :mod:`rtlib.cc` has the same 
 - ``on_remb(now_s, rate_bps)``: a receiver-estimated maximum bitrate (REMB);
 - ``on_packet_sent(...)`` and ``probes(now_s)``: optional, for controllers that probe
   the path with short bursts of padding (GCC at start-up);
-- ``feedback``: which feedback the receiver must send: ``"transport-cc"`` or ``"remb"``.
+- ``feedback``: which feedback the receiver must send: ``"transport-cc"`` or ``"remb"``;
+- ``congestion_window_bytes(now_s)``: optional, a bound on the bytes in flight (sent,
+  not yet covered by feedback) under which the pacer must stay; ``None`` = no bound.
 
 They are sans-IO: fed values and the current time, never a socket or a clock.
 
@@ -74,6 +76,10 @@ class RateController:
 
         Media sent while a cluster goes out counts as part of it (``on_packet_sent``)."""
         return []
+
+    def congestion_window_bytes(self, now_s: float) -> float | None:
+        """The most bytes that may be in flight now, or ``None`` for no window (the default)."""
+        return None
 
     def _clamp(self, rate_bps: float) -> float:
         return min(max(rate_bps, self.min_rate_bps), self.max_rate_bps)

@@ -30,6 +30,7 @@ from rtlib.cc.aiortc_remb import AiortcRembController, AiortcRembReceiver
 from rtlib.cc.base import FixedRate, LossAimd, RateController
 from rtlib.cc.feedback import RTCP_OVERHEAD_BYTES, SendHistory, TransportFeedbackReceiver, pli_bytes
 from rtlib.cc.gcc import GccController
+from rtlib.cc.oracle import LaggedOracle
 from rtlib.cc.media import OVERHEAD_BYTES, AudioCbr, Pacer, VideoEncoderModel, packet_sizes
 from rtlib.cc.tcp import RenoSender
 from rtlib.net import Path, as_capacity
@@ -41,12 +42,16 @@ CONTROLLERS: dict[str, type[RateController]] = {
     "aimd": LossAimd,
     "fixed": FixedRate,
     "aiortc-remb": AiortcRembController,
+    "oracle": LaggedOracle,
 }
 
 
 def make_controller(name: str, *, start_rate_bps: float = 300e3, min_rate_bps: float = 50e3,
                     max_rate_bps: float = 10e6, **kwargs) -> RateController:
-    """A controller by name: one of ``gcc``, ``aimd``, ``fixed``, ``aiortc-remb``."""
+    """A controller by name: one of ``gcc``, ``aimd``, ``fixed``, ``aiortc-remb``, ``oracle``.
+
+    ``oracle`` (:class:`rtlib.cc.oracle.LaggedOracle`) needs ``capacity=``, the link's
+    own; :class:`CallSim` passes it."""
     if name not in CONTROLLERS:
         raise ValueError(f"controller must be one of {sorted(CONTROLLERS)}, got {name!r}")
     return CONTROLLERS[name](start_rate_bps, min_rate_bps, max_rate_bps, **kwargs)
@@ -64,12 +69,13 @@ class FlowSpec:
 
 
 class _Pkt:
-    __slots__ = ("flow", "seq16", "size", "payload", "send_s", "frame", "nfrag", "key", "audio", "abs24")
+    __slots__ = ("flow", "seq16", "size", "payload", "enqueue_s", "send_s", "frame", "nfrag", "key", "audio", "abs24")
 
-    def __init__(self, flow, size, payload, frame, nfrag, key, audio):
+    def __init__(self, flow, size, payload, frame, nfrag, key, audio, enqueue_s):
         self.flow, self.size, self.payload = flow, size, payload
         self.frame, self.nfrag, self.key, self.audio = frame, nfrag, key, audio
         self.seq16 = 0
+        self.enqueue_s = enqueue_s
         self.send_s = 0.0
         self.abs24 = 0
 
@@ -85,10 +91,12 @@ class MediaFlow:
         self.rtcp_ssrc = 0x2000 + index
         self.audio = AudioCbr(sim.audio_rate_bps) if sim.audio_rate_bps else None
         audio_bps = self.audio.wire_rate_bps if self.audio else 0.0
+        args = dict(spec.controller_args)
+        if spec.controller == "oracle":
+            args.setdefault("capacity", sim.capacity)  # the yardstick is told the link's capacity
         self.controller = make_controller(
             spec.controller, start_rate_bps=spec.start_rate_bps,
-            min_rate_bps=sim.video_min_bps + audio_bps, max_rate_bps=sim.video_max_bps + audio_bps,
-            **spec.controller_args)
+            min_rate_bps=sim.video_min_bps + audio_bps, max_rate_bps=sim.video_max_bps + audio_bps, **args)
         self.encoder = VideoEncoderModel(start_rate_bps=self._video_target(self.controller.target_rate_bps),
                                          min_rate_bps=sim.video_min_bps, max_rate_bps=sim.video_max_bps,
                                          response_time_s=sim.encoder_response_s, seed=sim.seed,
@@ -102,10 +110,13 @@ class MediaFlow:
                          stream=f"return-{index}", name=f"return-{index}")
         self.stop_s = spec.stop_s if spec.stop_s is not None else sim.duration_s
         self._pacing = False
+        self._pace_handle = None
+        self._window_blocked = False
         self._probe_busy_until = 0.0
         self._probe_windows: list[tuple[int, float, float]] = []
         self._probing_possible = type(self.controller).probes is not RateController.probes
         # logs
+        self.log_enqueue: list[float] = []
         self.log_send: list[float] = []
         self.log_size: list[int] = []
         self.log_arrival: list[float] = []
@@ -153,20 +164,26 @@ class MediaFlow:
 
     def _send_probe(self, cid: int) -> None:
         now = self.loop.time()
-        p = _Pkt(self, PROBE_PAYLOAD_BYTES + OVERHEAD_BYTES, PROBE_PAYLOAD_BYTES, -2, 1, False, False)
+        p = _Pkt(self, PROBE_PAYLOAD_BYTES + OVERHEAD_BYTES, PROBE_PAYLOAD_BYTES, -2, 1, False, False, now)
         self._send(p, now, probe=cid)
 
     def _on_frame(self) -> None:
         now = self.loop.time()
         if now >= self.stop_s:
             return
+        if self.pacer.queue_delay_s() > self.sim.frame_drop_queue_s:
+            # the transport has not taken the earlier frames yet: drop this one before
+            # encoding it rather than queue more (an encoder's frame dropper)
+            self.encoder.skip(now)
+            self.loop.call_at(self.encoder.next_frame_s, self._on_frame)
+            return
         frame = self.encoder.encode(now)
         self.frames_sent += 1
         sizes = packet_sizes(frame.size_bytes)
         n = len(sizes)
         for payload in sizes:
-            self.pacer.enqueue(_Pkt(self, payload + OVERHEAD_BYTES, payload, frame.index, n, frame.keyframe, False),
-                               payload + OVERHEAD_BYTES)
+            self.pacer.enqueue(_Pkt(self, payload + OVERHEAD_BYTES, payload, frame.index, n, frame.keyframe, False,
+                                    now), payload + OVERHEAD_BYTES)
         self._kick()
         self.loop.call_at(self.encoder.next_frame_s, self._on_frame)
 
@@ -175,7 +192,7 @@ class MediaFlow:
         if now >= self.stop_s:
             return
         a = self.audio
-        self.pacer.enqueue(_Pkt(self, a.payload_bytes + OVERHEAD_BYTES, a.payload_bytes, -1, 1, False, True),
+        self.pacer.enqueue(_Pkt(self, a.payload_bytes + OVERHEAD_BYTES, a.payload_bytes, -1, 1, False, True, now),
                            a.payload_bytes + OVERHEAD_BYTES, audio=True)
         self._kick()
         self.loop.call_later(a.frame_s, self._on_audio)
@@ -186,7 +203,19 @@ class MediaFlow:
 
     def _pace(self) -> None:
         now = self.loop.time()
-        pkts, nxt = self.pacer.poll(now)
+        window = self.controller.congestion_window_bytes(now)
+        room = math.inf if window is None else window - self.history.outstanding_bytes(now)
+        self._window_blocked = False
+        if room <= 0 and self.pacer.audio_waiting():
+            room = 1  # audio is not held back by the window (small, and the most urgent)
+        if room <= 0 and len(self.pacer):
+            # congestion window full: wait for feedback (``_on_rtcp`` kicks the pacer),
+            # or for in-flight packets to time out
+            self._window_blocked = True
+            self._pacing = True
+            self._pace_handle = self.loop.call_at(now + WINDOW_RETRY_S, self._pace)
+            return
+        pkts, nxt = self.pacer.poll(now, room)
         send = self._send
         for p in pkts:
             send(p, now)
@@ -194,7 +223,7 @@ class MediaFlow:
             self._pacing = False
         else:
             self._pacing = True
-            self.loop.call_at(nxt, self._pace)
+            self._pace_handle = self.loop.call_at(nxt, self._pace)
 
     def _send(self, p: _Pkt, now: float, probe: int | None = None) -> None:
         p.send_s = now
@@ -204,6 +233,7 @@ class MediaFlow:
         if self.remb_mode:
             p.abs24 = int(now * 262144.0) & 0xFFFFFF  # abs-send-time, 6.18 fixed point (64 s wrap)
         arrival = self.sim.forward.send(p, p.size, self._on_arrival)
+        self.log_enqueue.append(p.enqueue_s)
         self.log_send.append(now)
         self.log_size.append(p.size)
         self.log_arrival.append(math.nan if arrival is None else arrival)
@@ -235,6 +265,9 @@ class MediaFlow:
         self.pacer.set_rate(target)
         self.encoder.set_target(self._video_target(target))
         self.log_target.append((now, target))
+        if self._window_blocked:  # feedback freed room in the window: send at once
+            self._pace_handle.cancel()
+            self._pace()
 
     # -- receiver ---------------------------------------------------------------------------
     def _send_rtcp(self, data: bytes) -> None:
@@ -286,12 +319,13 @@ class MediaFlow:
         trace = getattr(self.controller, "trace", None)
         return FlowLog(
             kind="media", name=f"{self.spec.controller} #{self.index + 1}", controller=self.spec.controller,
-            start_s=self.spec.start_s, stop_s=self.stop_s,
+            start_s=self.spec.start_s, stop_s=self.stop_s, enqueue_s=np.array(self.log_enqueue),
             send_s=np.array(self.log_send), size_bytes=np.array(self.log_size, dtype=float),
             arrival_s=np.array(self.log_arrival), audio=np.array(self.log_audio, dtype=bool),
             target_t_s=t[:, 0], target_bps=t[:, 1], render_s=np.array(self.render_s),
             max_rate_bps=self.controller.max_rate_bps,
             extra={"keyframes": self.encoder.keyframes, "plis": self.plis, "frames_sent": self.frames_sent,
+                   "frames_skipped": self.encoder.frames_skipped,
                    "rtcp_bytes": self.rtcp_bytes,
                    "gcc_trace": np.array(trace, dtype=object) if trace else None},
         )
@@ -299,6 +333,10 @@ class MediaFlow:
 
 #: Padding bytes in a probe packet (RTP padding, RFC 3550 5.1).
 PROBE_PAYLOAD_BYTES = 1200
+
+#: How often a pacer blocked by a full congestion window looks again when no feedback
+#: comes (in-flight packets time out of the window; see SendHistory).
+WINDOW_RETRY_S = 0.010
 
 #: Fraction of the video share of the target given to the encoder as payload: the
 #: rest pays for the 52 header bytes of each (up to 1252-byte) packet.
@@ -388,6 +426,11 @@ class FlowLog:
     render_s: np.ndarray
     max_rate_bps: float
     extra: dict = field(default_factory=dict)
+    enqueue_s: np.ndarray | None = None  # when the sender queued each packet (None: = send_s)
+
+    def __post_init__(self):
+        if self.enqueue_s is None:
+            self.enqueue_s = self.send_s
 
     @property
     def lost(self) -> np.ndarray:
@@ -459,7 +502,7 @@ class CallResult:
             got_b = np.histogram(f.arrival_s[ok], edges, weights=f.size_bytes[ok])[0]
             n_sent = np.histogram(f.send_s, edges)[0]
             n_lost = np.histogram(f.send_s[~ok], edges)[0]
-            qd = (f.arrival_s[ok] - f.send_s[ok] - self.delay_s) * 1000
+            qd = (f.arrival_s[ok] - f.enqueue_s[ok] - self.delay_s) * 1000
             n_arr = np.histogram(f.arrival_s[ok], edges)[0]
             q_sum = np.histogram(f.arrival_s[ok], edges, weights=qd)[0]
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -486,8 +529,11 @@ class CallResult:
           media flows could send at most (their encoders' ceiling); on a link wider
           than a video call needs, not filling it is no fault.
         - ``link_utilization``: all flows' goodput (TCP included) / capacity.
-        - ``delay_p50_ms``/``delay_p95_ms``: queueing delay of media packets (one-way
-          delay minus propagation; a packet's own transmission time is included).
+        - ``delay_p50_ms``/``delay_p95_ms``: queueing delay of media packets, from the
+          moment the encoder handed a packet to the pacer to its arrival, minus
+          propagation: time waiting in the sender (pacer, congestion window) plus in
+          the bottleneck queue, a packet's own transmission time included.
+          ``network_delay_p95_ms`` counts the bottleneck queue alone.
         - ``loss``: media packets lost / sent; ``freeze_rate``: share of the media
           flows' active time spent frozen (:func:`freeze_time_s`).
         - ``jain``: Jain's index of the flows' mean goodput over the time they all run.
@@ -510,14 +556,16 @@ class CallResult:
                 usable += np.where(fr["active"], f.max_rate_bps * bin_s / 8, 0.0)
         usable = np.minimum(usable, cap_b)
         media = [self.flows[i] for i in media_idx]
-        qd, sent, lost = [], 0, 0
+        qd, qn, sent, lost = [], [], 0, 0
         for f in media:
             m = f.send_s >= warmup_s
             ok = m & ~f.lost
-            qd.append((f.arrival_s[ok] - f.send_s[ok] - self.delay_s) * 1000)
+            qd.append((f.arrival_s[ok] - f.enqueue_s[ok] - self.delay_s) * 1000)
+            qn.append((f.arrival_s[ok] - f.send_s[ok] - self.delay_s) * 1000)
             sent += int(m.sum())
             lost += int((m & f.lost).sum())
         qd = np.concatenate(qd) if qd else np.array([])
+        qn = np.concatenate(qn) if qn else np.array([])
         span = max(self.duration_s - warmup_s, 1e-9)
         freeze = active = 0.0
         for f in media:
@@ -540,6 +588,7 @@ class CallResult:
             "link_utilization": float(all_good[keep].sum() / cap_b[keep].sum()) if cap_b[keep].sum() > 0 else math.nan,
             "delay_p50_ms": float(np.percentile(qd, 50)) if qd.size else math.nan,
             "delay_p95_ms": float(np.percentile(qd, 95)) if qd.size else math.nan,
+            "network_delay_p95_ms": float(np.percentile(qn, 95)) if qn.size else math.nan,
             "loss": lost / sent if sent else math.nan,
             "rate_kbps_mean": float(sent_bits / span / 1000),
             "goodput_kbps_mean": float(media_good[keep].sum() * 8 / span / 1000),
@@ -556,7 +605,9 @@ class CallSim:
     ``capacity``: anything :func:`rtlib.net.as_capacity` takes (bit/s, a Capacity,
     steps).  The bottleneck drops at its tail when a packet would wait more than
     ``queue_ms`` (300 ms, RFC 8867 section 4's default), or, for trace-driven links
-    with outages, more than ``queue_bytes`` when given.
+    with outages, more than ``queue_bytes`` when given.  A video frame is dropped
+    before encoding when the pacer still holds more than ``frame_drop_queue_ms`` of
+    packets (at its pacing rate).
     """
 
     def __init__(self, capacity, duration_s: float, flows: list[FlowSpec] | None = None, *,
@@ -565,13 +616,16 @@ class CallSim:
                  return_delay_ms: float | None = None, return_loss: float = 0.0,
                  video_min_bps: float = 100e3, video_max_bps: float = 3e6, audio_rate_bps: float | None = 32e3,
                  encoder_response_s: float = 0.3, keyframe_interval_s: float | None = None,
-                 feedback_interval_s: float = 0.05, pli_interval_s: float = 0.3, seed: int = 0):
+                 feedback_interval_s: float = 0.05, pli_interval_s: float = 0.3, frame_drop_queue_ms: float = 100.0,
+                 seed: int = 0):
         if not isinstance(duration_s, numbers.Real) or not 0 < duration_s <= 3600:
             raise ValueError(f"duration_s must be in (0, 3600] s, got {duration_s!r}")
         if not 0.005 <= feedback_interval_s <= 1:
             raise ValueError(f"feedback_interval_s must be in [0.005, 1] s, got {feedback_interval_s!r}")
         if not 0 <= return_loss < 1:
             raise ValueError(f"return_loss must be in [0, 1), got {return_loss!r}")
+        if not 0 <= frame_drop_queue_ms <= 10_000:
+            raise ValueError(f"frame_drop_queue_ms must be in [0, 10000] ms, got {frame_drop_queue_ms!r}")
         if not 0 < video_min_bps <= video_max_bps:
             raise ValueError(f"need 0 < video_min_bps <= video_max_bps, got {video_min_bps!r}, {video_max_bps!r}")
         self.loop = EventLoop()
@@ -588,6 +642,7 @@ class CallSim:
         self.keyframe_interval_s = keyframe_interval_s
         self.feedback_interval_s = feedback_interval_s
         self.pli_interval_s = pli_interval_s
+        self.frame_drop_queue_s = frame_drop_queue_ms / 1000
         self.seed = seed
         self.forward = Path(self.loop, delay_ms=delay_ms, capacity_bps=self.capacity,
                             queue_limit_ms=queue_ms if queue_bytes is None else None, queue_limit_bytes=queue_bytes,

@@ -92,13 +92,24 @@ class TransportFeedbackReceiver:
 
 
 class SendHistory:
-    """Sender half: remembers what was sent and turns feedback into PacketResults."""
+    """Sender half: remembers what was sent and turns feedback into PacketResults.
 
-    def __init__(self, keep: int = 8192):
+    It also counts the bytes *in flight*: sent and not yet covered by feedback
+    (:meth:`outstanding_bytes`), the quantity a congestion window bounds.  A packet
+    whose feedback never comes (the report was lost on the return path) stops
+    counting after ``in_flight_timeout_s``, so a lost report cannot stall the sender.
+    """
+
+    def __init__(self, keep: int = 8192, in_flight_timeout_s: float = 1.0):
+        if not 0.05 <= in_flight_timeout_s <= 60:
+            raise ValueError(f"in_flight_timeout_s must be in [0.05, 60] s, got {in_flight_timeout_s!r}")
         self._sent: dict[int, tuple[int, float, int]] = {}  # seq16 -> (unwrapped, send_s, size)
         self._seq = 0
         self.last_seq = -1  # unwrapped number of the last packet registered
         self._keep = keep
+        self.in_flight_timeout_s = in_flight_timeout_s
+        self._flight: dict[int, tuple[float, int]] = {}  # unwrapped seq -> (send_s, size), in send order
+        self._flight_bytes = 0
 
     def next_seq(self, send_s: float, size_bytes: int) -> int:
         """Register a packet being sent now; returns its 16-bit transport-wide sequence number."""
@@ -107,10 +118,24 @@ class SendHistory:
         self._seq += 1
         seq16 = seq & 0xFFFF
         self._sent[seq16] = (seq, send_s, size_bytes)
+        self._flight[seq] = (send_s, size_bytes)
+        self._flight_bytes += size_bytes
         old = (seq - self._keep) & 0xFFFF
         if seq >= self._keep:
             self._sent.pop(old, None)
         return seq16
+
+    def outstanding_bytes(self, now_s: float) -> int:
+        """Bytes sent and not yet reported (received or lost), younger than the timeout."""
+        flight, oldest = self._flight, now_s - self.in_flight_timeout_s
+        while flight:
+            seq = next(iter(flight))
+            send_s, size = flight[seq]
+            if send_s >= oldest:
+                break
+            del flight[seq]
+            self._flight_bytes -= size
+        return self._flight_bytes
 
     def results(self, fb: TransportCC, now_s: float) -> tuple[list[PacketResult], float | None]:
         """PacketResults for one feedback message and an RTT sample (seconds, or None)."""
@@ -122,6 +147,8 @@ class SendHistory:
             if rec is None:
                 continue  # older than the history (or reported twice)
             seq, send_s, size = rec
+            if self._flight.pop(seq, None) is not None:
+                self._flight_bytes -= size
             out.append(PacketResult(seq, send_s, size, arrival))
             if arrival is not None:
                 last_send = send_s

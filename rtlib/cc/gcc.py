@@ -568,6 +568,10 @@ def probe_rates_bps(results: list[PacketResult]) -> tuple[float, float] | None:
     return send_bps, recv_bps
 
 
+#: WebRTC's smallest congestion window: two full-size packets (kMinCwndBytes).
+WINDOW_MIN_BYTES = 2 * 1500
+
+
 # -- the send-side controller ---------------------------------------------------------------
 class IncomingRate:
     """R_hat: bytes received in the last ``window_s`` seconds, as bit/s (draft 5.5)."""
@@ -653,6 +657,13 @@ class GccController(RateController):
       by about 13-18 ms, as the faster climb often meets the next capacity dip; RFC
       8867 5.1 is unchanged.  A trade-off, not a gain, so it stays off; see
       benchmarks/RESULTS.md ("gcc with recovery probes").
+    - ``window_ms`` (``None`` = off) adds WebRTC's congestion window
+      (``GoogCcNetworkController::UpdateCongestionWindowSize``): the bytes in flight may
+      not exceed ``target * (min RTT + window_ms)``, at least two full packets; the
+      pacer waits while they do.  The RTT is the smallest of the last 32 per-report
+      RTT samples.  Rate control reacts one feedback round late; the window stops the
+      sender as soon as the reports stop coming, which is what a radio outage looks
+      like from the sender.  WebRTC's field trial used 350 ms.
     """
 
     name = "gcc"
@@ -662,7 +673,8 @@ class GccController(RateController):
                  *, beta: float = BETA, k_u: float = K_U, k_d: float = K_D, adaptive: bool = True,
                  filter: str = "trendline", filter_args: dict | None = None, burst_time_s: float = BURST_TIME_S,
                  loss_interval_s: float = 0.25, loss_min_packets: int = 20, probing: bool = True, probe_interval_s: float | None = 2.0,
-                 probe_when_far: bool = True, probe_quiet_s: float = 5.0, recovery_probe: bool = False):
+                 probe_when_far: bool = True, probe_quiet_s: float = 5.0, recovery_probe: bool = False,
+                 window_ms: float | None = None):
         super().__init__(start_rate_bps, min_rate_bps, max_rate_bps)
         if filter not in ("kalman", "trendline"):
             raise ValueError(f"filter must be one of ['kalman', 'trendline'], got {filter!r}")
@@ -681,6 +693,10 @@ class GccController(RateController):
         self._loss_since_s: float | None = None
         self._loss_cut_s = -math.inf  # packets sent before the last loss-based cut are not counted
         self.rtt_s = 0.1
+        if window_ms is not None and not 0 <= window_ms <= 5000:
+            raise ValueError(f"window_ms must be in [0, 5000] ms or None, got {window_ms!r}")
+        self.window_ms = window_ms
+        self._rtt_samples: deque[float] = deque(maxlen=32)
         self.probing = probing
         if probe_interval_s is not None and not 0.5 <= probe_interval_s <= 600:
             raise ValueError(f"probe_interval_s must be in [0.5, 600] s or None, got {probe_interval_s!r}")
@@ -792,6 +808,12 @@ class GccController(RateController):
             self._probe_queue.append(min(2 * result, self.max_rate_bps))
             self._probe_kind_next = "continue"
 
+    def congestion_window_bytes(self, now_s: float) -> float | None:
+        if self.window_ms is None:
+            return None
+        min_rtt_s = min(self._rtt_samples) if self._rtt_samples else self.rtt_s
+        return max(self.target_rate_bps * (min_rtt_s + self.window_ms / 1000) / 8, WINDOW_MIN_BYTES)
+
     def _track_drop(self, state_before: RateState, target_before: float, a_hat: float, now_s: float) -> None:
         """Remember a large drop (an over-use episode ending below 66 % of where it began)."""
         state = self.delay_control.state
@@ -805,6 +827,7 @@ class GccController(RateController):
     def on_packet_results(self, now_s: float, results: list[PacketResult], rtt_s: float | None = None) -> float:
         if rtt_s is not None:
             self.rtt_s = rtt_s
+            self._rtt_samples.append(rtt_s)
         grouper, filt, detector, incoming = self.grouper, self.filter, self.detector, self.incoming
         last_arrival = None
         seq_probe = self._seq_probe

@@ -112,6 +112,7 @@ class VideoEncoderModel:
         self._rung_changed_s = -math.inf
         self.next_frame_s = 0.0
         self.keyframes = 0
+        self.frames_skipped = 0
 
     def _clip(self, rate_bps: float) -> float:
         return min(max(float(rate_bps), self.min_rate_bps), self.max_rate_bps)
@@ -140,6 +141,14 @@ class VideoEncoderModel:
             up = self._rung_for(self.rate_bps / 1.1)
             if up.min_bps > self.rung.min_bps:
                 self.rung, self._rung_changed_s = up, now_s
+
+    def skip(self, now_s: float) -> None:
+        """Drop the frame due at ``now_s`` before encoding it (the transport cannot take it).
+
+        The next encoded frame still references the last one sent, so a skipped frame
+        costs smoothness (a longer gap between rendered frames), never decodability."""
+        self.frames_skipped += 1
+        self.next_frame_s = now_s + 1.0 / self.rung.fps
 
     def encode(self, now_s: float) -> Frame:
         """Produce the frame due at ``now_s`` and schedule the next one."""
@@ -229,6 +238,9 @@ class Pacer:
         (self._audio if audio else self._video).append((item, size_bytes))
         self.queued_bytes += size_bytes
 
+    def audio_waiting(self) -> bool:
+        return bool(self._audio)
+
     def __len__(self) -> int:
         return len(self._audio) + len(self._video)
 
@@ -236,7 +248,12 @@ class Pacer:
         """How long the queued bytes take to leave at the pacing rate."""
         return self.queued_bytes * 8 / (self.pacing_factor * self.rate_bps)
 
-    def poll(self, now_s: float) -> tuple[list, float | None]:
+    def poll(self, now_s: float, limit_bytes: float = math.inf) -> tuple[list, float | None]:
+        """Packets to send now, and when to poll next (``None``: the queue is empty).
+
+        ``limit_bytes`` caps what this call releases (a congestion window's room): the
+        packet that reaches it still goes, as WebRTC's pacer checks the window before
+        each packet and not its size."""
         Bps = self.pacing_factor * self.rate_bps / 8.0
         cap = Bps * self.burst_s
         if self._last_s is None:
@@ -246,9 +263,10 @@ class Pacer:
         self._last_s = now_s
         out = []
         audio, video = self._audio, self._video
-        while self._budget > 0 and (audio or video):
+        while self._budget > 0 and limit_bytes > 0 and (audio or video):
             item, size = (audio or video).popleft()
             self._budget -= size
+            limit_bytes -= size
             self.queued_bytes -= size
             out.append(item)
         if not audio and not video:

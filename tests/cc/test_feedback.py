@@ -68,3 +68,22 @@ def test_remb_and_pli_bytes_parse():
     assert abs(remb.bitrate_bps - 1_234_567) / 1_234_567 < 1e-4
     (pli,) = parse_rtcp(pli_bytes(5, 0x1000))
     assert isinstance(pli, Pli) and pli.media_ssrc == 0x1000
+
+
+def test_bytes_in_flight_fall_as_feedback_covers_them_and_time_out():
+    hist = SendHistory(in_flight_timeout_s=1.0)
+    rx = TransportFeedbackReceiver()
+    for i in range(6):
+        seq16 = hist.next_seq(0.01 * i, 1000)
+        if i < 4:
+            rx.on_packet(seq16, 0.06 + 0.01 * i)
+    assert hist.outstanding_bytes(0.1) == 6000
+    (fb,) = parse_rtcp(rx.build())
+    hist.results(fb, 0.15)  # covers packets 0-3 (all received)
+    assert hist.outstanding_bytes(0.15) == 2000
+    # no report ever covers packets 4 and 5 (say it was lost): they stop counting after 1 s
+    assert hist.outstanding_bytes(1.039) == 2000
+    assert hist.outstanding_bytes(1.045) == 1000
+    assert hist.outstanding_bytes(1.2) == 0
+    with pytest.raises(ValueError, match="in_flight_timeout_s"):
+        SendHistory(in_flight_timeout_s=0)

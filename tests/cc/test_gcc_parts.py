@@ -360,3 +360,18 @@ def test_recovery_probe_after_a_large_drop_only_when_enabled():
     assert round(RECOVERY_FRACTION * before) in probed  # at 85 % of the rate before the drop
     assert run(drop, False).recovery_log == []        # off by default
     assert run(2.5e6, True).recovery_log == []        # no large drop, no recovery probe
+
+
+def test_congestion_window_is_target_times_min_rtt_plus_the_queue_allowance():
+    from rtlib.cc.gcc import WINDOW_MIN_BYTES, GccController
+
+    assert GccController().congestion_window_bytes(0.0) is None  # off by default
+    c = GccController(start_rate_bps=800e3, window_ms=100.0, probing=False)
+    for t, rtt in ((0.05, 0.120), (0.10, 0.104), (0.15, 0.130)):
+        c.on_packet_results(t, [], rtt)
+    assert c.congestion_window_bytes(0.2) == pytest.approx(c.target_rate_bps * (0.104 + 0.100) / 8)
+    low = GccController(start_rate_bps=60e3, window_ms=0.0, probing=False)
+    low.on_packet_results(0.05, [], 0.1)
+    assert low.congestion_window_bytes(0.1) == WINDOW_MIN_BYTES
+    with pytest.raises(ValueError, match="window_ms"):
+        GccController(window_ms=-1)

@@ -93,3 +93,25 @@ def test_pacer_spreads_a_frame_at_pacing_factor_times_the_rate():
     assert len(sent) == 21 and p.queued_bytes == 0
     # 25 kB at 2.5 Mbit/s take 80 ms
     assert times[-1] == pytest.approx(20 * 1250 * 8 / 2.5e6, abs=0.006)
+
+
+def test_pacer_releases_no_more_than_the_window_allows():
+    p = Pacer(10e6)
+    for i in range(10):
+        p.enqueue(i, 1000)
+    out, nxt = p.poll(0.0, limit_bytes=2500)
+    assert out == [0, 1, 2]  # the packet that reaches the limit still goes
+    assert nxt is not None and p.queued_bytes == 7000
+    assert p.poll(0.005, limit_bytes=0)[0] == []
+    assert not p.audio_waiting()
+    p.enqueue("a", 100, audio=True)
+    assert p.audio_waiting()
+
+
+def test_skipped_frame_keeps_the_frame_index_and_the_schedule():
+    enc = VideoEncoderModel(start_rate_bps=1e6)
+    f0 = enc.encode(0.0)
+    enc.skip(enc.next_frame_s)
+    assert enc.frames_skipped == 1 and enc.next_frame_s == pytest.approx(2 / 30)
+    f1 = enc.encode(enc.next_frame_s)
+    assert f1.index == f0.index + 1  # the decoder sees no gap: nothing was encoded
