@@ -7,6 +7,7 @@
   adaptive threshold, increase/hold/decrease rate control, loss-based control) and
   :class:`GccController`, which combines them;
 - :mod:`rtlib.cc.aiortc_remb`: aiortc's receive-side estimator as a baseline;
+- :mod:`rtlib.cc.oracle`: a yardstick told the link capacity one round trip late;
 - :mod:`rtlib.cc.feedback`: transport-wide feedback, REMB and PLI as RTCP bytes;
 - :mod:`rtlib.cc.media`: encoder model, audio, pacer; :mod:`rtlib.cc.tcp`: a Reno-like TCP;
 - :mod:`rtlib.cc.call`: the closed-loop simulation (:func:`simulate_call`, :class:`CallSim`);
@@ -18,11 +19,12 @@ Used in: notebooks/08_adaptive_bitrate.ipynb.
 from rtlib.cc.base import FixedRate, LossAimd, PacketResult, RateController
 from rtlib.cc.gcc import GccController
 from rtlib.cc.aiortc_remb import AiortcRembController
+from rtlib.cc.oracle import LaggedOracle
 from rtlib.cc.call import CONTROLLERS, CallResult, CallSim, FlowSpec, make_controller, simulate_call
 from rtlib.cc.scenarios import SCENARIOS, run_scenario, run_trace
 
 __all__ = [
     "CONTROLLERS", "SCENARIOS", "AiortcRembController", "CallResult", "CallSim", "FixedRate", "FlowSpec",
-    "GccController", "LossAimd", "PacketResult", "RateController", "make_controller", "run_scenario",
+    "GccController", "LaggedOracle", "LossAimd", "PacketResult", "RateController", "make_controller", "run_scenario",
     "run_trace", "simulate_call",
 ]

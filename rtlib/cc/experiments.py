@@ -22,7 +22,8 @@ from rtlib.cc.scenarios import run_scenario
 from rtlib.viz.experiments import Choice, Param, experiment
 
 NOTEBOOK = "08_adaptive_bitrate"
-CONTROLLER_COLORS = {"gcc": "#0072B2", "aimd": "#D55E00", "aiortc-remb": "#009E73", "fixed": "#555555"}
+CONTROLLER_COLORS = {"gcc": "#0072B2", "aimd": "#D55E00", "aiortc-remb": "#009E73", "fixed": "#555555",
+                     "oracle": "#CC79A7"}
 FLOW_COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00"]
 STATE_COLORS = {"increase": "#009E73", "hold": "#999999", "decrease": "#D55E00"}
 
@@ -272,9 +273,12 @@ def abr_rfc8867_5_1(controller: str) -> dict:
 
 @experiment("abr_cellular", plot=plot_scenario, notebook=NOTEBOOK,
             trace=Choice("cellular-drive", ("cellular-walk", "cellular-drive"), label="trace"),
-            controller=Choice("gcc", ("gcc", "aimd", "aiortc-remb"), label="controller"))
+            controller=Choice("gcc", ("gcc", "aimd", "aiortc-remb", "oracle"), label="controller"))
 def abr_cellular(trace: str, controller: str) -> dict:
-    """The course's synthetic cellular traces (60 s) with ``controller`` (cached)."""
+    """The course's synthetic cellular traces (60 s) with ``controller`` (cached).
+
+    ``oracle`` is the yardstick :class:`rtlib.cc.oracle.LaggedOracle`: told the link's
+    capacity 100 ms late, it shows how much of the gap is the link's and how much GCC's."""
     return scenario_run(trace, controller)
 
 

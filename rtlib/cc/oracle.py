@@ -16,7 +16,8 @@ It is a yardstick, not a protocol: the benchmarks (``benchmarks/bench_cc.py``) r
 it over a small grid of margins and windows on each cellular trace, and ``python -m
 rtlib abr --controller oracle`` shows it next to the real ones.
 
-Used in: benchmarks/bench_cc.py, ``python -m rtlib abr``.
+Used in: notebooks/08_adaptive_bitrate.ipynb (the ``oracle`` choice of the cellular
+experiment), benchmarks/bench_cc.py, ``python -m rtlib abr``.
 """
 
 from __future__ import annotations
