@@ -200,6 +200,9 @@ class MediaFlow:
     def _kick(self) -> None:
         if not self._pacing:
             self._pace()
+        elif self._window_blocked and self.pacer.audio_waiting():
+            self._pace_handle.cancel()  # audio passes a full window at once, not at the next retry
+            self._pace()
 
     def _pace(self) -> None:
         now = self.loop.time()

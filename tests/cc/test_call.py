@@ -136,3 +136,12 @@ def test_congestion_window_stops_the_sender_in_an_outage(window_ms):
         assert in_outage.sum() <= 2
         assert f.extra["frames_skipped"] > 5
     assert r.summary(warmup_s=12.0)["delay_p95_ms"] < 100  # recovered after the outage either way
+
+
+def test_audio_passes_a_full_congestion_window_without_waiting():
+    flows = [FlowSpec("gcc", start_rate_bps=1.5e6, controller_args={"window_ms": 100.0})]
+    r = simulate_call(outage(), 12.0, "gcc", flows=flows)
+    f = r.flows[0]
+    audio_in_outage = f.audio & (f.enqueue_s >= 10.3) & (f.enqueue_s < 11.0)
+    assert audio_in_outage.sum() >= 30
+    assert np.all(f.send_s[audio_in_outage] - f.enqueue_s[audio_in_outage] < 0.002)
