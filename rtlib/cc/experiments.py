@@ -396,3 +396,49 @@ def comparison_table(names=("rfc8867-5.1",), controllers=("gcc", "aimd", "aiortc
             lines.append(f"| {n} | {c} | {s['utilization']:.0%} | {s['delay_p50_ms']:.0f} | "
                          f"{s['delay_p95_ms']:.0f} | {s['loss']:.1%} | {s['freeze_rate']:.1%} | {s['jain']:.2f} |")
     return "\n".join(lines)
+
+
+# -- 6. the price of low delay on a cellular link ---------------------------------------------
+ORACLE_MARGINS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+
+
+@lru_cache(maxsize=8)
+def oracle_frontier(trace: str = "cellular-drive", margins: tuple[float, ...] = ORACLE_MARGINS) -> dict:
+    """Utilisation and p95 delay of the oracle at each safety ``margin``, and of the real controllers.
+
+    The oracle (:class:`rtlib.cc.oracle.LaggedOracle`, capacity known 100 ms late)
+    sends ``margin`` times what it knows; lowering the margin trades utilisation for
+    delay, and the curve it traces is what the link allows a well-informed sender.
+    """
+    points = []
+    for m in margins:
+        s = run_scenario(trace, "oracle", controller_args={"margin": m}).summary()
+        points.append((m, s["utilization"], s["delay_p95_ms"]))
+    real = {c: scenario_run(trace, c)["summary"] for c in ("gcc", "aimd", "aiortc-remb")}
+    return {"trace": trace, "oracle": points,
+            "controllers": {c: (s["utilization"], s["delay_p95_ms"]) for c, s in real.items()}}
+
+
+def oracle_frontier_figure(trace: str = "cellular-drive"):
+    """The oracle's utilisation-delay curve with GCC, AIMD and aiortc-remb placed on it."""
+    from rtlib.viz import label_axes, new_figure
+
+    r = oracle_frontier(trace)
+    fig, ax = new_figure(figsize=(7.5, 4.6))
+    m, u, d = (np.array(x) for x in zip(*r["oracle"]))
+    ax.plot(d, u * 100, "-o", color=CONTROLLER_COLORS["oracle"], lw=1.5, label="oracle, capacity known 100 ms late")
+    for mi, ui, di in zip(m, u, d):
+        ax.annotate(f"×{mi:g}", (di, ui * 100), textcoords="offset points", xytext=(6, -10), fontsize=8,
+                    color=CONTROLLER_COLORS["oracle"])
+    for c, (ui, di) in r["controllers"].items():
+        ax.plot(di, ui * 100, "s", ms=9, color=CONTROLLER_COLORS[c], label=c)
+    ax.axvspan(0, 100, color="#009E73", alpha=0.08, lw=0, label="p95 within 100 ms")
+    ax.axhline(85, color="#999999", ls=":", lw=1)
+    ax.text(4, 86.5, "target: ≥ 85 % within 100 ms", fontsize=8, color="#555555")
+    ax.set_xlim(0, max(320.0, float(np.nanmax(d)) * 1.05))
+    ax.set_ylim(0, 105)
+    label_axes(ax, "p95 queueing delay [ms]", "utilisation [%]",
+               title=f"{trace}: the price of low delay (oracle sending ×margin of what it knows)")
+    ax.title.set_fontsize(10)
+    ax.legend(loc="lower right", fontsize=8)
+    return fig
