@@ -7,7 +7,8 @@ module                      what
 :mod:`.extensions`          named extensions: abs-send-time, transport-wide seq, audio level (RFC 6464)
 :mod:`.rtcp`                SR, RR, SDES, BYE, APP, generic NACK, PLI, FIR, REMB, transport-cc; compound packets
 :mod:`.stats`               RFC 3550 A.1/A.3/A.8 receiver statistics, RTT from LSR/DLSR, RTCP interval (6.3)
-:mod:`.session`             sans-IO :class:`RtpSender` / :class:`RtpReceiver`
+:mod:`.rtx`                 RFC 4588 retransmission payload format (:func:`wrap_rtx`, :func:`unwrap_rtx`)
+:mod:`.session`             sans-IO :class:`RtpSender` / :class:`RtpReceiver` (NACK, optional RTX)
 :mod:`.pcap`                captures written with dpkt, for Wireshark
 :mod:`.call`                a one-way call through :func:`rtlib.net.simulate_path` (``rtlib call``)
 :mod:`.tshark`              what Wireshark's tshark says about a capture (optional)
@@ -58,6 +59,7 @@ from rtlib.rtp.stats import (
     rtcp_interval,
     unix_s_from_ntp,
 )
+from rtlib.rtp.rtx import unwrap_rtx, wrap_rtx
 from rtlib.rtp.session import Frame, RtpReceiver, RtpSender
 from rtlib.rtp.pcap import read_pcap, write_pcap
 
@@ -77,5 +79,5 @@ __all__ = [
     "ReportBlock", "RtcpPacket", "RtpPacket", "RtpReceiver", "RtpSender", "Sdes", "SdesChunk", "SenderReport",
     "SourceStats", "TRANSPORT_CC_URI", "TransportCC", "build_rtcp", "describe_header", "extend_sequence_numbers",
     "interarrival_jitter", "is_rtcp", "ntp_from_unix_s", "ntp_short", "parse", "parse_rtcp", "read_pcap",
-    "round_trip_time_s", "rtcp_interval", "unix_s_from_ntp", "write_pcap",
+    "round_trip_time_s", "rtcp_interval", "unix_s_from_ntp", "unwrap_rtx", "wrap_rtx", "write_pcap",
 ]

@@ -223,18 +223,23 @@ class SessionResult:
     lost: int
     frames_received: int
     rtt_floor_s: float
+    repaired: int = 0            # packets an RFC 4588 retransmission filled in (``rtx=True``)
 
 
 def simulate_session(*, seconds: float = 20.0, delay_ms: float = 50.0, back_delay_ms: float | None = None,
                      jitter_ms: float = 5.0, loss: float = 0.02, seed: int = 0, nack: bool = True,
-                     rtcp_interval_s: float = 1.0, frame_ms: float = 20.0, payload_bytes: int = 160) -> SessionResult:
+                     rtcp_interval_s: float = 1.0, frame_ms: float = 20.0, payload_bytes: int = 160,
+                     rtx: bool = False) -> SessionResult:
     """Sender and receiver on an :class:`rtlib.sim.EventLoop`, joined by a :class:`rtlib.net.DuplexPath`.
 
     Media (one ``payload_bytes`` frame every ``frame_ms``) goes forward with
     ``delay_ms``, ``jitter_ms`` and ``loss``; RTCP (SR forward; RR and NACK back over
     a loss-free path of ``back_delay_ms``, default ``delay_ms``) lets the sender
     measure the RTT (RFC 3550 6.4.1) and, with ``nack``, retransmit what was lost
-    (RFC 4585).  The payload bytes are placeholders: this is about the protocol.
+    (RFC 4585).  With ``rtx`` the retransmissions travel as RFC 4588 RTX (SSRC 0x5E4E,
+    payload type 97), so the receiver's loss and jitter describe the original stream
+    alone and ``repaired`` counts the repairs.  The payload bytes are placeholders:
+    this is about the protocol.
     """
     from rtlib.net import DuplexPath
     from rtlib.sim import EventLoop
@@ -245,9 +250,10 @@ def simulate_session(*, seconds: float = 20.0, delay_ms: float = 50.0, back_dela
     back = delay_ms if back_delay_ms is None else back_delay_ms
     path = DuplexPath(loop, {"delay_ms": delay_ms, "jitter_ms": jitter_ms, "loss": loss},
                       {"delay_ms": back}, seed=seed)
-    sender = RtpSender(0x5E4D, 0, 8000, rtcp_interval_s=rtcp_interval_s)
+    rtx_args = {"rtx_payload_types": {97: 0}, "rtx_ssrcs": {0x5E4E: 0x5E4D}} if rtx else {}
+    sender = RtpSender(0x5E4D, 0, 8000, rtcp_interval_s=rtcp_interval_s, rtx_ssrc=0x5E4E if rtx else None)
     receiver = RtpReceiver(0x4EC5, 8000, nack=nack, rtcp_interval_s=rtcp_interval_s,
-                           nack_retry_s=max(0.02, (delay_ms + back) / 1000 * 1.5))
+                           nack_retry_s=max(0.02, (delay_ms + back) / 1000 * 1.5), **rtx_args)
     frames = [0]
     payload = bytes(payload_bytes)
 
@@ -293,4 +299,4 @@ def simulate_session(*, seconds: float = 20.0, delay_ms: float = 50.0, back_dela
     src = receiver.sources.get(sender.ssrc)
     return SessionResult(sender.rtt_samples, sender.report_blocks, sender.packet_count, sender.retransmitted,
                          receiver.nacks_sent, src.received if src else 0, src.lost if src else 0, frames[0],
-                         path.rtt_floor_s())
+                         path.rtt_floor_s(), receiver.rtx_repaired)

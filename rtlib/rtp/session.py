@@ -14,8 +14,11 @@ under :class:`rtlib.sim.EventLoop` (deterministic, fast) and under real asyncio 
   :class:`~rtlib.rtp.stats.SourceStats`), reassembles frames, NACKs gaps and emits
   RR + SDES with LSR/DLSR so the sender can compute the round-trip time.
 
-Retransmissions here resend the original packet (same SSRC and sequence number);
-RFC 4588 RTX, which wraps them in a separate stream, belongs to chapter 07.
+By default a retransmission resends the original packet (same SSRC and sequence
+number), so the receiver's statistics see it as a very late packet.  With
+``RtpSender(rtx_ssrc=...)`` and ``RtpReceiver(rtx_payload_types=..., rtx_ssrcs=...)``
+it travels as RFC 4588 RTX instead (:mod:`rtlib.rtp.rtx`): its own stream, counted
+apart, so the original stream's reports keep describing the network.
 
 Used in: notebooks/05_rtp_rtcp.ipynb (frames → packets → frames, RTT from SR/RR),
 ``python -m rtlib call``.
@@ -30,6 +33,7 @@ from dataclasses import dataclass
 from rtlib.rtp.errors import ParseError
 from rtlib.rtp.extensions import DEFAULT_EXTENSION_MAP, ExtensionMap
 from rtlib.rtp.packet import RtpPacket, is_rtcp
+from rtlib.rtp.rtx import unwrap_rtx, wrap_rtx
 from rtlib.rtp.rtcp import (
     CNAME,
     Fir,
@@ -88,15 +92,24 @@ class RtpSender:
     here explicit, so runs are reproducible), ``ext_map`` (which header extensions),
     ``history_size`` (packets kept for NACK), ``rtcp_interval_s`` (first SR after half of
     it, RFC 3550 6.3's initial halving) and ``epoch_s`` (Unix time of virtual time 0,
-    for NTP timestamps).
+    for NTP timestamps).  ``rtx_ssrc`` (default ``None``: resend the original bytes)
+    answers NACKs with RFC 4588 retransmissions in stream ``rtx_ssrc`` with payload type
+    ``rtx_payload_type``, numbered from ``rtx_seq``.
     """
 
     def __init__(self, ssrc: int, payload_type: int, clock_rate_hz: int, *, kind: str = "audio",
                  mtu_bytes: int = 1200, seq: int = 0, timestamp_offset: int = 0, cname: str = "sender@rtlib",
                  ext_map: ExtensionMap | None = DEFAULT_EXTENSION_MAP, transport_seq: int = 0,
-                 history_size: int = 512, rtcp_interval_s: float = 5.0, epoch_s: float = DEFAULT_EPOCH_S):
+                 history_size: int = 512, rtcp_interval_s: float = 5.0, epoch_s: float = DEFAULT_EPOCH_S,
+                 rtx_ssrc: int | None = None, rtx_payload_type: int = 97, rtx_seq: int = 0):
         self.ssrc = _check_u32("ssrc", ssrc)
         self.payload_type = _check_u32("payload_type", payload_type, 7)
+        self.rtx_ssrc = None if rtx_ssrc is None else _check_u32("rtx_ssrc", rtx_ssrc)
+        self.rtx_payload_type = _check_u32("rtx_payload_type", rtx_payload_type, 7)
+        self.rtx_seq = _check_u32("rtx_seq", rtx_seq, 16)
+        if self.rtx_ssrc is not None and (self.rtx_ssrc == self.ssrc or self.rtx_payload_type == self.payload_type):
+            raise ValueError("rtx_ssrc and rtx_payload_type must differ from the media stream's ssrc and payload_type "
+                             "(RFC 4588 section 5)")
         if isinstance(clock_rate_hz, bool) or not isinstance(clock_rate_hz, int) or not 1 <= clock_rate_hz <= 10_000_000:
             raise ValueError(f"clock_rate_hz must be an integer in [1, 10000000], got {clock_rate_hz!r}")
         if kind not in ("audio", "video"):
@@ -237,7 +250,7 @@ class RtpSender:
                 for s in p.lost:
                     data_s = self.history.get(s)
                     if data_s is not None:
-                        out.append(data_s)
+                        out.append(data_s if self.rtx_ssrc is None else self._rtx_bytes(data_s))
                         self.retransmitted += 1
             elif isinstance(p, (Pli, Fir)):
                 self.keyframe_requests += 1
@@ -246,6 +259,12 @@ class RtpSender:
             elif isinstance(p, TransportCC):
                 self.transport_feedback.append(p)
         return out
+
+    def _rtx_bytes(self, original: bytes) -> bytes:
+        rtx = wrap_rtx(RtpPacket.parse(original), ssrc=self.rtx_ssrc, payload_type=self.rtx_payload_type,
+                       sequence_number=self.rtx_seq)
+        self.rtx_seq = (self.rtx_seq + 1) & 0xFFFF
+        return bytes(rtx)
 
     @property
     def rtt_s(self) -> float | None:
@@ -263,13 +282,26 @@ class RtpReceiver:
     ``min_sequential`` is RFC 3550 A.1's probation (default 1: count every packet from
     the first, like Wireshark); ``nack`` enables generic NACKs for gaps of at most
     ``max_nack_gap`` packets, retried every ``nack_retry_s`` up to ``nack_retries`` times.
+
+    RFC 4588 retransmissions are recognised by payload type, ``rtx_payload_types`` =
+    ``{rtx payload type: associated payload type}`` (SDP's ``a=fmtp:97 apt=96``), and
+    belong to the media stream ``rtx_ssrcs[rtx ssrc]``.  They fill the gap they repair
+    (frames, NACK retries stop) but leave that stream's statistics alone: its loss and
+    jitter stay those of the network, before repair (the distinction RFC 7509 names).
+    ``rtx_received``, ``rtx_repaired`` and ``rtx_duplicates`` count them; an RTX
+    packet from an unknown stream counts in ``rtx_unknown`` and is dropped.
     """
 
     def __init__(self, ssrc: int, clock_rate_hz: int, *, kind: str = "audio", nack: bool = True,
                  cname: str = "receiver@rtlib", min_sequential: int = 1, rtcp_interval_s: float = 5.0,
                  nack_retry_s: float = 0.1, nack_retries: int = 3, max_nack_gap: int = 100,
-                 epoch_s: float = DEFAULT_EPOCH_S):
+                 epoch_s: float = DEFAULT_EPOCH_S, rtx_payload_types: dict[int, int] | None = None,
+                 rtx_ssrcs: dict[int, int] | None = None):
         self.ssrc = _check_u32("ssrc", ssrc)
+        self.rtx_payload_types = {_check_u32("rtx payload type", k, 7): _check_u32("associated payload type", v, 7)
+                                  for k, v in (rtx_payload_types or {}).items()}
+        self.rtx_ssrcs = {_check_u32("rtx ssrc", k): _check_u32("media ssrc", v) for k, v in (rtx_ssrcs or {}).items()}
+        self.rtx_received = self.rtx_repaired = self.rtx_duplicates = self.rtx_unknown = 0
         if isinstance(clock_rate_hz, bool) or not isinstance(clock_rate_hz, int) or not 1 <= clock_rate_hz <= 10_000_000:
             raise ValueError(f"clock_rate_hz must be an integer in [1, 10000000], got {clock_rate_hz!r}")
         if kind not in ("audio", "video"):
@@ -329,7 +361,33 @@ class RtpReceiver:
             if isinstance(p, SenderReport):
                 self.sr_received[p.ssrc] = (p.lsr, now_s)
 
+    def _on_rtx(self, pkt: RtpPacket, now_s: float) -> list[Frame]:
+        media_ssrc = self.rtx_ssrcs.get(pkt.ssrc)
+        src = self.sources.get(media_ssrc) if media_ssrc is not None else None
+        if src is None or not src.started:
+            self.rtx_unknown += 1
+            return []
+        try:
+            orig = unwrap_rtx(pkt, ssrc=media_ssrc, payload_type=self.rtx_payload_types[pkt.payload_type])
+        except ParseError:
+            self.invalid += 1
+            return []
+        self.rtx_received += 1
+        ext = src._extended(orig.sequence_number)
+        if ext in src._seen:  # the original, or an earlier retransmission, is already here
+            self.rtx_duplicates += 1
+            return []
+        src._seen.add(ext)  # an original arriving after its repair now counts as a duplicate
+        self._missing.get(media_ssrc, {}).pop(ext, None)
+        self.rtx_repaired += 1
+        if self.kind == "audio":
+            return [Frame(media_ssrc, orig.timestamp, orig.payload, orig.sequence_number, orig.sequence_number, 1,
+                          orig.marker, now_s)]
+        return self._assemble(orig, ext, now_s)
+
     def _on_rtp(self, pkt: RtpPacket, now_s: float) -> list[Frame]:
+        if pkt.payload_type in self.rtx_payload_types:
+            return self._on_rtx(pkt, now_s)
         src = self.sources.get(pkt.ssrc)
         if src is None:
             src = self.sources[pkt.ssrc] = SourceStats(pkt.ssrc, self.clock_rate_hz, min_sequential=self.min_sequential)
