@@ -58,7 +58,7 @@ def outage_share(capacity, duration_s: float, horizon_s: float = 0.1) -> float:
     return float(np.mean(capacity.bytes_by(t + horizon_s) <= capacity.bytes_by(t)))
 
 
-def oracle_frontier(fn) -> tuple[dict | None, dict]:
+def oracle_best_within_100ms(fn) -> tuple[dict | None, dict]:
     """The oracle's best setting with p95 <= 100 ms (or None), and its lowest-delay setting."""
     runs = [(kw, fn("oracle", controller_args=kw).summary()) for kw in ORACLE_GRID]
     ok = [(kw, s) for kw, s in runs if s["delay_p95_ms"] <= 100]
@@ -103,7 +103,7 @@ def run() -> list[Row]:
             share = outage_share(load_mahimahi(path), TRACE_SECONDS)
             rows.append(Row(f"{name}: outage share (no delivery within 100 ms)", share, "fraction",
                             note="a packet sent then waits > 100 ms or is lost, whatever the controller"))
-        best, fastest = oracle_frontier(fn)
+        best, fastest = oracle_best_within_100ms(fn)
         if best is None:
             rows.append(Row(f"{name}: oracle (capacity known 100 ms late), best utilisation at p95 <= 100 ms",
                             float("nan"), "fraction",

@@ -373,11 +373,10 @@ class RtpReceiver:
             self.invalid += 1
             return []
         self.rtx_received += 1
-        ext = src._extended(orig.sequence_number)
-        if ext in src._seen:  # the original, or an earlier retransmission, is already here
+        ext = src.mark_repaired(orig.sequence_number)
+        if ext is None:  # the original, or an earlier retransmission, is already here
             self.rtx_duplicates += 1
             return []
-        src._seen.add(ext)  # an original arriving after its repair now counts as a duplicate
         self._missing.get(media_ssrc, {}).pop(ext, None)
         self.rtx_repaired += 1
         if self.kind == "audio":

@@ -167,6 +167,17 @@ class SourceStats:
                 floor = self.extended_max_seq - MAX_DROPOUT
                 self._seen = {x for x in self._seen if x >= floor}
 
+    def mark_repaired(self, seq: int) -> int | None:
+        """Note ``seq`` as present without counting it as received: it came as a repair in
+        another stream (an RFC 4588 retransmission), so the loss this source reports stays
+        the loss before repair.  Returns its extended number, or ``None`` if ``seq`` was
+        already here (a later copy then counts as a duplicate, as usual)."""
+        ext = self._extended(seq)
+        if ext in self._seen:
+            return None
+        self._seen.add(ext)
+        return ext
+
     def _extended(self, seq: int) -> int:
         """The extended number of ``seq`` nearest the current maximum."""
         ext = self.cycles + seq

@@ -105,3 +105,16 @@ def test_nack_bytes_name_the_media_stream_not_the_rtx_one():
     (nack,) = rx.datagrams_to_send()
     (fb,) = parse_rtcp(nack)
     assert fb.media_ssrc == 0xAAAA
+
+
+def test_an_original_arriving_after_its_repair_is_a_duplicate_not_a_second_frame():
+    tx = RtpSender(0xAAAA, 0, 8000, rtx_ssrc=0xBBBB)
+    rx = RtpReceiver(0xCC, 8000, rtx_payload_types={97: 0}, rtx_ssrcs={0xBBBB: 0xAAAA})
+    pk = [tx.send_frame(bytes(160), 0.02 * i)[0] for i in range(3)]
+    rx.receive(pk[0], 0.05)
+    rx.receive(pk[2], 0.09)                                   # packet 1 is late, not lost
+    (nack,) = rx.datagrams_to_send()
+    (rtx,) = tx.receive_rtcp(nack, 0.1)
+    assert len(rx.receive(rtx, 0.15)) == 1                    # the repair plays
+    assert rx.receive(pk[1], 0.16) == []                      # the straggler does not play twice
+    assert rx.sources[0xAAAA].duplicates == 1 and rx.sources[0xAAAA].lost == 0
