@@ -19,6 +19,9 @@ a video frame with a missing fragment is dropped whole, never half-assembled).
 Interoperability: tests check both directions against aiortc's own VP8 and H.264
 packetizers and depacketizers.
 
+A malformed payload handed to a depacketizer raises :class:`rtlib.ParseError`, the
+same class the RTP and RTCP parsers raise.
+
 Used in: notebooks/06_codecs.ipynb (bitrate on the wire), notebooks/07_jitter_buffers.ipynb.
 """
 
@@ -27,13 +30,10 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from rtlib.errors import ParseError
 from rtlib.media.codecs.base import AudioCodec, Codec
 
 MAX_PAYLOAD_BYTES = 1200  # a common WebRTC budget: fits a 1500-byte MTU with IP/UDP/SRTP/extensions
-
-
-class ParseError(ValueError):
-    """A malformed payload handed to a depacketizer."""
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,14 @@
 """The one exception every rtlib.rtp parser raises for malformed bytes.
 
+:class:`ParseError` is defined once, in :mod:`rtlib.errors`, and re-exported here,
+so ``rtlib.ParseError is rtlib.rtp.ParseError is rtlib.media.packetize.ParseError``
+and ``except rtlib.ParseError`` catches every malformed input in the library.
+
 Used in: notebooks/05_rtp_rtcp.ipynb.
 """
 
 from __future__ import annotations
 
+from rtlib.errors import ParseError
 
-class ParseError(ValueError):
-    """Malformed RTP or RTCP bytes: truncated, wrong version, bad lengths or padding.
-
-    A subclass of :class:`ValueError`, so ``except ValueError`` also catches it.
-    Parsers in :mod:`rtlib.rtp` raise this and nothing else for bad input (never
-    ``IndexError`` or ``struct.error``), which the property tests check on random and
-    mutated bytes.
-    """
+__all__ = ["ParseError"]
