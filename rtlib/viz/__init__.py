@@ -3,6 +3,8 @@
 - :func:`set_style` sets the house style once per notebook; :func:`new_figure`
   returns a figure and axes with labelled, unit-bearing axes.
 - :func:`audio_players` lays several labelled players side by side.
+- :mod:`rtlib.viz.claims`: prose that is checked; :func:`claim` returns a sentence
+  only if the data show it, :func:`say` renders computed Markdown.
 - :mod:`rtlib.viz.experiments`: the widget convention; every interactive experiment
   is a pure function registered with its parameter ranges, and :func:`show_experiment`
   wires sliders to it (headless, it shows the default result).
@@ -12,6 +14,7 @@ Used in: every notebook.
 
 from rtlib.viz.style import COLORS, label_axes, new_figure, save_figure, set_style
 from rtlib.viz.audio import audio_players
+from rtlib.viz.claims import ClaimError, claim, pick, say
 from rtlib.viz.experiments import (
     Choice,
     Experiment,
@@ -25,15 +28,19 @@ from rtlib.viz.experiments import (
 __all__ = [
     "COLORS",
     "Choice",
+    "ClaimError",
     "Experiment",
     "Param",
     "REGISTRY",
     "audio_players",
+    "claim",
     "experiment",
     "get_experiment",
     "label_axes",
     "new_figure",
+    "pick",
     "save_figure",
+    "say",
     "set_style",
     "show_experiment",
 ]
