@@ -3,7 +3,7 @@
 Example::
 
     python -m rtlib abr --scenario rfc8867-5.1 --controller gcc --json
-    python -m rtlib abr --trace ../shared/data/traces/ATT-LTE-driving-2016.down --controller aimd --json
+    python -m rtlib abr --trace data/traces/mahimahi/ATT-LTE-driving-2016.down --controller aimd --json
 
 Used in: notebooks/08_adaptive_bitrate.ipynb (for instructors and batch runs).
 """
