@@ -6,16 +6,18 @@
 1.4 ``delay_boundaries``: where a clean, echo-free G.711 call leaves G.107 Annex B's
     "very satisfied" band (R < 90) and enters "many users dissatisfied" (R < 70).
 
-Feedback says what is wrong (direction, units, which stage), never the value.
+Feedback says what is wrong (which quantity, roughly how far off, units, which stage or
+term), never the value.
 """
 
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
-from rtlib.checks.core import Feedback, as_number, close_to, fail, ok
+from rtlib.checks.core import Feedback, as_number, close_to, fail, is_generic, ok, rough_factor
 from rtlib.quality.budget import LatencyBudget, fibre_delay_ms
 from rtlib.quality.emodel import emodel
 
@@ -43,11 +45,18 @@ def ie_eff_g729a(answer) -> Feedback:
         G729A_IE + 95 * LOSS_PERCENT / (LOSS_PERCENT + G729A_BPL): "The loss term scales the room left above Ie: (95 − Ie), not 95.",
         (95 - G729A_IE) * LOSS_PERCENT / (LOSS_PERCENT + G729A_BPL): "Ie,eff starts from the codec's own Ie, then adds the loss term.",
         G729A_IE + (95 - G729A_IE) * LOSS_PERCENT / G729A_BPL: "The denominator is Ppl/BurstR + Bpl, not Bpl alone.",
+        G729A_IE + (95 - G729A_IE) * LOSS_PERCENT / LOSS_PERCENT + G729A_BPL:
+            "Mind the parentheses: the whole of Ppl/BurstR + Bpl is the denominator.",
+        (G729A_IE + 95 - G729A_IE) * LOSS_PERCENT / (LOSS_PERCENT + G729A_BPL):
+            "Only the loss term is scaled by Ppl/(Ppl/BurstR + Bpl); Ie is added on its own.",
     }
     for wrong, hint in slips.items():
         if math.isclose(value, wrong, rel_tol=1e-3):
             return fail("Ie,eff is not right yet.", hint)
-    return fail(f"Ie,eff is {'too high' if value > expected else 'too low'}.",
+    if value < G729A_IE:
+        return fail("Ie,eff is below the codec's own Ie: loss can only add impairment.",
+                    "Ie,eff = Ie + (95 − Ie) · Ppl / (Ppl / BurstR + Bpl), with Ppl in percent.")
+    return fail(f"Ie,eff is {rough_factor(value, expected)}.",
                 "Ie,eff = Ie + (95 − Ie) · Ppl / (Ppl / BurstR + Bpl), with Ppl in percent.")
 
 
@@ -71,12 +80,18 @@ def paris_new_york_budget(budget) -> Feedback:
         return fail(f"Build a LatencyBudget(...), got {type(budget).__name__}.",
                     "budget = LatencyBudget(capture_ms=..., encode_ms=..., ...)")
     problems, hints = [], []
-    for stage, expected in PARIS_NEW_YORK.stages.items():
-        got = budget.stages[stage]
-        tol = 0.05 * expected if stage == "propagation" else 1e-6  # 5 µs/km is close enough
-        if abs(got - expected) <= tol:
-            continue
+    stages = PARIS_NEW_YORK.stages
+    wrong_stages = [st for st, e in stages.items()
+                    if abs(budget.stages[st] - e) > (0.05 * e if st == "propagation" else 1e-6)]
+    for a in wrong_stages:  # two stated values typed into each other's field
+        for b in wrong_stages:
+            if a < b and math.isclose(budget.stages[a], stages[b]) and math.isclose(budget.stages[b], stages[a]):
+                hints.append(f"{a.replace('_', ' ')} and {b.replace('_', ' ')} look swapped.")
+    for stage in wrong_stages:
+        expected, got = stages[stage], budget.stages[stage]
         problems.append(f"{stage.replace('_', ' ')} is {'too high' if got > expected else 'too low'}")
+        if expected > 0 and stage != "propagation" and math.isclose(got * 1000, expected, rel_tol=1e-6):
+            hints.append(f"{stage.replace('_', ' ').capitalize()}: that looks like seconds; every stage is in ms.")
         if stage == "propagation" and expected > 0:
             ratio = got / expected
             if math.isclose(ratio, 1 / 1000, rel_tol=0.06) or math.isclose(ratio, 1000, rel_tol=0.06):
@@ -86,7 +101,8 @@ def paris_new_york_budget(budget) -> Feedback:
             elif math.isclose(ratio, 2, rel_tol=0.06):
                 hints.append("Propagation: the budget is one way, not a round trip.")
             else:
-                hints.append("Propagation: fibre_delay_ms(route length in km) does the arithmetic.")
+                hints.append(f"Propagation is {rough_factor(got, expected)}: fibre_delay_ms(route length in km) "
+                             "does the arithmetic.")
         if stage == "packetisation":
             hints.append("Packetisation: one 20 ms frame per packet means waiting for 20 ms of audio.")
     if problems:
@@ -112,16 +128,27 @@ def _last_true(pred, lo: float, hi: float) -> float:
     return lo
 
 
+@lru_cache(maxsize=1)
 def _largest_buffer_ms() -> float:
     """The exact (real-valued) largest buffer: MOS falls monotonically with the buffer."""
     return _last_true(lambda b: _mos_with_buffer(b) >= TARGET_MOS, 0.0, 2000.0)
+
+
+@lru_cache(maxsize=8)
+def _largest_buffer_variant_ms(*, loss=LOSS_13, plc=True, echo=True, others_ms=None) -> float:
+    """The largest buffer under a typical slip (another loss, no PLC, no echo, other stages)."""
+    others = PARIS_NEW_YORK.total_ms - PARIS_NEW_YORK.jitter_buffer_ms if others_ms is None else others_ms
+    return _last_true(lambda b: emodel(others + b, loss, "g711", plc=plc, echo=echo).MOS >= TARGET_MOS, 0.0, 2000.0)
 
 
 def largest_jitter_buffer(answer) -> Feedback:
     """Largest jitter buffer [ms] (1.2's other stages, G.711 + PLC, 1 % loss) with MOS >= 4.0.
 
     Accepted: any buffer that still gives MOS >= 4.0 and is within 1 ms of the limit
-    (a 1 ms scan lands on the whole millisecond below it).
+    (a 1 ms scan lands on the whole millisecond below it).  Wrong answers are told
+    which quantity is off: the MOS their buffer gives, roughly how far the buffer is
+    from the limit, and the slip when it is a typical one (seconds, the whole
+    mouth-to-ear delay, the 60 ms buffer kept on top, loss or echo left out).
     """
     value = as_number(answer, "The jitter buffer")
     if isinstance(value, Feedback):
@@ -129,13 +156,32 @@ def largest_jitter_buffer(answer) -> Feedback:
     if value < 0:
         return fail("A buffer cannot be negative.")
     limit = _largest_buffer_ms()
-    if math.isclose(value, limit / 1000, rel_tol=0.01) or math.isclose(value / 1000, limit, rel_tol=0.01):
-        return fail("The jitter buffer is off by a factor of 1000.", "Check your units: the budget is in milliseconds.")
-    if _mos_with_buffer(value) < TARGET_MOS:
-        return fail("Too large: with that buffer the call's MOS falls below 4.0.",
+    ratio = value * 1000 / limit
+    if 0.9 <= ratio <= 1.1 or 0.9 <= value / (1000 * limit) <= 1.1:
+        return fail("The jitter buffer is off by a factor of 1000.",
+                    "Check your units: the budget, and the answer, are in milliseconds.")
+    others = PARIS_NEW_YORK.total_ms - PARIS_NEW_YORK.jitter_buffer_ms
+    slips = (
+        (limit + others, "That is the whole mouth-to-ear delay at which MOS reaches 4.0.",
+         "The question asks for the jitter buffer alone: the other stages of the budget stay as they are."),
+        (limit - PARIS_NEW_YORK.jitter_buffer_ms, "That buffer comes on top of the old 60 ms one.",
+         "Replace the 60 ms jitter buffer of the budget, do not add a second buffer to it."),
+        (_largest_buffer_variant_ms(loss=0.0), "That is the limit of a call without loss.",
+         "This call loses 1 % of its packets: pass loss=0.01 to the quality / emodel call."),
+        (_largest_buffer_variant_ms(echo=False), "That is the limit of an echo-free call.",
+         "Keep the default echo (echo=True): only the jitter buffer changes."),
+    )
+    for wrong, message, hint in slips:
+        if abs(value - wrong) <= 1.0:
+            return fail(message, hint)
+    mos = float(_mos_with_buffer(value))
+    if mos < TARGET_MOS:
+        return fail(f"Too large: with that buffer the call's MOS falls to {mos:.2f}, below 4.0; "
+                    f"the buffer is {rough_factor(value, limit)}.",
                     "Compute the MOS for each candidate buffer and keep the largest that stays >= 4.0.")
     if value < limit - 1.0:
-        return fail("Too small: MOS is still above 4.0 there, so there is room for a larger buffer.",
+        return fail(f"Too small: MOS is still {mos:.2f} there, above 4.0, so there is room for a larger buffer; "
+                    f"the buffer is {rough_factor(value, limit)}.",
                     "Try a finer scan (1 ms steps) or a bisection.")
     return ok("Right: that is all the delay headroom a MOS 4.0 target leaves once the other stages and "
               "1 % loss are paid for.")
@@ -143,8 +189,9 @@ def largest_jitter_buffer(answer) -> Feedback:
 
 # --- 1.4 ------------------------------------------------------------------------------
 
-def _crossing_ms(r_level: float) -> float:
-    return _last_true(lambda d: emodel(d, echo=False).R >= r_level, 0.0, 5000.0)
+@lru_cache(maxsize=8)
+def _crossing_ms(r_level: float, echo: bool = False) -> float:
+    return _last_true(lambda d: emodel(d, echo=echo).R >= r_level, 0.0, 5000.0)
 
 
 def delay_boundaries(answer) -> Feedback:
@@ -164,7 +211,17 @@ def delay_boundaries(answer) -> Feedback:
         return ok("Right: for a clean, echo-free G.711 call the 200/400 ms rule of thumb sits close to the "
                   "E-model's 'very satisfied' (R 90) and 'many users dissatisfied' (R 70) boundaries.")
     wrong = [fb for fb in feedback if not fb]
-    if len(answer) == 2 and all(isinstance(v, (int, float)) for v in answer) and answer[0] > answer[1]:
+    try:
+        values = [float(v) for v in answer]
+    except (TypeError, ValueError):
+        return fail(" ".join(fb.message for fb in wrong))
+    if values[0] > values[1]:
         return fail("The R = 90 delay must come before the R = 70 delay: R falls as delay grows.")
+    if all(abs(v - _crossing_ms(level, echo=True)) <= 2.0 for v, level in zip(values, (90.0, 70.0))):
+        return fail("Those are the crossings of a call with the default echo.",
+                    "The exercise asks for an echo-free connection: emodel(delays, echo=False).")
+    if values == [200.0, 400.0]:
+        return fail("Those are the rule of thumb's own numbers; the exercise asks where the E-model puts the lines.",
+                    "Use emodel(delays, echo=False).R on a fine grid of delays.")
     return fail(" ".join(fb.message for fb in wrong), *[h for fb in wrong for h in fb.hints],
                 "Use emodel(delays, echo=False).R on a fine grid of delays.")

@@ -45,6 +45,9 @@ def as_number(answer, what: str) -> float | Feedback:
     """The answer as a float, or a failing Feedback saying why it is not a number."""
     if answer is None:
         return fail("Not answered yet: replace None with your answer, then run the cell again.")
+    if isinstance(answer, str):
+        return fail(f"{what} should be a single number, got a string.",
+                    "Write the number or the expression without quotes.")
     if isinstance(answer, bool) or not isinstance(answer, numbers.Real):
         try:
             import numpy as np
@@ -54,28 +57,62 @@ def as_number(answer, what: str) -> float | Feedback:
             else:
                 raise TypeError
         except (TypeError, ImportError):
-            return fail(f"{what} should be a single number, got {type(answer).__name__}.")
+            kind = type(answer).__name__
+            if hasattr(answer, "__len__") and not isinstance(answer, (str, bytes)):
+                return fail(f"{what} should be a single number, got a {kind} of {len(answer)} values.",
+                            "Give one number, not a list or an array.")
+            return fail(f"{what} should be a single number, got {kind}.")
     value = float(answer)
     if not math.isfinite(value):
         return fail(f"{what} should be a finite number, got {value}.")
     return value
 
 
+def rough_factor(value: float, expected: float) -> str:
+    """How far ``value`` is from ``expected`` as a rough phrase, e.g. "about 3× too high".
+
+    Rough on purpose: it tells the size of the mistake (a slip of a few per cent, a
+    factor of 2, an order of magnitude) so a learner can look for the wrong term, but
+    is too coarse to read the answer from.
+    """
+    if expected == 0 or value == 0 or (value > 0) != (expected > 0):
+        return "of the wrong sign" if value * expected < 0 else ("too high" if value > expected else "too low")
+    ratio = value / expected
+    high = ratio > 1
+    word = "too high" if (value > expected) else "too low"
+    r = ratio if high else 1 / ratio
+    if r < 1.1:
+        return f"a little {word} (off by less than 10 %)"
+    if r < 1.5:
+        return f"{word} by roughly 10–50 %"
+    if r < 20:
+        n = round(r * 2) / 2 if r < 5 else round(r)
+        return f"about {n:g}× {word}"
+    return f"{word} by more than an order of magnitude (about 10^{round(math.log10(r))}×)"
+
+
 def close_to(answer, expected: float, *, what: str = "Your answer", rel: float = 1e-3, abs_: float = 1e-9,
-             unit_hints: dict[float, str] | None = None) -> Feedback:
+             unit_hints: dict[float, str] | None = None, unit_rel: float = 0.05) -> Feedback:
     """Check a number against ``expected`` without revealing ``expected``.
 
-    ``unit_hints`` maps a factor to a hint: when ``answer`` is off by that factor
-    (e.g. 1000 for a seconds/milliseconds mix-up) the hint is given.
+    ``unit_hints`` maps a factor to a hint: when ``answer`` is off by that factor,
+    within ``unit_rel`` (a band, so a seconds answer computed a little differently is
+    still recognised as seconds), the hint is given.  Otherwise the feedback says how
+    far off the answer is, roughly (:func:`rough_factor`).
     """
     value = as_number(answer, what)
     if isinstance(value, Feedback):
         return value
     if math.isclose(value, expected, rel_tol=rel, abs_tol=abs_):
         return ok(f"{what} is right.")
+    band = max(rel, unit_rel)
     for factor, hint in (unit_hints or {}).items():
         for f in (factor, 1 / factor):
-            if math.isclose(value, expected * f, rel_tol=rel, abs_tol=abs_):
+            if math.isclose(value, expected * f, rel_tol=band, abs_tol=abs_):
                 return fail(f"{what} is off by a factor of {factor:g}.", hint)
-    direction = "too high" if value > expected else "too low"
-    return fail(f"{what} is {direction}.")
+    return fail(f"{what} is {rough_factor(value, expected)}.")
+
+
+def is_generic(fb: Feedback) -> bool:
+    """Whether ``fb`` is :func:`close_to`'s generic "too high / too low" verdict."""
+    return not fb.passed and not fb.hints and any(w in fb.message for w in ("too high", "too low", "wrong sign"))
