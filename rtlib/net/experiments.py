@@ -58,6 +58,7 @@ def path_delay(delay_ms, jitter_ms, jitter_dist, loss, reorder) -> dict:
 
 def _plot_path_delay(r):
     from rtlib.viz import COLORS, label_axes, new_figure
+    from rtlib.viz.style import legend
 
     fig, (ax, hx) = new_figure(1, 2, figsize=(10, 4.2), gridspec_kw={"width_ratios": [3, 1]}, sharey=True)
     ok = ~r["lost"]
@@ -72,7 +73,7 @@ def _plot_path_delay(r):
     label_axes(ax, "send time [s]", "one-way delay [ms]",
                f"Voice packets: median {s['delay_ms_median']:.0f} ms, 99th pct {s['delay_ms_p99']:.0f} ms, "
                f"{r['reordered']} overtaken")
-    ax.legend(loc="upper right", fontsize=9)
+    legend(ax, where="below", ncols=3)
     top = max(floor + 10, np.nanpercentile(d, 99.5) * 1.15 if ok.any() else floor + 10)
     ax.set_ylim(max(0, floor - 10), top)
     hx.hist(d[ok], bins=40, orientation="horizontal", color=COLORS["rtc"], alpha=0.8)
@@ -108,6 +109,7 @@ def bufferbloat(low_mbps, buffer_ms) -> dict:
 
 def _plot_bufferbloat(r):
     from rtlib.viz import COLORS, label_axes, new_figure
+    from rtlib.viz.style import legend
 
     fig, (ax, bx) = new_figure(2, 1, figsize=(9, 5.2), sharex=True, gridspec_kw={"height_ratios": [3, 1.2]})
     ok = ~r["lost"]
@@ -120,7 +122,7 @@ def _plot_bufferbloat(r):
                f"Sending 2 Mbit/s: worst queueing delay {r['max_queue_ms']:.0f} ms, "
                f"{100 * r['loss_rate']:.1f}% dropped", unitless=("x",))
     ax.set_ylim(0, max(r["buffer_ms"], r["max_queue_ms"]) * 1.1 + 10)
-    ax.legend(loc="upper left", fontsize=9)
+    legend(ax)
     centres = (r["bins_s"][:-1] + r["bins_s"][1:]) / 2
     bx.bar(centres, 100 * r["drop_share"], width=0.45, color=COLORS["bad"])
     label_axes(bx, "send time [s]", "dropped [%]")
@@ -150,6 +152,7 @@ def _plot_bursty(r):
     from matplotlib.colors import ListedColormap
 
     from rtlib.viz import COLORS, label_axes, new_figure
+    from rtlib.viz.style import legend
 
     fig, (ax, hx) = new_figure(1, 2, figsize=(10, 4.4), gridspec_kw={"width_ratios": [1.5, 1]})
     # one picture: 20 rows of 100 packets with random loss, a gap, 20 rows with bursty loss
@@ -173,7 +176,7 @@ def _plot_bursty(r):
     _log_y(hx)
     label_axes(hx, "burst length [packets in a row]", "bursts (count)", "How long are the holes?",
                unitless=("y",))
-    hx.legend(fontsize=9)
+    legend(hx)
     return fig
 
 
@@ -225,11 +228,34 @@ def cellular(trace, send_mbps, buffer_ms) -> dict:
     np.fmax.at(worst, k[ok], res.delay_s[ok] * 1000)
     return {"trace": trace, "send_mbps": send_mbps, "buffer_ms": buffer_ms, "t_cap_s": t_cap,
             "cap_mbps": rate / 1e6, "t_bins_s": (bins[:-1] + bins[1:]) / 2, "worst_delay_ms": worst,
-            "loss_rate": res.loss_rate, "summary": res.summary()}
+            "loss_rate": res.loss_rate, "summary": res.summary(), "worst": worst_delay_parts(send, res, 30.0)}
+
+
+def worst_delay_parts(send_s: np.ndarray, res, propagation_ms: float) -> dict:
+    """Split the slowest delivered packet's one-way delay into its parts (ms).
+
+    At a FIFO bottleneck a packet first *waits* for the packets ahead of it (this is
+    what ``queue_limit_ms`` bounds: a packet that would wait longer is dropped), then
+    is *transmitted*, which on a trace-driven link means waiting for the next delivery
+    opportunity; in an outage that can take far longer than the buffer.  Returns
+    ``{"t_s", "total_ms", "propagation_ms", "wait_ms", "transmit_ms"}``; the three parts
+    add up to the total (no jitter here).
+    """
+    ok = np.flatnonzero(~res.lost)
+    if ok.size == 0:
+        return {"t_s": float("nan"), "total_ms": float("nan"), "propagation_ms": propagation_ms,
+                "wait_ms": float("nan"), "transmit_ms": float("nan")}
+    departure = send_s[ok] + res.queue_delay_s[ok]
+    k = int(np.argmax(res.delay_s[ok]))
+    start = max(send_s[ok[k]], departure[k - 1]) if k > 0 else send_s[ok[k]]
+    return {"t_s": float(send_s[ok[k]]), "total_ms": float(res.delay_s[ok[k]] * 1000),
+            "propagation_ms": propagation_ms, "wait_ms": float((start - send_s[ok[k]]) * 1000),
+            "transmit_ms": float((departure[k] - start) * 1000)}
 
 
 def _plot_cellular(r):
     from rtlib.viz import COLORS, label_axes, new_figure
+    from rtlib.viz.style import legend
 
     fig, (ax, bx) = new_figure(2, 1, figsize=(9, 5.4), sharex=True)
     ax.fill_between(r["t_cap_s"], r["cap_mbps"], step="mid", color=COLORS["sky"], alpha=0.5,
@@ -237,13 +263,19 @@ def _plot_cellular(r):
     ax.axhline(r["send_mbps"], color=COLORS["im"], lw=2, label=f"sending {r['send_mbps']:g} Mbit/s")
     label_axes(ax, "", "rate [Mbit/s]", f"{r['trace']}: the capacity moves, the sender does not",
                unitless=("x",))
-    ax.legend(loc="upper right", fontsize=9)
+    legend(ax)
     bx.plot(r["t_bins_s"], r["worst_delay_ms"], color=COLORS["rtc"], lw=1.2, label="worst delay per 100 ms")
     s = r["summary"]
+    w = r["worst"]
+    if np.isfinite(w["total_ms"]):
+        bx.plot([w["t_s"]], [w["total_ms"]], "o", color=COLORS["bad"], ms=5,
+                label=(f"worst {w['total_ms']:.0f} ms = {w['propagation_ms']:.0f} propagation\n"
+                       f"+ {w['wait_ms']:.0f} queued (≤ buffer) + {w['transmit_ms']:.0f} waiting\n"
+                       f"for the link to send it"))
     label_axes(bx, "time [s]", "one-way delay [ms]",
                f"median {s['delay_ms_median']:.0f} ms, 99th pct {s['delay_ms_p99']:.0f} ms, "
-               f"{100 * r['loss_rate']:.1f}% dropped (buffer {r['buffer_ms']:g} ms)")
-    bx.legend(loc="upper right", fontsize=9)
+               f"{100 * r['loss_rate']:.1f}% dropped (buffer: at most {r['buffer_ms']:g} ms of waiting)")
+    legend(bx)
     return fig
 
 
@@ -282,6 +314,7 @@ def _ccdf(x):
 
 def _plot_hol(r):
     from rtlib.viz import COLORS, label_axes, new_figure
+    from rtlib.viz.style import legend
 
     fig, (ax, cx) = new_figure(1, 2, figsize=(11, 4.4), gridspec_kw={"width_ratios": [1.6, 1]})
     dg, st = r["dgram_ms"], r["stream_ms"]
@@ -296,7 +329,7 @@ def _plot_hol(r):
     label_axes(ax, "send time [s]", "delay until the app gets it [ms]",
                f"Missing the deadline: UDP {100 * m['datagrams']:.1f}%, stream {100 * m['stream']:.1f}%")
     ax.set_ylim(0, max(r["deadline_ms"] * 1.3, np.nanpercentile(st, 99.9) * 1.1))
-    ax.legend(loc="upper right", fontsize=8)
+    legend(ax, where="below")
     x, p = _ccdf(st)
     cx.step(x, p, where="post", color=COLORS["im"], label="stream")
     x, p = _ccdf(dg[~lost])
@@ -305,5 +338,5 @@ def _plot_hol(r):
     _log_y(cx)
     cx.set_ylim(1 / st.size / 2, 1.2)
     label_axes(cx, "delay [ms]", "share of packets later (fraction)", "The tail")
-    cx.legend(fontsize=9)
+    legend(cx)
     return fig

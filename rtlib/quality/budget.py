@@ -139,6 +139,7 @@ def plot_budget(budget: LatencyBudget, ax=None, title: str | None = None):
     planning limit).
     """
     from rtlib.viz import COLORS, label_axes, new_figure
+    from rtlib.viz.style import legend
 
     if not isinstance(budget, LatencyBudget):
         raise ValueError(f"budget must be a LatencyBudget, got {type(budget).__name__}")
@@ -172,7 +173,7 @@ def plot_budget(budget: LatencyBudget, ax=None, title: str | None = None):
     ax.grid(axis="y", visible=False)
     label_axes(ax, "one-way delay [ms]", "stage (path order)",
                title or f"Latency budget: {total:.0f} ms mouth to ear", unitless=("y",))
-    ax.legend(loc="lower right")
+    legend(ax, where="below")
     return fig
 
 

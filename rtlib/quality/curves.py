@@ -56,6 +56,7 @@ def _satisfaction_bands(ax, labels: bool):
 
 def _plot_curves(res):
     from rtlib.viz import COLORS, label_axes, new_figure
+    from rtlib.viz.style import legend
 
     # A fixed layout: constrained layout would cost a third of the redraw time.
     fig, (ax1, ax2) = new_figure(1, 2, figsize=(12.5, 4.8), layout="none")
@@ -75,7 +76,7 @@ def _plot_curves(res):
     codec = get_codec(res["codec"]).label.split(" (")[0]
     label_axes(ax1, "one-way (mouth-to-ear) delay [ms]", "MOS (1–4.5)",
                f"{codec}: MOS vs delay (● {res['delay_ms']:.0f} ms → {p.MOS:.2f})")
-    ax1.legend(loc="upper right", fontsize=8)
+    legend(ax1, where="below", ncols=2, fontsize=8)
 
     _satisfaction_bands(ax2, labels=True)
     for name, mos in res["by_loss"].items():
@@ -85,7 +86,7 @@ def _plot_curves(res):
     burst = "random loss" if res["burst_r"] == 1 else f"BurstR = {res['burst_r']:g}"
     label_axes(ax2, "packet loss [%]", "MOS (1–4.5)",
                f"MOS vs loss at {res['delay_ms']:.0f} ms, {burst} (● {100 * res['loss']:.1f} %)")
-    ax2.legend(loc="upper right", fontsize=8)
+    legend(ax2, where="below", ncols=3, fontsize=8)
     ax2.text(1.01, 4.58, "G.107 Annex B:", transform=ax2.get_yaxis_transform(), fontsize=8, fontweight="bold",
              color="#555555", va="center")
     return fig

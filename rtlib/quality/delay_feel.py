@@ -82,6 +82,7 @@ def turn_taking_audio(one_way_ms: float, reply_gap_ms: float = NATURAL_GAP_MS, r
 
 def _plot_turns(res):
     from rtlib.viz import COLORS, label_axes, new_figure
+    from rtlib.viz.style import legend
 
     fig, ax = new_figure(figsize=(9, 3.6))
     s = 1 / 1000  # draw in seconds
@@ -105,7 +106,7 @@ def _plot_turns(res):
     ax.grid(axis="y", visible=False)
     label_axes(ax, "time since you started speaking [s]", "who", f"One question, one answer, "
                f"{res['one_way_ms']:.0f} ms one way", unitless=("y",))
-    ax.legend(loc="lower right", fontsize=8, ncols=2)
+    legend(ax)
     return fig
 
 

@@ -70,6 +70,7 @@ def deliver_two_ways(n: int = 3000, one_way_ms: float = 50.0, jitter_ms: float =
 
 def _plot_two(res):
     from rtlib.viz import COLORS, label_axes, new_figure
+    from rtlib.viz.style import legend
 
     fig, ax = new_figure(figsize=(9, 4.4), layout="none")  # fixed margins: a faster redraw
     fig.subplots_adjust(left=0.08, right=0.97, bottom=0.12, top=0.91)
@@ -90,7 +91,7 @@ def _plot_two(res):
     label_axes(ax, "time from send to shown / played [ms, log scale]", "messages or packets [%]",
                f"Same path ({res['one_way_ms']:.0f} ms, jitter {res['jitter_ms']:.0f} ms, "
                f"{100 * res['loss']:.0f} % loss): two policies")
-    ax.legend(loc="lower right", fontsize=8.5)
+    legend(ax, where="below", ncols=1)
     return fig
 
 

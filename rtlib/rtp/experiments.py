@@ -20,6 +20,7 @@ DISTS = ("uniform", "normal", "pareto")
 # -- 1. sequence numbers across loss, reordering and wrap-around ---------------------------------
 def _plot_arrivals(r):
     from rtlib.viz import COLORS, label_axes, new_figure
+    from rtlib.viz.style import legend
 
     fig, (ax1, ax2) = new_figure(1, 2, figsize=(11, 4.0))
     t, ext, raw = r["arrival_s"], r["ext_seq"], r["seq"]
@@ -36,7 +37,7 @@ def _plot_arrivals(r):
     ax1.set_xlim(lo, hi)
     label_axes(ax1, "arrival time [s]", "extended sequence number − first",
                f"Zoom on {hi - lo:g} s: gaps and overtaking", unitless=("y",))
-    ax1.legend(loc="upper left", fontsize="small")
+    legend(ax1, where="below")
     ax2.plot(t, raw, ".", ms=4, color="#0072B2")
     ax2.axhline(65535, color="#999999", lw=0.8, ls="--")
     ax2.text(t.min(), 65535, " 65535, then 0", va="bottom", fontsize="small", color="#555555")
@@ -86,6 +87,7 @@ def rtp_arrivals(jitter_ms: float, loss: float, jitter_dist: str, seconds: float
 # -- 2. the RFC 3550 jitter estimator ---------------------------------------------------------------
 def _plot_jitter(r):
     from rtlib.viz import label_axes, new_figure
+    from rtlib.viz.style import legend
 
     fig, ax = new_figure(figsize=(9, 3.8))
     ax.plot(r["arrival_s"][1:], r["abs_d_ms"], ".", ms=3, color="#999999", label="|D| between consecutive packets")
@@ -96,7 +98,7 @@ def _plot_jitter(r):
     ax.set_ylim(0, 1.15 * top)
     label_axes(ax, "arrival time [s]", "delay variation [ms]",
                f"Interarrival jitter, {r['jitter_dist']} path jitter of mean {r['jitter_ms']:g} ms")
-    ax.legend(loc="upper right", fontsize="small", ncol=2)
+    legend(ax)
     return fig
 
 
@@ -131,6 +133,7 @@ def jitter_estimate(jitter_ms: float, jitter_dist: str, gain_inverse: int, secon
 # -- 3. the RTCP transmission interval -----------------------------------------------------------------
 def _plot_interval(r):
     from rtlib.viz import label_axes, new_figure
+    from rtlib.viz.style import legend
 
     fig, ax = new_figure(figsize=(9, 3.8))
     m = r["members"]
@@ -146,7 +149,7 @@ def _plot_interval(r):
     ax.set_ylim(1, max(5000, 1.5 * float(r["receiver_hi_s"].max())))
     label_axes(ax, "session members [count]", "time between reports [s]",
                f"RFC 3550 6.3: RTCP gets 5% of {r['session_kbps']:g} kbit/s, reports of {r['avg_rtcp_bytes']:g} bytes")
-    ax.legend(loc="upper left", fontsize="small")
+    legend(ax)
     return fig
 
 

@@ -158,6 +158,22 @@ def load_all() -> dict[str, Experiment]:
     return REGISTRY
 
 
+def decimals_for(spec: Param) -> int:
+    """How many decimals a slider readout needs for ``spec``: the fewest that show its
+    step, its ends and its default exactly (2600 kbit/s reads "2600", 0.05 reads "0.05")."""
+    values = [spec.step or (spec.high - spec.low) / 100, spec.low, spec.high, spec.default]
+    for d in range(7):
+        if all(abs(v * 10 ** d - round(v * 10 ** d)) < 1e-6 * max(1.0, abs(v) * 10 ** d) for v in values):
+            return d
+    return 6
+
+
+def readout_format(spec: Param) -> str:
+    """The slider's readout format (a d3-format string, as ipywidgets takes it): fixed-point
+    with :func:`decimals_for` decimals, never the exponent notation ``.3g`` gives (2.60e+3)."""
+    return "d" if spec.integer else f".{decimals_for(spec)}f"
+
+
 def _widget_for(pname: str, spec):
     import ipywidgets as w
 
@@ -174,7 +190,7 @@ def _widget_for(pname: str, spec):
         )
     return w.FloatSlider(
         value=spec.default, min=spec.low, max=spec.high, step=spec.step or (spec.high - spec.low) / 100,
-        description=desc, style=style, continuous_update=False, readout_format=".3g",
+        description=desc, style=style, continuous_update=False, readout_format=readout_format(spec),
     )
 
 

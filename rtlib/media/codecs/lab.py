@@ -51,6 +51,7 @@ def _snr(x: np.ndarray, y: np.ndarray) -> float:
 
 def _plot_quantisation(r):
     from rtlib.viz import COLORS, label_axes, new_figure
+    from rtlib.viz.style import legend
 
     fig, (ax1, ax2) = new_figure(2, 1, figsize=(8, 5), sharex=True)
     ax1.plot(r["t_ms"], r["x"], color=COLORS["neutral"], lw=1, label="original")
@@ -58,7 +59,7 @@ def _plot_quantisation(r):
     label_axes(ax1, "time [ms]", "amplitude (full scale = 1)",
                f"{r['bits']} bits/sample at {r['level_db']:g} dBFS: SNR {r['snr_db']:.1f} dB "
                f"({r['bitrate_bps'] / 1000:g} kbit/s)")
-    ax1.legend(loc="lower right", fontsize=9, ncol=2)
+    legend(ax1)
     ax2.plot(r["t_ms"], r["x"] - r["y"], color=COLORS["bad"], lw=1)
     label_axes(ax2, "time [ms]", "error (full scale = 1)", "Quantisation error (what you hear as noise)")
     return fig
@@ -102,6 +103,7 @@ def companding_curves() -> dict:
 
 def _plot_companding(r):
     from rtlib.viz import label_axes, new_figure
+    from rtlib.viz.style import legend
 
     fig, ax = new_figure(figsize=(8, 4.5))
     for name, snr in r["curves"].items():
@@ -110,7 +112,7 @@ def _plot_companding(r):
     at = ", ".join(f"{k.split(' (')[0]} {v:.0f} dB" for k, v in r["at_level"].items())
     label_axes(ax, "speech level [dBFS]", "SNR [dB]", f"At {r['level_db']:g} dBFS: {at}")
     ax.title.set_fontsize(10)
-    ax.legend(loc="lower right")
+    legend(ax)
     return fig
 
 
@@ -129,14 +131,15 @@ def companding(level_db: float) -> dict:
 
 def _plot_mdct(r):
     from rtlib.viz import COLORS, label_axes, new_figure
+    from rtlib.viz.style import legend
 
     fig, (ax1, ax2) = new_figure(1, 2, figsize=(10, 4))
     ax1.plot(r["freq_hz"] / 1000, r["spec_out_db"], color=COLORS["rtc"], lw=1.2, label="decoded")
     ax1.plot(r["freq_hz"] / 1000, r["spec_err_db"], color=COLORS["bad"], lw=1, label="coding noise")
     ax1.plot(r["freq_hz"] / 1000, r["spec_in_db"], color="black", lw=0.7, label="original")
     ax1.set_ylim(r["spec_in_db"].max() - 90, r["spec_in_db"].max() + 5)
-    label_axes(ax1, "frequency [kHz]", "level [dB]", f"One voiced stretch, q={r['quality']:g}")
-    ax1.legend(loc="upper right", fontsize=9)
+    label_axes(ax1, "frequency [kHz]", "level [dB re full scale]", f"One voiced stretch, q={r['quality']:g}")
+    legend(ax1, where="below", ncols=3)
     # One filled step curve, not a bar per frame: a single artist draws fast.
     t = np.append(r["frame_t_s"], r["frame_t_s"][-1] + r["frame_ms"] / 1000)
     ax2.fill_between(t, np.append(r["frame_kbps"], r["frame_kbps"][-1]), step="post", color=COLORS["rtc"], lw=0)
@@ -167,7 +170,8 @@ def mdct_codec(quality: int, frame_ms: int) -> dict:
     start = _loudest_window(x, n)
     win = np.hanning(n)
     xf, yf = as_float(x[start:start + n]), as_float(y[start:start + n])
-    db = lambda s: 20 * np.log10(np.abs(np.fft.rfft(s * win)) + 1e-9)  # noqa: E731
+    # dB re full scale: a full-scale sine on a bin centre reads 0 dB (as rtlib.viz.style.spectrogram_dbfs)
+    db = lambda s: 20 * np.log10(np.abs(np.fft.rfft(s * win)) / (win.sum() / 2) + 1e-9)  # noqa: E731
     kbps = np.array([8 * len(p) for p in payloads]) / frame_ms
     return {"quality": quality, "frame_ms": frame_ms, "bitrate_bps": rate, "delay_ms": codec.algorithmic_delay_ms,
             "segsnr_db": segmental_snr_db(x, y, 16000), "freq_hz": np.fft.rfftfreq(n, 1 / 16000),
@@ -179,17 +183,19 @@ def mdct_codec(quality: int, frame_ms: int) -> dict:
 
 def _plot_opus(r):
     from rtlib.viz import label_axes, new_figure
+    from rtlib.viz.style import DBFS_LABEL, colorbar, spectrogram
 
-    fig, axes = new_figure(2, 1, figsize=(8, 5.5), sharex=True)
-    vmax = r["spec_in_db"].max()
-    for ax, spec, name in ((axes[0], r["spec_in_db"], "original"), (axes[1], r["spec_out_db"], "Opus")):
-        ax.imshow(spec, origin="lower", aspect="auto", cmap="magma", vmin=vmax - 80, vmax=vmax,
-                  extent=(0, r["duration_s"], 0, 8))
-        ax.grid(False)
-        label_axes(ax, "time [s]", "frequency [kHz]", name if name == "original" else
-                   f"Opus at {r['target_kbps']:g} kbit/s ({r['actual_kbps']:.1f} measured), {r['frame_ms']:g} ms "
-                   f"frames: delay {r['delay_ms']:g} ms, LSD {r['lsd_db']:.1f} dB")
+    fig, axes = new_figure(2, 1, figsize=(8.5, 5.5), sharex=True)
+    # one colour scale for both panels, 80 dB deep, topped at the original's loudest 10 dB step
+    vmax = 10 * np.ceil(r["peak_dbfs"] / 10)
+    for ax, x in zip(axes, (r["x"], r["y"])):
+        im = spectrogram(ax, x, 16000, vmin_db=vmax - 80, vmax_db=vmax)
+    label_axes(axes[0], "", "frequency [kHz]", "original (16 kHz)", unitless=("x",))
+    label_axes(axes[1], "time [s]", "frequency [kHz]",
+               f"Opus at {r['target_kbps']:g} kbit/s ({r['actual_kbps']:.1f} measured), {r['frame_ms']:g} ms "
+               f"frames: delay {r['delay_ms']:g} ms, LSD {r['lsd_db']:.1f} dB")
     axes[1].title.set_fontsize(10)
+    colorbar(im, list(axes), DBFS_LABEL)
     return fig
 
 
@@ -200,7 +206,7 @@ def _plot_opus(r):
 )
 def opus_codec(bitrate_kbps: float, frame_ms: int) -> dict:
     """Opus on 2 s of 16 kHz speech: spectrograms before and after, measured rate and delay."""
-    from scipy.signal import spectrogram
+    from rtlib.viz.style import spectrogram_dbfs
 
     from rtlib.media.codecs.real import OpusCodec
     from rtlib.quality.speech import log_spectral_distance_db
@@ -211,10 +217,10 @@ def opus_codec(bitrate_kbps: float, frame_ms: int) -> dict:
     payloads = encode_clip(codec, np.concatenate([x, tail]))
     y = decode_clip(codec, payloads)[codec.delay_samples: codec.delay_samples + len(x)]
     actual = sum(8 * len(p) for p in payloads) / (len(payloads) * frame_ms / 1000)
-    spec = lambda s: 10 * np.log10(spectrogram(as_float(s), 16000, nperseg=256, noverlap=128)[2] + 1e-12)  # noqa: E731
     return {"target_kbps": bitrate_kbps, "frame_ms": frame_ms, "actual_kbps": actual / 1000,
             "delay_ms": codec.algorithmic_delay_ms, "lsd_db": log_spectral_distance_db(x, y, 16000),
-            "spec_in_db": spec(x), "spec_out_db": spec(y), "duration_s": len(x) / 16000}
+            "x": as_float(x), "y": as_float(y), "peak_dbfs": float(spectrogram_dbfs(x, 16000)[2].max()),
+            "duration_s": len(x) / 16000}
 
 
 # --- the trade-off table -------------------------------------------------------------------------
@@ -262,36 +268,83 @@ def compare_codecs(settings=None, lang: str = "en", seconds: float = 8.0, pesq: 
     return rows
 
 
+def _merged_label(labels: list[str]) -> str:
+    """One label for settings that land on the same spot: "Opus 16k 20 / 40 / 60 ms"."""
+    words = [lab.split() for lab in labels]
+    if len(words) == 1:
+        return labels[0]
+    head = 0
+    while all(len(w) > head + 1 for w in words) and len({w[head] for w in words}) == 1:
+        head += 1
+    tail = 0
+    while all(len(w) > head + tail + 1 for w in words) and len({w[-1 - tail] for w in words}) == 1:
+        tail += 1
+    middle = " / ".join(" ".join(w[head:len(w) - tail]) for w in words)
+    return " ".join(words[0][:head] + [middle] + (words[0][len(words[0]) - tail:] if tail else []))
+
+
+def tradeoff_groups(rows: list[dict], key: str, near: float = 0.03) -> list[list[int]]:
+    """Indices of rows that would sit on one spot (within ``near`` of each axis's span)."""
+    lx = np.log10([r["bitrate_bps"] for r in rows])
+    q = np.array([r[key] for r in rows], float)
+    sx, sy = max(np.ptp(lx), 1e-9), max(np.ptp(q), 1e-9)
+    groups: list[list[int]] = []
+    for i in range(len(rows)):
+        for g in groups:
+            if any(abs(lx[i] - lx[j]) / sx < near and abs(q[i] - q[j]) / sy < near for j in g):
+                g.append(i)
+                break
+        else:
+            groups.append([i])
+    return groups
+
+
 def plot_tradeoff(rows: list[dict]):
-    """Quality against bit rate (log axis); marker colour = algorithmic delay."""
+    """Quality against bit rate (log axis); marker colour = algorithmic delay.
+
+    Settings that land on one spot (Opus 16 kbit/s with 20, 40 and 60 ms frames) share
+    one label, and their markers are drawn as concentric rings, largest for the longest
+    delay, so every colour stays visible; every label starts at its own point.
+    """
     from rtlib.viz import label_axes, new_figure
+    from rtlib.viz.style import colorbar
 
     use_pesq = all(r["pesq"] is not None for r in rows)
     key, ylabel = ("pesq", "PESQ-WB MOS-LQO (1–4.6)") if use_pesq else ("lsd_db", "log-spectral distance [dB] (lower is better)")
-    fig, ax = new_figure(figsize=(9, 5))
+    fig, ax = new_figure(figsize=(9.5, 5))
     rates = np.array([r["bitrate_bps"] / 1000 for r in rows])
-    quality = np.array([r[key] for r in rows])
+    quality = np.array([r[key] for r in rows], float)
     delay = np.array([r["algorithmic_delay_ms"] for r in rows])
-    sc = ax.scatter(rates, quality, c=delay, cmap="viridis", s=70, edgecolor="black", zorder=3,
-                    vmin=0, vmax=max(70, delay.max()))
-    # Keep labels apart: work in axis-normalised units (log rate, quality) and push a
-    # label down while it would sit on one already placed.
+    groups = tradeoff_groups(rows, key)
+    size = np.full(len(rows), 70.0)
+    for g in groups:  # rings: within a group, the longest delay gets the largest marker
+        for rank, i in enumerate(sorted(g, key=lambda i: delay[i])):
+            size[i] = 70.0 * (1 + 1.2 * rank)
+    order = np.argsort(-size, kind="stable")
+    sc = ax.scatter(rates[order], quality[order], c=delay[order], s=size[order], cmap="viridis",
+                    edgecolor="black", zorder=3, vmin=0, vmax=max(70, delay.max()))
     lx = np.log10(rates)
     sx, sy = max(np.ptp(lx), 1e-9), max(np.ptp(quality), 1e-9)
     sign = -1 if use_pesq else 1          # "down" on screen (the LSD axis is inverted)
     placed: list[tuple[float, float]] = []
-    for r, x, y, nx in zip(rows, rates, quality, lx):
-        ny = y
-        while any(abs((nx - px) / sx) < 0.14 and abs((ny - py) / sy) < 0.045 for px, py in placed):
-            ny += sign * 0.045 * sy
+    for g in sorted(groups, key=lambda g: -quality[g[0]] * -sign):
+        i = g[0]
+        label = _merged_label([rows[j]["codec"].replace(" kbit/s", "k") for j in g])
+        nx, ny = lx[i], quality[i]
+        while any(abs((nx - px) / sx) < 0.16 and abs((ny - py) / sy) < 0.05 for px, py in placed):
+            ny += sign * 0.05 * sy
         placed.append((nx, ny))
-        ax.annotate(r["codec"].replace(" kbit/s", "k"), (x, y), xytext=(x * 1.04, ny + sign * -0.01 * sy),
-                    fontsize=8, arrowprops=None if ny == y else {"arrowstyle": "-", "color": "#999999", "lw": 0.5})
+        ax.annotate(label, (rates[i], quality[i]), xytext=(10 + 2 * len(g), 0), textcoords="offset points",
+                    va="center", fontsize=8) if ny == quality[i] else ax.annotate(
+            label, (rates[i], quality[i]), xytext=(rates[i] * 1.08, ny), va="center", fontsize=8,
+            arrowprops={"arrowstyle": "-", "color": "#555555", "lw": 0.8, "shrinkA": 0, "shrinkB": 4})
     ax.set_xscale("log")
+    ticks = [t for t in (2, 5, 10, 20, 50, 100, 200) if rates.min() / 1.5 <= t <= rates.max() * 1.5]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_formatter("")
     if not use_pesq:
         ax.invert_yaxis()
-    cb = fig.colorbar(sc, ax=ax)
-    cb.set_label("algorithmic delay [ms]")
+    colorbar(sc, ax, "algorithmic delay [ms]")
     label_axes(ax, "payload bit rate [kbit/s] (log scale)", ylabel,
                "Bit rate vs quality vs delay (English clip, judged at 16 kHz)")
     return fig
