@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import Row, best_of
+from rtlib.cc.experiments import outage_share
 from rtlib.cc.call import CallSim, FlowSpec
 from rtlib.cc.scenarios import run_scenario, run_trace
 from rtlib.net.traces import load_mahimahi
@@ -52,12 +53,6 @@ def cases():
 ORACLE_GRID = [{"margin": m, "window_s": w, "lag_s": 0.1} for m in (0.4, 0.6, 0.8, 1.0) for w in (0.05, 0.2)]
 
 
-def outage_share(capacity, duration_s: float, horizon_s: float = 0.1) -> float:
-    """Share of instants (1 ms grid) with no delivery opportunity in the next ``horizon_s``."""
-    t = np.arange(0.0, duration_s, 0.001)
-    return float(np.mean(capacity.bytes_by(t + horizon_s) <= capacity.bytes_by(t)))
-
-
 def oracle_best_within_100ms(fn) -> tuple[dict | None, dict]:
     """The oracle's best setting with p95 <= 100 ms (or None), and its lowest-delay setting."""
     runs = [(kw, fn("oracle", controller_args=kw).summary()) for kw in ORACLE_GRID]
@@ -76,7 +71,7 @@ def run() -> list[Row]:
     for name, fn in cases():
         s = {c: fn(c).summary() for c in CONTROLLERS}
         g = s["gcc"]
-        note = "trace: ../shared/data (GPLv3, not shipped), first 120 s" if name != "RFC 8867 5.1" else "100 s"
+        note = "trace: ../shared/data (GPLv3; two ship in data/traces/mahimahi), first 120 s" if name != "RFC 8867 5.1" else "100 s"
         rows.append(Row(f"{name}: gcc utilisation", g["utilization"], "fraction", bar=0.85,
                         note=f"{note}; capacity {g['capacity_kbps_mean']:.0f} kbit/s, loss {g['loss']:.1%}, "
                              f"freeze {g['freeze_rate']:.1%}"))

@@ -465,6 +465,24 @@ def freeze_time_s(render_s: np.ndarray, end_s: float) -> float:
     return total
 
 
+def frames_per_second(render_s: np.ndarray, at_s: np.ndarray, window_s: float = 1.0) -> np.ndarray:
+    """Frames rendered in the ``window_s`` before each time of ``at_s``, per second.
+
+    A frame rate over one second, as a player's overlay reports it.  Counting 200 ms
+    bins instead would show 35 fps from a 30 fps encoder whenever one bin happens to
+    hold seven frames.  The value can still exceed the encoder's rate for a moment
+    when a draining queue delivers delayed frames in a burst (the player renders
+    each frame as soon as it is complete).  Before ``window_s`` has passed, the
+    count is divided by the time so far.
+    """
+    render_s = np.sort(np.asarray(render_s, dtype=float))
+    at_s = np.asarray(at_s, dtype=float)
+    hi = np.searchsorted(render_s, at_s, side="right")
+    lo = np.searchsorted(render_s, at_s - window_s, side="right")
+    span_s = np.clip(np.minimum(at_s, window_s), 1e-9, None)
+    return (hi - lo) / span_s
+
+
 def jain_index(x) -> float:
     """Jain's fairness index (sum x)^2 / (n sum x^2): 1 = equal shares, 1/n = one takes all."""
     x = np.asarray(x, dtype=float)
@@ -493,7 +511,10 @@ class CallResult:
 
     def report(self, bin_s: float = 0.2) -> dict:
         """Every ``bin_s`` (200 ms): capacity and, per flow, sending rate, goodput, queueing
-        delay, loss, frame rate and target.  Arrays of one value per bin (``t_s`` = bin start)."""
+        delay, loss, frame rate and target.  Arrays of one value per bin (``t_s`` = bin start).
+
+        ``fps`` is the frames rendered in the second up to the bin's end (see
+        :func:`frames_per_second`), as a player's statistics overlay shows it."""
         if not 0.01 <= bin_s <= 10:
             raise ValueError(f"bin_s must be in [0.01, 10] s, got {bin_s!r}")
         edges = np.arange(0.0, self.duration_s + bin_s / 2, bin_s)
@@ -511,7 +532,7 @@ class CallResult:
             with np.errstate(invalid="ignore", divide="ignore"):
                 qmean = np.where(n_arr > 0, q_sum / np.maximum(n_arr, 1), np.nan)
                 loss = np.where(n_sent > 0, n_lost / np.maximum(n_sent, 1), np.nan)
-            fps = np.histogram(f.render_s, edges)[0] / bin_s
+            fps = frames_per_second(f.render_s, edges[1:])
             if f.target_t_s.size:
                 k = np.clip(np.searchsorted(f.target_t_s, edges[:-1], side="right") - 1, 0, None)
                 target = f.target_bps[k]

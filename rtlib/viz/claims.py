@@ -52,10 +52,11 @@ def pick(condition, if_true: str, if_false: str) -> str:
     return if_true if bool(condition) else if_false
 
 
-def say(*parts: str, sep: str = "\n") -> str:
-    """Show ``parts`` as one Markdown block in a notebook and return the text.
+def say(*parts: str, sep: str = "\n") -> None:
+    """Show ``parts`` as one Markdown block in a notebook (joined by ``sep``).
 
-    Outside IPython (a script, a test) the text is printed instead.
+    Outside IPython (a script, a test) the text is printed instead.  Nothing is
+    returned, so a ``say(...)`` at the end of a cell shows the text only once.
     """
     for i, part in enumerate(parts):
         if not isinstance(part, str):
@@ -66,9 +67,8 @@ def say(*parts: str, sep: str = "\n") -> str:
         from IPython.display import Markdown, display
     except ImportError:  # pragma: no cover - IPython ships with jupyterlab
         print(text)
-        return text
+        return
     if get_ipython() is None:
         print(text)
     else:
         display(Markdown(text))
-    return text

@@ -145,3 +145,19 @@ def test_audio_passes_a_full_congestion_window_without_waiting():
     audio_in_outage = f.audio & (f.enqueue_s >= 10.3) & (f.enqueue_s < 11.0)
     assert audio_in_outage.sum() >= 30
     assert np.all(f.send_s[audio_in_outage] - f.enqueue_s[audio_in_outage] < 0.002)
+
+
+def test_frames_per_second_counts_the_last_second():
+    from rtlib.cc.call import frames_per_second
+
+    rng = np.random.default_rng(1)
+    render_s = np.sort(np.arange(0, 10, 1 / 30) + rng.uniform(-0.015, 0.015, 300))  # 30 fps, jittered
+    fps = frames_per_second(render_s, np.arange(1.0, 10.0, 0.2))
+    assert np.all(np.abs(fps - 30) <= 1)  # 200 ms bins would show 25 or 35
+    bins = np.histogram(render_s, np.arange(0, 10.01, 0.2))[0] / 0.2
+    assert bins.max() - bins.min() >= 5  # what the old 200 ms histogram showed: 25 or 35 fps from 30
+    # before one second has passed, the count is divided by the time so far
+    assert frames_per_second(render_s, np.array([0.5]))[0] == pytest.approx(30, abs=2)
+    # a burst of delayed frames shows above the encoder's rate, as a player's overlay would
+    burst = np.concatenate([np.arange(0, 2, 1 / 30), 2.3 + np.arange(20) * 0.005, 2.6 + np.arange(0, 2, 1 / 30)])
+    assert frames_per_second(burst, np.array([3.0]))[0] > 30
