@@ -7,20 +7,28 @@ itself lives in :mod:`rtlib.rtp.session` (``RtpReceiver(nack=True)`` and
 ``RtpSender``); this module asks the question chapter 07 cares about: *when* does
 the retransmission arrive, and is that before the frame must be played?
 
-Timeline of a lost packet ``i``, sent at ``t``, normally arriving one one-way delay
-``owd`` later and played at ``t + D`` (``D`` = one-way delay + jitter buffer ``B``)::
+The timing rule (one rule, used by every function here and by
+``rtlib.checks.ch07.max_rtt_for_nack``).  Take a lost packet ``i`` whose normal
+arrival would have been at ``a``; it is due for playout at ``a + B`` (``B`` = the
+jitter buffer, ``buffer_ms``)::
 
-    t + frame + owd    the next packet arrives: the gap is noticed, a NACK leaves
-    + RTT              the retransmission arrives (NACK back, RTX forward)
-    + RTT ...          each further try, if the first one was lost too
+    a + frame          the next packet arrives: the gap is noticed, a NACK leaves
+                       (RFC 4585 6.2.1: the receiver detects loss from the sequence numbers)
+    a + frame + RTT    the retransmission arrives (NACK back, RTX forward: one round trip)
+    ... + RTT          each further try, if the first one was lost too
 
-so one retransmission is in time only if ``frame + RTT <= B`` (plus any wait for
-reordering): *NACK needs a jitter buffer deeper than one round trip*.  Parity FEC
-needs no round trip (its repair comes ``k`` frames later, whatever the RTT) but
-costs bandwidth all the time and fails on bursts; hence WebRTC's audio uses NACK
-only on short paths and leans on Opus FEC/PLC elsewhere.
+so retransmission number ``k`` is **in time iff** ``frame + wait + k · RTT <= B``
+(``wait``: any extra hold for reordering, 0 by default).  Arriving exactly at the
+playout deadline counts as in time.  With a 120 ms buffer and 20 ms frames the
+largest RTT is 100 ms, and RTT = 100 ms fits.  Comparisons allow
+:data:`TIME_TOLERANCE_MS` (1 ns) for floating-point rounding, far below any delay
+that matters.  *NACK needs a jitter buffer deeper than one frame plus one round
+trip.*  Parity FEC needs no round trip (its repair comes ``k`` frames later,
+whatever the RTT) but costs bandwidth all the time and fails on bursts; hence
+WebRTC's audio uses NACK only on short paths and leans on Opus FEC/PLC elsewhere.
 
-:func:`rtx_in_time` and :func:`max_rtt_for_rtx_ms` give the rule;
+:func:`rtx_in_time` and :func:`max_rtt_for_rtx_ms` give the rule, :func:`arrives_in_time`
+compares arrival times with deadlines the same way;
 :func:`nack_recover` plays it out on a packet trace, with retransmissions that
 can be lost and delayed like any packet, and a receiver that stops asking once the
 answer could no longer arrive in time (as WebRTC's audio NACK tracker does).
@@ -45,25 +53,55 @@ def _check_nonneg(name, value, high=60_000.0):
     return arr
 
 
-def rtx_in_time(rtt_ms, buffer_ms, *, frame_ms: float = 20.0, attempt: int = 1, wait_ms: float = 0.0):
-    """Whether retransmission number ``attempt`` arrives before the playout deadline (vectorised).
+#: Slack allowed for floating-point rounding when a time is compared with a deadline.
+TIME_TOLERANCE_MS = 1e-6
 
-    The gap is seen one frame after the lost packet would have arrived (plus
-    ``wait_ms`` held back for reordering); each attempt costs one RTT; the frame is
-    due ``buffer_ms`` after its normal arrival.  In time iff
-    ``frame + wait + attempt · RTT <= buffer``.
+
+def rtx_in_time(rtt_ms, buffer_ms, *, frame_ms: float = 20.0, attempt: int = 1, wait_ms: float = 0.0):
+    """Whether retransmission number ``attempt`` arrives by the playout deadline (vectorised).
+
+    The rule of this module: the gap is seen one frame after the lost packet would
+    have arrived (plus ``wait_ms`` held back for reordering); each attempt costs one
+    RTT; the frame is due ``buffer_ms`` after its normal arrival.  In time iff
+    ``frame_ms + wait_ms + attempt · rtt_ms <= buffer_ms`` (arriving exactly at the
+    deadline is in time).  ``rtt_ms = max_rtt_for_rtx_ms(buffer_ms, ...)`` is in time.
     """
     rtt = _check_nonneg("rtt_ms", rtt_ms)
     buf = _check_nonneg("buffer_ms", buffer_ms)
-    if isinstance(attempt, bool) or not isinstance(attempt, (int, np.integer)) or attempt < 1:
-        raise ValueError(f"attempt must be an integer >= 1, got {attempt!r}")
-    return frame_ms + wait_ms + attempt * rtt <= buf
+    _check_nonneg("frame_ms", frame_ms)
+    _check_nonneg("wait_ms", wait_ms)
+    _check_attempt(attempt)
+    return frame_ms + wait_ms + attempt * rtt <= buf + TIME_TOLERANCE_MS
 
 
 def max_rtt_for_rtx_ms(buffer_ms, *, frame_ms: float = 20.0, attempt: int = 1, wait_ms: float = 0.0):
-    """The largest RTT (ms) for which retransmission ``attempt`` still makes it (negative: never)."""
+    """The largest RTT (ms) for which retransmission ``attempt`` still arrives in time.
+
+    ``(buffer_ms - frame_ms - wait_ms) / attempt``: the same rule as
+    :func:`rtx_in_time`, solved for the RTT; that RTT itself is in time (``<=``).
+    Negative when even an instant retransmission would be late.
+    """
     buf = _check_nonneg("buffer_ms", buffer_ms)
+    _check_nonneg("frame_ms", frame_ms)
+    _check_nonneg("wait_ms", wait_ms)
+    _check_attempt(attempt)
     return (buf - frame_ms - wait_ms) / attempt
+
+
+def arrives_in_time(arrival_s, deadline_s):
+    """``arrival_s <= deadline_s`` with :data:`TIME_TOLERANCE_MS` of slack; ``nan`` (never) is late.
+
+    Use it to score a repaired trace against its playout deadlines, so that a
+    retransmission landing exactly on the deadline counts as in time, as the rule says.
+    """
+    arrival = np.asarray(arrival_s, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return arrival <= np.asarray(deadline_s, dtype=float) + TIME_TOLERANCE_MS / 1000.0
+
+
+def _check_attempt(attempt):
+    if isinstance(attempt, bool) or not isinstance(attempt, (int, np.integer)) or attempt < 1:
+        raise ValueError(f"attempt must be an integer >= 1, got {attempt!r}")
 
 
 @dataclass
@@ -94,7 +132,10 @@ def nack_recover(send_s, arrival_s, *, rtt_ms: float, deadline_s=None, max_retri
     - The NACK and the retransmission are each lost with probability ``rtx_loss``
       (default: the trace's loss rate); a lost one means waiting for the next try.
     - With ``deadline_s`` (per packet, e.g. a playout result's ``playout_s``) the
-      receiver sends no NACK whose answer could not arrive by the deadline.
+      receiver sends no NACK whose answer could not arrive by the deadline; an
+      answer due exactly at the deadline is still asked for (the module's ``<=``
+      rule), so with a constant delay a single loss is repaired in time iff
+      :func:`rtx_in_time` says so.  Score the result with :func:`arrives_in_time`.
     """
     send = np.asarray(send_s, dtype=float)
     arrival = np.asarray(arrival_s, dtype=float)
@@ -128,7 +169,7 @@ def nack_recover(send_s, arrival_s, *, rtt_ms: float, deadline_s=None, max_retri
     for i in np.flatnonzero(lost & np.isfinite(notice)):
         for r in range(max_retries):
             t_nack = notice[i] + r * retry
-            if deadline is not None and t_nack + rtt > deadline[i]:
+            if deadline is not None and t_nack + rtt > deadline[i] + TIME_TOLERANCE_MS / 1000.0:
                 break  # the answer could not come in time: do not ask
             nacks += 1
             if rng.random() < p_loss:
