@@ -164,6 +164,7 @@ class Tracker:
         self.out_of_order = 0
         self.send_order_inversions = 0
         self.failed = 0
+        self.failed_keys: set[tuple] = set()  # (sender, cid) of messages the sender was told failed
         self.released = 0
 
     def on_send(self, dev: Device, conv: str, cid: str, now: float) -> None:
@@ -208,10 +209,11 @@ class Tracker:
                         self.last_from[sk] = num
             elif kind == "failed":
                 self.failed += 1
+                self.failed_keys.add((dev.user, ev[1]))
 
     def report(self) -> dict:
         """Counters and latencies over every (message, receiving device) pair."""
-        expected = lost = duplicated = 0
+        expected = lost = duplicated = lost_sender_told = 0
         lat_online, lat_offline = [], []
         for (sender, cid), (conv, t0, receivers) in self.sent.items():
             for (user, device), offline in receivers.items():
@@ -220,6 +222,7 @@ class Tracker:
                 n = self.deliveries.get(key, 0)
                 if n == 0:
                     lost += 1
+                    lost_sender_told += (sender, cid) in self.failed_keys
                     continue
                 duplicated += n - 1
                 (lat_offline if offline else lat_online).append(self.first_s[key] - t0)
@@ -232,6 +235,10 @@ class Tracker:
             "out_of_order": self.out_of_order,
             "send_order_inversions": self.send_order_inversions,
             "failed_known_to_sender": self.failed,
+            # lost deliveries split by what the sender saw: a red mark, or a tick (the
+            # message was stored and acked, but never reached this receiver)
+            "lost_sender_told": lost_sender_told,
+            "lost_sender_saw_ack": lost - lost_sender_told,
             "latency_online_s": np.array(lat_online),
             "latency_offline_s": np.array(lat_offline),
         }
