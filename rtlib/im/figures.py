@@ -179,25 +179,28 @@ def fault_levels(faults: Faults, *, seed: int = 0, users: int = 3, messages_per_
 
 
 def _plot_faults(res):
+    """Deliveries lost (split by what the sender saw), duplicated and out of order, per level."""
     from rtlib.viz import COLORS, label_axes, new_figure
 
     fig, ax = new_figure(figsize=(8.4, 4.4), layout="none")  # fixed margins: a faster redraw
-    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.2, top=0.91)
+    fig.subplots_adjust(left=0.09, right=0.7, bottom=0.2, top=0.91)
     levels = list(res["levels"])
     xs = np.arange(len(levels))
-    width = 0.2
-    for k, (key, color, name) in enumerate((("lost", COLORS["bad"], "lost"),
-                                            ("duplicated", COLORS["im"], "duplicated"),
-                                            ("out_of_order", COLORS["rtc"], "out of order"),
-                                            ("failed_known_to_sender", COLORS["neutral"], "sender shown ✘ (failed)"))):
-        vals = [res["levels"][lv][key] for lv in levels]
-        ax.bar(xs + (k - 1.5) * width, vals, width, color=color, label=name)
+    width = 0.26
+    told = np.array([res["levels"][lv]["lost_sender_told"] for lv in levels])
+    acked = np.array([res["levels"][lv]["lost_sender_saw_ack"] for lv in levels])
+    ax.bar(xs - width, told, width, color=COLORS["bad"], label="lost: sender shown ✘")
+    ax.bar(xs - width, acked, width, bottom=told, color=COLORS["bad"], alpha=0.45, hatch="//",
+           label="lost: sender never told\n(with acks: stored and\nacked, msg frame dropped)")
+    for k, (key, color, name) in enumerate((("duplicated", COLORS["im"], "duplicated"),
+                                            ("out_of_order", COLORS["rtc"], "out of order"))):
+        ax.bar(xs + k * width, [res["levels"][lv][key] for lv in levels], width, color=color, label=name)
     ax.set_xticks(xs)
-    ax.set_xticklabels([lv.replace(" + ", "\n+ ") for lv in levels], fontsize=9)
+    ax.set_xticklabels([lv.replace(" + ", "\n+ ").replace(" (", "\n(") for lv in levels], fontsize=9)
     expected = res["levels"][levels[0]]["expected"]
-    label_axes(ax, "protection switched on (cumulative)", f"messages (of {expected} deliveries) [count]",
+    label_axes(ax, "protection switched on (cumulative)", f"deliveries (of {expected}) [count]",
                res["title"], unitless=("x",))
-    ax.legend(loc="upper right", fontsize=9)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
     return fig
 
 
