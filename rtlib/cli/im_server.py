@@ -16,6 +16,11 @@ def register(sub) -> None:
     p.add_argument("--synchronous", default="FULL", choices=["NORMAL", "FULL", "EXTRA"],
                    help="SQLite synchronous mode: FULL survives power loss, NORMAL only a killed process")
     p.add_argument("--idle-timeout-s", type=float, default=75.0, help="close connections silent this long")
+    p.add_argument("--send-rate-per-s", type=float, default=None,
+                   help="sends per second per user, sustained (default: the protocol's, see PROTOCOL.md)")
+    p.add_argument("--send-burst", type=int, default=None, help="sends per user at once (default: the protocol's)")
+    p.add_argument("--max-out-kib", type=int, default=None,
+                   help="a connection's outgoing queue bound in KiB before it is closed as a slow reader")
     p.add_argument("--log-level", default="WARNING", help="stderr log level (DEBUG, INFO, WARNING...)")
     p.add_argument("--json", action="store_true", help="print the ready line as one JSON object")
     p.set_defaults(func=run)
@@ -35,12 +40,23 @@ def run(args) -> int:
         raise ValueError(f"--port must be in [0, 65535], got {args.port}")
     if not 0 < args.idle_timeout_s <= 86400:
         raise ValueError(f"--idle-timeout-s must be in (0, 86400] s, got {args.idle_timeout_s}")
+    from rtlib.im import protocol as P
+
+    rate = P.SEND_RATE_PER_S if args.send_rate_per_s is None else args.send_rate_per_s
+    burst = P.SEND_BURST if args.send_burst is None else args.send_burst
+    if not 0 < rate <= 1e6:
+        raise ValueError(f"--send-rate-per-s must be in (0, 1e6] per second, got {rate}")
+    if not 1 <= burst <= 10**6:
+        raise ValueError(f"--send-burst must be an integer in [1, 1000000], got {burst}")
+    out_kib = P.MAX_OUT_QUEUE_BYTES // 1024 if args.max_out_kib is None else args.max_out_kib
+    if not 16 <= out_kib <= 1024 * 1024:
+        raise ValueError(f"--max-out-kib must be in [16, 1048576] KiB, got {out_kib}")
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
     async def main() -> None:
         server = IMServer(args.db, args.host, args.port, synchronous=args.synchronous,
-                          idle_timeout_s=args.idle_timeout_s)
+                          idle_timeout_s=args.idle_timeout_s, send_limit=(rate, burst), max_out_bytes=out_kib * 1024)
         host, port = await server.start()
         emit({"listening": True, "host": host, "port": port, "db": os.path.abspath(args.db), "pid": os.getpid()},
              args.json, f"im-server listening on ws://{host}:{port} (db {args.db}); Ctrl+C to stop")

@@ -37,7 +37,13 @@ Sans-IO: feed it frames and the time; take what it wants to send with
     ("acked", cid, conv, seq)  the server stored our message
     ("failed", cid, conv, why) we gave up on our message (the user sees a red mark)
     ("read", conv, user, seq)  a read watermark moved
+    ("history", conv, messages, more)  a page of older messages (:meth:`Client.history`)
     ("error", code, reason)    the server refused something
+
+Refusals follow PROTOCOL.md: a send refused with a final code (``not_member``,
+``conflict``, ``bad_frame``, ``too_large``, ``internal_error``...) fails at once, one
+refused with ``unavailable`` is resent at once, one refused with ``rate_limited`` is
+resent after its ``retry_after_ms`` (and so is a rate-limited ``auth``).
 
 Used in: notebooks/02_im_store_forward.ipynb, notebooks/03_im_scale.ipynb.
 """
@@ -48,6 +54,7 @@ import heapq
 import math
 from collections import deque
 
+from rtlib.im.protocol import FINAL_ERRORS, RATE_LIMITED, RETRY_ERRORS
 from rtlib.validate import check_number
 
 
@@ -146,6 +153,16 @@ class Client:
             if self.state == "open":
                 self._out({"type": "read", "conv": conv, "seq": seq}, now)
 
+    def history(self, conv: str, now: float, before: int | None = None, limit: int = 50) -> None:
+        """Ask for the ``limit`` messages before seq ``before`` (the latest ones if None);
+        the answer comes as a ``("history", conv, messages, more)`` event."""
+        if self.state != "open":
+            return
+        frame = {"type": "history", "conv": conv, "limit": limit}
+        if before is not None:
+            frame["before"] = before
+        self._out(frame, now)
+
     def sync(self, now: float, conv: str | None = None) -> None:
         """Pull what is stored after the cursor (one conversation, or all)."""
         if self.state != "open":
@@ -165,9 +182,12 @@ class Client:
             conv = frame["conv"]
             for m in frame["messages"]:
                 self._accept({"type": "msg", "conv": conv, **m}, now)
-            if frame.get("more") and frame["messages"]:
+            if frame.get("more"):  # the next page, from the last one received (or the cursor)
                 self.n_pulls += 1
-                self._out({"type": "sync", "conv": conv, "since": frame["messages"][-1]["seq"]}, now)
+                since = frame["messages"][-1]["seq"] if frame["messages"] else self.cursor.get(conv, 0)
+                self._out({"type": "sync", "conv": conv, "since": since}, now)
+        elif kind == "history_ok":
+            self._events.append(("history", frame["conv"], frame["messages"], frame.get("more", False)))
         elif kind == "auth_ok":
             self._on_open(frame, now)
         elif kind == "read":
@@ -249,14 +269,28 @@ class Client:
         cid = frame.get("cid")
         p = self.pending.get(cid) if cid is not None else None
         code = frame.get("code")
-        if p is not None and code in ("not_member", "bad_frame", "too_large"):
+        if p is not None and code in FINAL_ERRORS:
             del self.pending[cid]  # retrying cannot help
             self.n_failed += 1
             self._events.append(("failed", cid, p[0]["conv"], code))
             return
-        if p is not None and code == "unavailable":
+        if p is not None and code in RETRY_ERRORS:
             self._retry(cid, p, now)  # the server asked for a retry: do not wait for the timer
             return
+        if code == RATE_LIMITED:
+            after = max(0.001, float(frame.get("retry_after_ms", 1000)) / 1000)
+            if p is not None:  # resend when the server said, not before
+                p[1] += 1  # (makes the refused attempt's timer stale)
+                p[2] = now + after
+                heapq.heappush(self._timers, (p[2], cid, p[1]))
+                if p[2] < self.wake_s:
+                    self.wake_s = p[2]
+                return
+            if self.state == "authenticating":  # the auth was refused for now: ask again then
+                self._auth_due = now + after
+                if self._auth_due < self.wake_s:
+                    self.wake_s = self._auth_due
+                return
         self._events.append(("error", code, frame.get("reason", "")))
 
     # -- receiving: dedupe, order, gaps ------------------------------------------------------

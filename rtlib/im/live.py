@@ -51,6 +51,7 @@ class IMClient:
         self.events: list[tuple] = []
         self.errors: list[tuple] = []
         self.connections = 0
+        self.close_codes: list = []  # the WebSocket close code of each connection that ended
         self._ws = None
         self._task: asyncio.Task | None = None
         self._timer_task: asyncio.Task | None = None
@@ -129,6 +130,17 @@ class IMClient:
         self.core.read(conv, seq, time.monotonic())
         await self._flush()
 
+    async def history(self, conv: str, before: int | None = None, limit: int = 50,
+                      timeout_s: float = 10.0) -> tuple[list, bool]:
+        """The ``limit`` messages before seq ``before`` (the latest if None), oldest first,
+        and whether older ones exist."""
+        n = sum(1 for e in self.events if e[0] == "history")
+        self.core.history(conv, time.monotonic(), before, limit)
+        await self._flush()
+        await self.wait_for(lambda c: sum(1 for e in c.events if e[0] == "history") > n, timeout_s)
+        ev = [e for e in self.events if e[0] == "history"][n]
+        return ev[2], ev[3]
+
     async def sync(self, conv: str | None = None) -> None:
         self.core.sync(time.monotonic(), conv)
         await self._flush()
@@ -170,8 +182,18 @@ class IMClient:
                             return
             except asyncio.CancelledError:
                 raise
-            except Exception:  # refused, reset, closed: try again
-                pass
+            except Exception as exc:  # refused, reset, closed: try again, unless told not to
+                code = getattr(getattr(exc, "rcvd", None), "code", None)
+                self.close_codes.append(code)
+                if code == P.CLOSE_AUTH:
+                    self._fatal = "authentication failed or token revoked"
+                elif code == P.CLOSE_REPLACED:
+                    self._fatal = "replaced by a newer connection of the same device"
+            else:
+                code = ws.close_code
+                self.close_codes.append(code)
+                if code in (P.CLOSE_AUTH, P.CLOSE_REPLACED):
+                    self._fatal = P.CLOSE_CODES[code]
             self._ws = None
             self._open.clear()
             self.core.disconnected(time.monotonic())
@@ -237,7 +259,7 @@ class ServerProcess:
     """
 
     def __init__(self, db: str | Path, *, host: str = "127.0.0.1", port: int = 0, synchronous: str = "FULL",
-                 log_path: str | Path | None = None, python: str = sys.executable):
+                 log_path: str | Path | None = None, python: str = sys.executable, args=()):
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError(f"host must be a loopback address (127.0.0.1), got {host!r}")
         self.db = str(db)
@@ -245,6 +267,7 @@ class ServerProcess:
         self.synchronous = synchronous
         self.log_path = log_path
         self.python = python
+        self.args = [str(a) for a in args]  # more im-server options, e.g. ["--send-burst", "1000"]
         self.proc: subprocess.Popen | None = None
         self.starts = 0
         self._atexit = False
@@ -258,7 +281,7 @@ class ServerProcess:
         if self.running():
             raise RuntimeError("the server is already running")
         cmd = [self.python, "-m", "rtlib", "im-server", "--db", self.db, "--host", self.host,
-               "--port", str(self.port), "--synchronous", self.synchronous, "--json"]
+               "--port", str(self.port), "--synchronous", self.synchronous, "--json", *self.args]
         err = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=env)

@@ -14,10 +14,22 @@ For each ``send`` it
 
 A retry of a message already stored gets the same seq (the store is idempotent on
 ``(sender, cid)``) and is fanned out again: delivery is *at least once*, and the
-receivers' dedupe turns that into exactly once for the application.
+receivers' dedupe turns that into exactly once for the application.  A "retry" that
+names another conversation or carries another body is a ``conflict``: refused, never
+acked, never fanned out, so that no live ``msg`` ever differs from what is stored.
 
-``sync`` returns stored messages after a seq (the pull path); ``read`` moves the
-user's read watermark and tells their other devices and the other members.
+One bad request never fails the others of its batch: when a group commit fails for a
+reason other than the database itself (``sqlite3.OperationalError``: disk full, I/O
+error, locked, which every member of the batch gets as ``unavailable``: retry), the
+batch is split in halves and retried until the failing message stands alone; it alone
+gets ``internal_error`` (retrying cannot help), the rest are stored and acked.
+
+``sync`` returns stored messages after a seq (the pull path) and ``history`` the ones
+before a seq (scrolling back), both in pages capped by count and by bytes
+(:data:`~rtlib.im.protocol.MAX_SERVER_FRAME_BYTES`); ``read`` moves the user's read
+watermark and tells their other devices and the other members.  ``auth_ok`` is the
+first frame a connection gets: the logic puts the device into the session registry
+(which routes ``msg`` frames) only when it answers the ``auth``.
 
 Sans-IO: :meth:`Logic.on_requests` takes a batch of ``(session, frame)`` from the
 gateway and the current time, and returns outputs::
@@ -34,8 +46,21 @@ Used in: notebooks/02_im_store_forward.ipynb, notebooks/03_im_scale.ipynb.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+
 from rtlib.im import protocol as P
-from rtlib.im.store import Store, StoreCrash
+from rtlib.im.store import CONFLICT, Store, StoreCrash
+
+log = logging.getLogger("rtlib.im.logic")
+
+_UNAVAILABLE = (None, None, P.UNAVAILABLE)
+_FAILED = (None, None, P.INTERNAL_ERROR)
+# Room left in a page for the frame around the messages (type, conv, since, last_seq, more).
+_PAGE_BYTES = P.MAX_SERVER_FRAME_BYTES - 512
+# A sync of every conversation: messages fill at most this much in total; conversations
+# past it get an empty sync_ok with more=true (at most MAX_CONVS_PER_USER of ~170 bytes).
+_SYNC_ALL_BYTES = P.MAX_SERVER_FRAME_BYTES // 3
 
 CRASHES = ("logic_before_commit", "logic_after_commit", "store_before_commit", "store_after_commit")
 
@@ -56,6 +81,8 @@ class Logic:
         self.pushes = 0
         self.crashes = 0
         self.rejected = 0
+        self.conflicts = 0
+        self.failed = 0
 
     def on_requests(self, batch, now: float, crash: str | None = None) -> list[tuple]:
         """Handle ``[(session, frame), ...]`` in order; sends are group-committed.
@@ -80,21 +107,37 @@ class Logic:
                 if sends:  # keep request order: store what came before this request
                     self._commit(sends, now, crash, out)
                     sends, crash = [], None
-                if kind == "sync":
-                    self._sync(session, frame, out)
-                elif kind == "read":
-                    self._read(session, frame, out)
-                elif kind == "auth":
-                    self.store.touch_device(session.user, session.device, now)
-                    out.append(("send", session.conn, {
-                        "type": "auth_ok", "user": session.user, "device": session.device,
-                        "convs": self.store.summary(session.user)}))
+                try:
+                    if kind == "sync":
+                        self._sync(session, frame, out)
+                    elif kind == "history":
+                        self._history(session, frame, out)
+                    elif kind == "read":
+                        self._read(session, frame, out)
+                    elif kind == "auth":
+                        self._auth(session, now, out)
+                except Exception as exc:  # this request alone fails; the batch goes on
+                    self.failed += 1
+                    log.exception("logic failed on a %s request of %s", kind, session)
+                    code = P.UNAVAILABLE if isinstance(exc, sqlite3.OperationalError) else P.INTERNAL_ERROR
+                    ref = {"conv": frame["conv"]} if "conv" in frame else {}
+                    out.append(("send", session.conn, P.error(code, f"the server could not answer this {kind}", **ref)))
             if sends:
                 self._commit(sends, now, crash, out)
         except _LogicDied:
             self.crashes += 1
             return []
         return out
+
+    def _auth(self, session, now, out) -> None:
+        self.store.touch_device(session.user, session.device, now)
+        out.append(("send", session.conn, {
+            "type": "auth_ok", "user": session.user, "device": session.device,
+            "convs": self.store.summary(session.user)}))
+        # Routed only from now on: no msg can overtake the auth_ok, and what was stored
+        # before it is counted in its last_seq.
+        if not getattr(session, "closed", False):
+            self.registry.add(session.user, session.device, session.conn)
 
     def _not_member(self, session, out, **where) -> None:
         self.rejected += 1
@@ -106,7 +149,7 @@ class Logic:
         if crash == "logic_before_commit":
             raise _LogicDied
         try:
-            results = self.store.append_many(items, crash=crash[6:] if crash and crash.startswith("store_") else None)
+            results = self._append(items, crash[6:] if crash and crash.startswith("store_") else None)
         except StoreCrash:
             self.crashes += 1
             for s, f in sends:
@@ -119,12 +162,16 @@ class Logic:
         devices_of = self.store.devices
         acks, push = self.acks, self.push
         append = out.append
-        n_dup = n_fan = 0
+        n_dup = n_fan = n_refused = 0
         # Who gets a conversation's messages is the same for the whole batch: work it out
         # once per (conversation, sender): online connections, and offline devices to push.
         targets: dict[tuple, tuple] = {}
         for (s, f), (seq, ts, dup) in zip(sends, results):
             conv, cid, sender = f["conv"], f["cid"], s.user
+            if seq is None:  # refused: nothing stored, so nothing acked and nothing fanned out
+                self._refused(s, f, dup, out)
+                n_refused += 1
+                continue
             me = s.conn if acks else None  # without acks the sender learns the seq from its own copy
             key = (conv, sender, me)
             t = targets.get(key)
@@ -152,9 +199,39 @@ class Logic:
                 for member, device in t[1]:
                     append(("push", member, device, payload))
                 self.pushes += len(t[1])
-        self.stored += len(sends) - n_dup
+        self.stored += len(sends) - n_dup - n_refused
         self.duplicates += n_dup
         self.fanout_frames += n_fan
+
+    def _append(self, items, crash=None) -> list[tuple]:
+        """``store.append_many``, isolating a failing item (see the module docstring)."""
+        try:
+            return self.store.append_many(items, crash=crash)
+        except StoreCrash:
+            raise
+        except sqlite3.OperationalError:  # the database, not a message: everyone retries
+            self.failed += len(items)
+            log.exception("the store failed on a batch of %d messages", len(items))
+            return [_UNAVAILABLE] * len(items)
+        except Exception:
+            if len(items) == 1:
+                self.failed += 1
+                log.exception("the store cannot store a message from %s (cid %r)", items[0][1], items[0][2])
+                return [_FAILED]
+            mid = len(items) // 2
+            return self._append(items[:mid]) + self._append(items[mid:])
+
+    def _refused(self, s, f, why, out) -> None:
+        ref = {"cid": f["cid"], "conv": f["conv"]}
+        if why == CONFLICT:
+            self.conflicts += 1
+            err = P.error(P.CONFLICT, "this cid was already used for another conversation or body; "
+                                      "a resend must be identical", **ref)
+        elif why == P.UNAVAILABLE:
+            err = P.error(P.UNAVAILABLE, "storage failed; retry", **ref)
+        else:
+            err = P.error(P.INTERNAL_ERROR, "the server cannot store this message; do not retry", **ref)
+        out.append(("send", s.conn, err))
 
     # -- sync and read ------------------------------------------------------------------
     def _sync(self, session, frame, out) -> None:
@@ -168,16 +245,32 @@ class Logic:
             since = frame.get("since", {})
             wanted = {conv: since.get(conv, 0) for conv in self.store.conversations_of(session.user)}
         every = "conv" not in frame
+        budget = _SYNC_ALL_BYTES if every else _PAGE_BYTES
         for conv, since in wanted.items():
-            if every and self.store.last_seq(conv) <= since:
+            last = self.store.last_seq(conv)
+            if every and last <= since:
                 continue  # a sync of everything answers only for conversations with news
-            rows = self.store.messages_since(conv, since, limit + 1)
-            more = len(rows) > limit
-            rows = rows[:limit]
-            out.append(("send", session.conn, {
-                "type": "sync_ok", "conv": conv, "since": since,
-                "messages": [{"seq": q, "sender": u, "cid": c, "body": b, "ts": t} for q, u, c, b, t in rows],
-                "last_seq": self.store.last_seq(conv), "more": more}))
+            if budget <= 0:  # no room left in this answer: the client asks for this one alone
+                msgs, more = [], True
+            else:
+                rows = self.store.messages_since(conv, since, limit + 1)
+                msgs, used, cut = _page(rows[:limit], budget)
+                more = cut or len(rows) > limit
+                budget -= used
+            out.append(("send", session.conn, {"type": "sync_ok", "conv": conv, "since": since, "messages": msgs,
+                                               "last_seq": last, "more": more}))
+
+    def _history(self, session, frame, out) -> None:
+        conv, limit = frame["conv"], frame.get("limit", P.DEFAULT_SYNC_LIMIT)
+        if session.user not in self.store.members(conv):
+            self._not_member(session, out, conv=conv)
+            return
+        before = frame.get("before", self.store.last_seq(conv) + 1)
+        rows = self.store.messages_before(conv, before, limit)
+        msgs, _, _ = _page(reversed(rows), _PAGE_BYTES)  # keep the newest when the page is cut
+        msgs.reverse()
+        out.append(("send", session.conn, {"type": "history_ok", "conv": conv, "before": before, "messages": msgs,
+                                           "more": bool(msgs) and msgs[0]["seq"] > 1}))
 
     def _read(self, session, frame, out) -> None:
         conv, user = frame["conv"], session.user
@@ -192,6 +285,20 @@ class Logic:
             for conn in self.registry.get(member).values():
                 if conn != session.conn:
                     out.append(("send", conn, note))
+
+
+def _page(rows, budget: int) -> tuple[list, int, bool]:
+    """Messages from ``rows`` while their JSON fits in ``budget`` bytes (at least one):
+    ``(messages, bytes used, cut short)``."""
+    msgs, used = [], 0
+    for q, u, c, b, t in rows:
+        m = {"seq": q, "sender": u, "cid": c, "body": b, "ts": t}
+        n = P.frame_bytes(m) + 1
+        if msgs and used + n > budget:
+            return msgs, used, True
+        msgs.append(m)
+        used += n
+    return msgs, used, False
 
 
 class _LogicDied(Exception):

@@ -15,9 +15,24 @@ runs (:class:`~rtlib.im.gateway.Gateway`, :class:`~rtlib.im.logic.Logic`,
 Robustness: a bad frame gets an ``error`` frame from the gateway; an unexpected
 exception while handling one connection is logged and answered with an error, and
 never stops the server; a failing transaction (disk full...) rolls back and answers
-``unavailable`` so the clients retry; nothing is acked that is not committed.  After
-``kill -9``, restarting on the same database file recovers every committed message
-(SQLite replays its write-ahead log).
+``unavailable`` so the clients retry, while a message that cannot be stored at all is
+isolated and refused alone (see :mod:`rtlib.im.logic`); nothing is acked that is not
+committed.  After ``kill -9``, restarting on the same database file recovers every
+committed message (SQLite replays its write-ahead log).
+
+Fairness (issue 12: one client must not hurt the others):
+
+- each connection's outgoing frames wait in a bounded :class:`~rtlib.im.limits.OutQueue`
+  (``MAX_OUT_QUEUE_FRAMES`` frames, ``MAX_OUT_QUEUE_BYTES`` bytes); a client that does
+  not read is closed with ``CLOSE_SLOW_READER`` (4003) instead of growing the
+  server's memory, and recovers everything with ``sync`` after reconnecting;
+- a connection's pulls (``sync``, ``history``) are answered one at a time, and only
+  once its earlier answers have left (the queue holds under ``PULL_RESUME_BYTES``): a
+  client that asks for more than it reads is slowed down, not disconnected;
+- each connection's frames are read at most ``FRAME_RATE_PER_S`` per second (beyond
+  it the server stops reading and TCP pushes back), and the reader yields to the
+  others every few frames, so one flooding connection cannot starve the rest;
+- sends and auth attempts are rate-limited per user by the gateway.
 
 Used in: notebooks/02_im_store_forward.ipynb (started as a subprocess, killed and
 restarted), benchmarks/bench_im.py.
@@ -32,26 +47,40 @@ from pathlib import Path
 
 from rtlib.im import protocol as P
 from rtlib.im.gateway import Gateway
+from rtlib.im.limits import OutQueue, RateLimiter
 from rtlib.im.logic import Logic
 from rtlib.im.store import Store
 
 log = logging.getLogger("rtlib.im.server")
+
+_PULLS = ("sync", "history")
+PULL_RESUME_BYTES = 256 * 1024  # a pull is handed to the logic once the queue holds less than this
+CLOSE_WAIT_S = 5.0  # how long a close frame may wait for a client that does not read
+_YIELD_EVERY = 16  # frames read from one connection before letting the others run
 
 
 class IMServer:
     """One IM server process: ``await server.start()``, then ``await server.wait_closed()``."""
 
     def __init__(self, db: str | Path, host: str = "127.0.0.1", port: int = 8765, *, synchronous: str = "FULL",
-                 idle_timeout_s: float = 75.0, auth_timeout_s: float = 10.0):
+                 idle_timeout_s: float = P.IDLE_TIMEOUT_S, auth_timeout_s: float = P.AUTH_TIMEOUT_S,
+                 send_limit=(P.SEND_RATE_PER_S, P.SEND_BURST), auth_limit=(P.AUTH_RATE_PER_S, P.AUTH_BURST),
+                 frame_limit=(P.FRAME_RATE_PER_S, P.FRAME_BURST),
+                 max_out_frames: int = P.MAX_OUT_QUEUE_FRAMES, max_out_bytes: int = P.MAX_OUT_QUEUE_BYTES):
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an integer in [0, 65535], got {port!r}")
         if str(db) == ":memory:":
             raise ValueError("db must be a file: an in-memory store would lose every message on restart")
+        OutQueue(max_out_frames, max_out_bytes)  # checks both bounds
         self.db_path = str(db)
         self.host, self.port = host, port
         self.store = Store(self.db_path, synchronous=synchronous)
-        self.gateway = Gateway(self.store.check_token, idle_timeout_s=idle_timeout_s, auth_timeout_s=auth_timeout_s)
+        self.gateway = Gateway(self.store.check_token, idle_timeout_s=idle_timeout_s, auth_timeout_s=auth_timeout_s,
+                               send_limit=send_limit, auth_limit=auth_limit, revalidate=self.store.check_token,
+                               tokens_version=self.store.tokens_version)
         self.logic = Logic(self.store, self.gateway.registry)
+        self.frame_limit = None if frame_limit is None else RateLimiter(*frame_limit)
+        self.max_out_frames, self.max_out_bytes = max_out_frames, max_out_bytes
         self._conns: dict[int, _Conn] = {}
         self._queue: list = []
         self._wake: asyncio.Event | None = None
@@ -59,6 +88,8 @@ class IMServer:
         self._tasks: list[asyncio.Task] = []
         self.batches = 0
         self.internal_errors = 0
+        self.slow_readers_closed = 0
+        self.peak_out_bytes = 0
 
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self) -> tuple[str, int]:
@@ -92,21 +123,48 @@ class IMServer:
     async def _handler(self, ws) -> None:
         now = time.time()
         conn = self.gateway.open(now)
-        c = _Conn(ws)
+        c = _Conn(ws, conn, self)
         self._conns[conn] = c
+        limit = self.frame_limit
+        loop = asyncio.get_running_loop()
+        n = 0
         try:
             async for raw in ws:
+                now = time.time()
                 try:
-                    outs = self.gateway.on_frame(conn, raw, time.time())
-                except Exception:  # a bug must not take the server down
+                    outs = self.gateway.on_frame(conn, raw, now)
+                except Exception:  # a bug must not take the server down (nor make the client retry forever)
                     self.internal_errors += 1
                     log.exception("gateway failed on a frame from connection %s", conn)
-                    outs = [("send", conn, P.error(P.UNAVAILABLE, "internal error; retry"))]
+                    outs = [("send", conn, P.error(P.INTERNAL_ERROR, "internal error on this frame; do not retry"))]
+                pull = None
+                for o in outs:
+                    if o[0] == "logic" and o[2]["type"] in _PULLS:
+                        pull = o
+                if pull is not None:
+                    # Answer pulls one at a time, once the answers before them have left.
+                    while c.out.bytes > PULL_RESUME_BYTES and not c.closed:
+                        c.drained.clear()
+                        await c.drained.wait()
+                    c.pull = loop.create_future()
                 self._dispatch(outs)
+                if pull is not None:
+                    try:
+                        await asyncio.wait_for(c.pull, 30.0)
+                    except asyncio.TimeoutError:
+                        pass
+                    c.pull = None
+                n += 1
+                wait = limit.take(conn, now) if limit is not None else 0.0
+                if wait:
+                    await asyncio.sleep(wait)
+                elif n % _YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
         except Exception as exc:  # the connection broke (reset, protocol error)
             log.debug("connection %s ended: %r", conn, exc)
         finally:
             self._conns.pop(conn, None)
+            c.closed = True
             self.gateway.closed(conn, time.time())
 
     def _dispatch(self, outs) -> None:
@@ -115,12 +173,17 @@ class IMServer:
             kind = out[0]
             if kind == "send":
                 c = self._conns.get(out[1])
-                if c is None:
+                if c is None or c.closed:
                     continue  # that connection is gone; the client will sync later
                 frame = out[2]
                 text = encoded.get(id(frame))
                 if text is None:
-                    text = encoded[id(frame)] = P.encode(frame)
+                    try:
+                        text = encoded[id(frame)] = P.encode(frame)
+                    except (ValueError, TypeError):  # one unencodable frame must not stop the others
+                        self.internal_errors += 1
+                        log.exception("cannot encode a %s frame", frame.get("type"))
+                        continue
                 c.write(text)
             elif kind == "logic":
                 self._queue.append((out[1], out[2]))
@@ -128,9 +191,16 @@ class IMServer:
             elif kind == "close":
                 c = self._conns.get(out[1])
                 if c is not None:
-                    c.close(1008 if "auth" in out[2] else 1000, out[2])
+                    c.close(out[2], out[3])
             elif kind == "push":
                 pass  # no push service live: the device syncs when it next connects
+
+    def _slow_reader(self, c: "_Conn") -> None:
+        self.slow_readers_closed += 1
+        log.info("connection %s: outgoing queue over %d frames or %d bytes: closing (slow reader)",
+                 c.conn, self.max_out_frames, self.max_out_bytes)
+        self.gateway.closed(c.conn, time.time())  # no more fan-out to it
+        c.close(P.CLOSE_SLOW_READER, "slow reader: outgoing queue full; reconnect and sync", drop=True)
 
     # -- the logic worker and the idle sweeper --------------------------------------------
     async def _logic_worker(self) -> None:
@@ -147,12 +217,17 @@ class IMServer:
         self.batches += 1
         try:
             outs = self.logic.on_requests(batch, time.time())
-        except Exception:  # e.g. sqlite3.OperationalError: the transaction rolled back
+        except Exception:  # a bug in the logic: maybe stored, maybe not; a resend is harmless (idempotent)
             self.internal_errors += 1
             log.exception("logic failed on a batch of %d requests", len(batch))
             outs = [("send", s.conn, P.error(P.UNAVAILABLE, "server error; retry", **(
                 {"cid": f["cid"]} if f.get("type") == "send" else {}))) for s, f in batch]
         self._dispatch(outs)
+        for s, f in batch:
+            if f["type"] in _PULLS:
+                c = self._conns.get(s.conn)
+                if c is not None and c.pull is not None and not c.pull.done():
+                    c.pull.set_result(None)
 
     async def _sweeper(self) -> None:
         while True:
@@ -163,39 +238,68 @@ class IMServer:
 
 
 class _Conn:
-    """Ordered writes on one WebSocket without making the caller wait."""
+    """Ordered writes on one WebSocket without making the caller wait, through a bounded queue."""
 
-    __slots__ = ("ws", "queue", "writer")
+    __slots__ = ("ws", "conn", "server", "out", "writer", "closed", "drained", "pull")
 
-    def __init__(self, ws):
+    def __init__(self, ws, conn: int, server: IMServer):
         self.ws = ws
-        self.queue: list[str] = []
+        self.conn = conn
+        self.server = server
+        self.out = OutQueue(server.max_out_frames, server.max_out_bytes)
         self.writer: asyncio.Task | None = None
+        self.closed = False
+        self.drained = asyncio.Event()
+        self.pull: asyncio.Future | None = None
 
     def write(self, text: str) -> None:
-        self.queue.append(text)
+        if self.closed:
+            return
+        if not self.out.push(text):
+            self.server._slow_reader(self)
+            return
+        if self.out.bytes > self.server.peak_out_bytes:
+            self.server.peak_out_bytes = self.out.bytes
         if self.writer is None:
             self.writer = asyncio.get_running_loop().create_task(self._drain())
 
     async def _drain(self) -> None:
+        out = self.out
         try:
-            while self.queue:
-                batch, self.queue = self.queue, []
-                for text in batch:
-                    await self.ws.send(text)
+            while out:
+                await self.ws.send(out.pop())
+                if out.bytes <= PULL_RESUME_BYTES:
+                    self.drained.set()
         except Exception:  # closed under us: the client will sync on reconnection
-            self.queue.clear()
+            out.items.clear()
+            out.bytes = 0
         finally:
             self.writer = None
+            self.drained.set()
 
-    def close(self, code: int, reason: str) -> None:
+    def close(self, code: int, reason: str, drop: bool = False) -> None:
+        """Close with ``code``; ``drop`` discards what is queued (a slow reader)."""
+        if self.closed:
+            return
+        self.closed = True
+        self.drained.set()
+        if self.pull is not None and not self.pull.done():
+            self.pull.set_result(None)
+        writer = self.writer
+        if drop and writer is not None:
+            writer.cancel()
+            writer = None
+        ws = self.ws
+
         async def closing():
-            if self.writer is not None:  # let the error frame go out first
+            if writer is not None:  # let the frames before the close go out first (an error frame)
                 try:
-                    await asyncio.wait_for(asyncio.shield(self.writer), 1.0)
-                except Exception:
+                    await asyncio.wait_for(asyncio.shield(writer), 1.0)
+                except BaseException:
                     pass
-            await self.ws.close(code, reason[:120])
+            try:  # ws.close() waits for the transport to drain: not forever
+                await asyncio.wait_for(ws.close(code, reason[:120]), CLOSE_WAIT_S)
+            except BaseException:
+                ws.transport.abort()
 
         asyncio.get_running_loop().create_task(closing())
-

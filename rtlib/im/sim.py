@@ -270,7 +270,9 @@ class World:
         self.mech, self.faults, self.timing = mechanisms, faults, timing
         self.loop = EventLoop()
         self.store = Store(":memory:", idempotent=mechanisms.dedupe)
-        self.gateway = Gateway(self.store.check_token, idle_timeout_s=timing.idle_timeout_s)
+        # The scenarios model honest devices: no rate limits (the live server has them).
+        self.gateway = Gateway(self.store.check_token, idle_timeout_s=timing.idle_timeout_s,
+                               send_limit=None, auth_limit=None)
         self.logic = Logic(self.store, self.gateway.registry, acks=mechanisms.acks)
         self.push = PushService(median_delay_s=timing.push_median_s, sigma=timing.push_sigma, seed=seed)
         self.tracker = Tracker(self, detailed=detailed)

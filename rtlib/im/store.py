@@ -15,8 +15,11 @@ Two rules make the server safe to crash:
 2. **The client message id is unique per sender** (a UNIQUE index on
    ``(sender, cid)``).  A retry of a message that was stored but whose ack was lost
    finds the stored copy and gets the same sequence number again: sending is
-   *idempotent*.  ``idempotent=False`` drops the index so the fault experiments can
-   show what happens without it.
+   *idempotent*.  A retry must mean the same thing: the same ``(sender, cid)`` with
+   another conversation or another body is a :data:`CONFLICT` (nothing stored, nothing
+   acked, nothing fanned out), never an ack of something that is not stored.
+   ``idempotent=False`` drops the index so the fault experiments can show what happens
+   without it.
 
 Sequence numbers are per conversation, gap-free, starting at 1; the highest one per
 conversation is cached in memory and rebuilt from the table on open.
@@ -36,7 +39,7 @@ import secrets
 import sqlite3
 from pathlib import Path
 
-from rtlib.im.protocol import FrameError, check_name
+from rtlib.im.protocol import MAX_CONVS_PER_USER, FrameError, check_name
 
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
@@ -64,12 +67,18 @@ CREATE TABLE IF NOT EXISTS cursors(
 UNIQUE_CID = "CREATE UNIQUE INDEX IF NOT EXISTS messages_cid ON messages(sender_id, cid)"
 
 
+# The third element of each result of Store.append_many: a new row, a resend of a
+# stored one, or the same (sender, cid) meaning something else.
+STORED, DUPLICATE, CONFLICT = False, True, "conflict"
+
+
 class StoreCrash(RuntimeError):
     """Raised by an injected crash (simulation only): the caller must not ack."""
 
 
 def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    # surrogatepass: a token that is not valid text still hashes (to nothing issued)
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class Store:
@@ -123,6 +132,7 @@ class Store:
         self.rows_written = 0
         self.rows_read = 0
         self.commits = 0
+        self._revocations = 0
 
     # -- admin: users, tokens, conversations ---------------------------------------------
     def create_user(self, user: str, now: float = 0.0) -> None:
@@ -150,16 +160,28 @@ class Store:
         return token
 
     def check_token(self, user: str, token: str) -> bool:
-        """True when ``token`` was issued to ``user`` (compares hashes only)."""
+        """True when ``token`` was issued to ``user`` and not revoked (compares hashes only)."""
         uid = self._user_id.get(user)
         if uid is None or not isinstance(token, str):
             return False
         row = self.db.execute("SELECT user_id FROM tokens WHERE hash = ?", (hash_token(token),)).fetchone()
         return row is not None and hmac.compare_digest(str(row[0]), str(uid))
 
-    def revoke_tokens(self, user: str) -> int:
-        """Delete every token of ``user``; returns how many."""
-        return self.db.execute("DELETE FROM tokens WHERE user_id = ?", (self._uid(user),)).rowcount
+    def revoke_tokens(self, user: str, token: str | None = None) -> int:
+        """Delete every token of ``user`` (or only ``token``); returns how many.
+
+        A running server notices within a sweep of its gateway and closes the
+        connections authenticated with a revoked token (``CLOSE_AUTH``)."""
+        self._revocations += 1
+        if token is None:
+            return self.db.execute("DELETE FROM tokens WHERE user_id = ?", (self._uid(user),)).rowcount
+        return self.db.execute("DELETE FROM tokens WHERE user_id = ? AND hash = ?",
+                               (self._uid(user), hash_token(token))).rowcount
+
+    def tokens_version(self) -> tuple:
+        """Changes when tokens may have been revoked, here or by another process (SQLite's
+        ``PRAGMA data_version`` moves when another connection commits to the file)."""
+        return self._revocations, self.db.execute("PRAGMA data_version").fetchone()[0]
 
     def users(self) -> list[str]:
         return sorted(self._user_id)
@@ -173,6 +195,8 @@ class Store:
             raise ValueError(f"conversation {conv!r} already exists")
         members = list(dict.fromkeys(members))
         uids = [self._uid(u) for u in members]
+        for u in members:
+            self._room_for(u)
         self.db.execute("BEGIN")
         try:
             cur = self.db.execute("INSERT INTO conversations(name, kind, created_s) VALUES (?, ?, ?)", (conv, kind, now))
@@ -190,6 +214,8 @@ class Store:
 
     def add_member(self, conv: str, user: str) -> None:
         cid, uid = self._cid(conv), self._uid(user)
+        if conv not in self._convs_of[user]:
+            self._room_for(user)
         self.db.execute("INSERT OR IGNORE INTO members(conv_id, user_id) VALUES (?, ?)", (cid, uid))
         self._members[conv] = self._members[conv] | {user}
         self._convs_of[user].add(conv)
@@ -199,6 +225,11 @@ class Store:
         self.db.execute("DELETE FROM members WHERE conv_id = ? AND user_id = ?", (cid, uid))
         self._members[conv] = self._members[conv] - {user}
         self._convs_of[user].discard(conv)
+
+    def _room_for(self, user: str) -> None:
+        if len(self._convs_of[user]) >= MAX_CONVS_PER_USER:
+            raise ValueError(f"user {user!r} is already in {MAX_CONVS_PER_USER} conversations, the most allowed "
+                             f"(MAX_CONVS_PER_USER)")
 
     def conversations(self) -> list[str]:
         return sorted(self._conv_id)
@@ -234,8 +265,10 @@ class Store:
 
         Returns one ``(seq, ts, duplicate)`` per item, in order, once the transaction
         has committed.  A ``(sender, cid)`` already stored (or repeated in the batch)
-        is not stored again: it gets ``duplicate=True`` with the seq and time of the
-        stored copy (only when the store is idempotent).
+        is not stored again: with the same conversation and body it is a resend and
+        gets ``duplicate=True`` (:data:`DUPLICATE`) with the seq and time of the stored
+        copy; with another conversation or body it gets ``(None, None, CONFLICT)``
+        (only when the store is idempotent).
 
         ``crash`` injects a failure for the fault experiments: ``"before_commit"``
         rolls the transaction back, ``"after_commit"`` commits; both then raise
@@ -283,22 +316,26 @@ class Store:
         next_seq, seen, rows, out = {}, {}, [], []
         for conv, sender, cid, body, ts in items:
             key = (sender, cid)
-            if key in seen:
-                out.append((*seen[key], True))
-                continue
+            stored = seen.get(key)
             uid = self._user_id[sender]
-            row = db.execute("SELECT seq, ts FROM messages WHERE sender_id = ? AND cid = ?", (uid, cid)).fetchone()
-            if row is not None:
-                seen[key] = (row[0], row[1])
-                out.append((row[0], row[1], True))
+            if stored is None:
+                row = db.execute("SELECT seq, ts, conv_id, body FROM messages WHERE sender_id = ? AND cid = ?",
+                                 (uid, cid)).fetchone()
+                if row is not None:
+                    stored = seen[key] = (row[0], row[1], self._conv_name[row[2]], row[3])
+            if stored is not None:
+                if (stored[2], stored[3]) == (conv, body):
+                    out.append((stored[0], stored[1], DUPLICATE))
+                else:
+                    out.append((None, None, CONFLICT))
                 continue
             seq = (next_seq.get(conv) or last[conv]) + 1
             next_seq[conv] = seq
             row = (self._conv_id[conv], seq, uid, cid, body, ts)
             db.execute("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?)", row)
             rows.append(row)
-            seen[key] = (seq, ts)
-            out.append((seq, ts, False))
+            seen[key] = (seq, ts, conv, body)
+            out.append((seq, ts, STORED))
         return out, next_seq, rows
 
     def messages_since(self, conv: str, since: int = 0, limit: int = 200) -> list[tuple]:
@@ -313,6 +350,21 @@ class Store:
         self.rows_read += len(rows)
         name = self._user_name
         return [(seq, name[s], cid, body, ts) for seq, s, cid, body, ts in rows]
+
+    def messages_before(self, conv: str, before: int | None = None, limit: int = 200) -> list[tuple]:
+        """The latest ``limit`` stored messages of ``conv`` with ``seq < before`` (all when
+        ``before`` is None), oldest first: tuples ``(seq, sender, cid, body, ts)``."""
+        c = self._conv_id.get(conv)
+        if c is None:
+            return []
+        if before is None:
+            before = self._last_seq.get(conv, 0) + 1
+        rows = self.db.execute(
+            "SELECT seq, sender_id, cid, body, ts FROM messages WHERE conv_id = ? AND seq < ? "
+            "ORDER BY seq DESC LIMIT ?", (c, before, limit)).fetchall()
+        self.rows_read += len(rows)
+        name = self._user_name
+        return [(seq, name[s], cid, body, ts) for seq, s, cid, body, ts in reversed(rows)]
 
     def count_messages(self, conv: str | None = None) -> int:
         if conv is None:

@@ -45,7 +45,9 @@ def test_frames_before_auth_are_refused(system):
     conn = gw.open(0.0)
     outs = gw.on_frame(conn, json.dumps({"type": "send", "conv": "ab", "cid": "1", "body": "x"}), 0.0)
     assert outs == [("send", conn, P.error(P.UNAUTHENTICATED, "send an auth frame first", cid="1"))]
-    assert gw.on_frame(conn, '{"type": "ping"}', 0.0) == [("send", conn, {"type": "pong"})]
+    # ping too: the error table says "a frame before auth" (issue 12, defect 6)
+    assert gw.on_frame(conn, '{"type": "ping"}', 0.0) == [("send", conn, P.error(P.UNAUTHENTICATED,
+                                                                                 "send an auth frame first"))]
 
 
 def test_wrong_token_gets_error_and_close(system):
@@ -155,7 +157,9 @@ def test_reconnect_replaces_the_stale_connection(system):
     old, _ = login(gw, logic, "alice")
     new = gw.open(5.0)
     outs = gw.on_frame(new, {"type": "auth", "user": "alice", "token": "tok-alice", "device": "phone"}, 5.0)
-    assert ("close", old, "replaced by a newer connection of the same device") in outs
+    assert ("close", old, P.CLOSE_REPLACED, "replaced by a newer connection of the same device") in outs
+    assert gw.registry.get("alice") == {}  # the new one is routed once the logic answers its auth
+    logic.on_requests([(o[1], o[2]) for o in outs if o[0] == "logic"], 5.0)
     assert gw.registry.get("alice") == {"phone": new}
     gw.closed(old, 5.0)  # the late close of the old one must not unregister the new one
     assert gw.registry.get("alice") == {"phone": new}
@@ -171,11 +175,11 @@ def test_idle_and_unauthenticated_connections_are_closed(system):
     closed = []
     while (t := gw.next_deadline()) is not None and t < 14.0:
         closed += gw.on_timer(t)
-    assert closed == [("close", lurker, "no auth frame in time")]  # alice spoke at 4 s: not idle yet
+    assert closed == [("close", lurker, P.CLOSE_AUTH_TIMEOUT, "no auth frame in time")]  # alice spoke at 4 s: not idle yet
     while (t := gw.next_deadline()) is not None:
         closed += gw.on_timer(t)
     assert t is None  # nothing left to watch
-    assert any(c[1] == a and "idle" in c[2] for c in closed)
+    assert any(c[1] == a and c[2] == P.CLOSE_IDLE and "idle" in c[3] for c in closed)
     assert not gw.registry.online("alice") and gw.idle_closed == 1
 
 
