@@ -43,3 +43,59 @@ def test_readme_links_exist():
     assert links, "the README links no notebook"
     missing = [link for link in links if not (ROOT / link).exists()]
     assert missing == []
+
+
+# --- a chapter is "ready" only when its notebook exists --------------------------------
+STATUS_ROW = re.compile(r"^\|\s*(\d\d)\s*\|.*\|\s*([^|]+?)\s*\|\s*$", re.M)
+NEXT_CHAPTER = re.compile(r"\*\*Next:\*\*\s*chapter (\d\d)[^\n]*")
+
+
+def status_problems(table_text: str, existing: set[str]) -> list[str]:
+    """Rows whose status column disagrees with which notebooks exist."""
+    problems = []
+    for number, status in STATUS_ROW.findall(table_text):
+        ready = status.strip("* ") == "ready"
+        if ready != (number in existing):
+            problems.append(f"chapter {number} is marked {status!r} but its notebook "
+                            f"{'exists' if number in existing else 'does not exist'}")
+    return problems
+
+
+def next_problems(text: str, existing: set[str]) -> list[str]:
+    """"Next: chapter NN" pointers to chapters that do not exist must say so."""
+    return [m.group(0) for m in NEXT_CHAPTER.finditer(text)
+            if m.group(1) not in existing and "not written yet" not in m.group(0)]
+
+
+def _markdown_of(path) -> str:
+    import json
+
+    return "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "markdown")
+
+
+def test_syllabus_status_matches_the_notebooks():
+    existing = set(existing_notebooks())
+    readme = (ROOT / "README.md").read_text()
+    syllabus = readme[readme.index("## Syllabus"):readme.index("## The library")]
+    road = _markdown_of(ROOT / "notebooks" / "00_start_here.ipynb")
+    road = road[road.index("The road ahead"):road.index("Glossary")]
+    assert len(STATUS_ROW.findall(syllabus)) == len(STATUS_ROW.findall(road)) >= 14
+    assert status_problems(syllabus, existing) + status_problems(road, existing) == []
+
+
+def test_next_pointers_to_unwritten_chapters_say_so():
+    existing = set(existing_notebooks())
+    problems = []
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        problems += [f"{path.name}: {p}" for p in next_problems(_markdown_of(path), existing)]
+    assert problems == []
+
+
+def test_status_guards_catch_a_planted_mismatch():
+    existing = {"00", "01"}
+    table = "| 00 | start | x | ready |\n| 01 | one | y | *coming* |\n| 02 | two | z | ready |\n"
+    assert status_problems(table, existing) == [
+        "chapter 01 is marked '*coming*' but its notebook exists",
+        "chapter 02 is marked 'ready' but its notebook does not exist"]
+    assert next_problems("**Next:** chapter 02, *two*.", existing) == ["**Next:** chapter 02, *two*."]
+    assert next_problems("**Next:** chapter 02, *two* (not written yet).", existing) == []
