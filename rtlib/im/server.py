@@ -110,8 +110,13 @@ class IMServer:
     async def stop(self) -> None:
         """Close every connection, finish the logic queue, close the database."""
         if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+            self._server.close()  # closes every connection with 1001 (going away)...
+            try:
+                await asyncio.wait_for(self._server.wait_closed(), CLOSE_WAIT_S)
+            except asyncio.TimeoutError:  # ...but a client that does not read never answers
+                for c in list(self._conns.values()):
+                    c.ws.transport.abort()
+                await self._server.wait_closed()
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -231,7 +236,8 @@ class IMServer:
 
     async def _sweeper(self) -> None:
         while True:
-            await asyncio.sleep(self.gateway.sweep_s)
+            due = self.gateway.next_deadline()
+            await asyncio.sleep(self.gateway.sweep_s if due is None else max(0.05, due - time.time() + 0.01))
             outs = self.gateway.on_timer(time.time())
             if outs:
                 self._dispatch(outs)

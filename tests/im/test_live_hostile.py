@@ -128,8 +128,8 @@ def test_a_reader_that_never_reads_is_closed_and_recovers_everything_with_sync(w
             code = exc.rcvd.code if exc.rcvd else None
         except asyncio.TimeoutError:
             code = "still open"
-        for ws in senders:
-            await ws.close()
+        for ws in senders:  # they did not read the others' msgs: cut, not a closing handshake
+            ws.transport.abort()
         # It reconnects and pulls: nothing is lost.
         async with IMClient(srv.url, "slow", tokens["slow"], "phone") as again:
             await again.wait_for(lambda c: len(c.texts("all")) == acked, 30)
@@ -200,13 +200,13 @@ def test_revoking_a_token_closes_its_open_sessions(world):
         return took, alice.close_codes, ack
 
     took, codes, ack = asyncio.run(main())
-    assert codes[-1] == P.CLOSE_AUTH and took < 6.0
+    assert codes[-1] == P.CLOSE_AUTH and took < P.AUTH_TIMEOUT_S / 4 + 2  # within a sweep of the gateway
     assert ack["seq"] == 1
 
 
 # -- the hostile mix -------------------------------------------------------------------
 HONEST_RATE = 400  # offered acks/s in total, well below what the server sustains on 2 cores
-HONEST_S = 1.5
+HONEST_S = 1.0
 
 
 async def honest_run(url, tokens, attack: bool) -> dict:
