@@ -127,7 +127,7 @@ def adpcm_step_sizes(codes, index: int = 0) -> np.ndarray:
 class ImaAdpcm(AudioCodec):
     """IMA ADPCM at 4 bits per sample, as RTP's DVI4 (RFC 3551 §4.5.1): 32 kbit/s at 8 kHz.
 
-    ``bitrate_bps`` counts the 4-byte per-packet header too (32.8 kbit/s at 20 ms).
+    ``bitrate_bps`` counts the 4-byte per-packet header too (33.6 kbit/s at 20 ms: 80 + 4 bytes every 20 ms).
     ``decode(None)`` returns silence; the next packet's header resynchronises the decoder.
     """
 
