@@ -227,18 +227,27 @@ def _plot_repair(r):
 
     fig, ax = new_figure(figsize=(8.5, 5.2))
     k = r["fec_k"]
-    lines = (("none", "no repair", COLORS["neutral"]),
-             ("fec", f"parity FEC, k={k} (+{100 / k:.0f} % packets)", COLORS["good"]),
-             ("red", "RED, previous frame in each packet (+100 % payload)", COLORS["accent"]),
-             ("nack", f"NACK/RTX, up to 3 tries (+{100 * np.mean(r['nack_overhead']):.1f} % packets)", COLORS["rtc"]))
-    for key, label, color in lines:
-        ax.plot(r["rtt_ms"], 100 * r["residual"][key], "o-", ms=3.5, color=color, label=label)
+    # (key, label, colour, marker, line style, width): distinct markers and dashes, so that
+    # lines on top of each other stay visible; the legend also says which ones coincide.
+    lines = (("none", "no repair", COLORS["neutral"], "o", "-", 4.0),
+             ("fec", f"parity FEC, k={k} (+{100 / k:.0f} % packets)", COLORS["good"], "s", "-", 1.6),
+             ("red", "RED, previous frame in each packet (+100 % payload)", COLORS["accent"], "^", "--", 1.6),
+             ("nack", f"NACK/RTX, up to 3 tries (+{100 * np.mean(r['nack_overhead']):.1f} % packets)",
+              COLORS["rtc"], "v", ":", 1.8))
+    none = r["residual"]["none"]
+    for key, label, color, marker, ls, lw in lines:
+        y = r["residual"][key]
+        if key != "none" and np.array_equal(y, none):
+            label += " = no repair at every RTT"
+        ax.plot(r["rtt_ms"], 100 * y, marker=marker, ls=ls, lw=lw, ms=5 if key != "none" else 7,
+                color=color, label=label, alpha=0.45 if key == "none" else 1.0, mfc="none" if key != "none" else color)
     top = max(100 * max(float(np.max(v)) for v in r["residual"].values()), 0.5)
     ax.set_ylim(-0.04 * top, 1.12 * top)
     if 0 < r["nack_limit_ms"] <= r["rtt_ms"][-1]:
         ax.axvline(r["nack_limit_ms"], color=COLORS["rtc"], ls=":", lw=1.2)
-        ax.text(r["nack_limit_ms"] + 4, 0.55 * top, "RTT = buffer − frame:\none retransmission\nno longer fits",
-                va="center", ha="left", fontsize=8.5, color=COLORS["rtc"],
+        ax.text(r["nack_limit_ms"] + 4, 0.55 * top,
+                "RTT = buffer − frame:\nthe largest RTT at which\none retransmission fits\n(beyond it, none does;\n"
+                "at it, only with no jitter)", va="center", ha="left", fontsize=8.5, color=COLORS["rtc"],
                 bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85})
     kind = "random" if r["burst_len"] == 1 else f"bursts of {r['burst_len']:g}"
     label_axes(ax, "round-trip time [ms]", "frames lost or late [%]",
