@@ -12,7 +12,7 @@ import struct
 
 import numpy as np
 
-from rtlib.checks.core import Feedback, as_number, fail, ok
+from rtlib.checks.core import Feedback, as_number, fail, ok, rough_factor
 
 FIELDS = ("version", "padding", "extension", "csrc_count", "marker", "payload_type", "sequence_number",
           "timestamp", "ssrc")
@@ -40,6 +40,7 @@ def _test_packets() -> list[bytes]:
         bytes(RtpPacket(96, 65535, 0xFFFFFFF0, 0x80000001, b"x", csrc=[7, 8, 9], extensions={1: b"\x85"},
                         padding_size=4)),
         bytes(RtpPacket(8, 258, 0x00000102, 0x00000103, b"")),
+        bytes(RtpPacket(97, 0x8001, 0x7FFFFFFF, 0x00000001, b"z")),  # odd PT, no marker: M is bit 7, not bit 0
     ]
 
 
@@ -102,6 +103,15 @@ def _jitter_cases() -> list[tuple[np.ndarray, np.ndarray, int]]:
     return cases
 
 
+def _smoothed(abs_d: np.ndarray, gain: float) -> np.ndarray:
+    """J after each packet (J = 0 first) for ``J += (|D| - J) / gain``."""
+    out, j = [0.0], 0.0
+    for x in abs_d:
+        j += (x - j) / gain
+        out.append(j)
+    return np.array(out)
+
+
 def jitter_estimator(func) -> Feedback:
     """Exercise 5.2: ``func(arrival_s, rtp_ts, clock_rate_hz)`` -> J after each packet, timestamp units."""
     from rtlib.rtp.stats import interarrival_jitter
@@ -149,6 +159,13 @@ def jitter_estimator(func) -> Feedback:
             return fail("That is |D| itself; J smooths it: J += (|D| - J) / 16.")
         if np.allclose(got[1:], np.abs(d) / 16, rtol=1e-6, atol=1e-6):
             return fail("Each J must build on the previous one: J = J + (|D| - J) / 16, not |D| / 16.")
+        for gain in (8, 32, 1 / 16):
+            if np.allclose(got, _smoothed(np.abs(d), gain), rtol=1e-6, atol=1e-6):
+                return fail("The smoothing gain is off.", "RFC 3550 A.8 moves J by 1/16 of the difference: "
+                            "J += (|D| - J) / 16.")
+        if np.allclose(got, _smoothed(np.abs(np.diff(arrival * clock)), 16), rtol=1e-6, atol=1e-6):
+            return fail("D ignores the timestamps.", "D compares the change in arrival time with the change in "
+                        "RTP timestamp: both in timestamp units.")
         return fail("The values differ from RFC 3550's estimator.",
                     "D compares consecutive packets: (R_i - R_{i-1}) - (S_i - S_{i-1}), both in timestamp units.",
                     "Then J = J + (|D| - J) / 16, starting from J = 0.")
@@ -170,10 +187,12 @@ def rtt_ms(answer, *, a: int = RTT_A, lsr: int = RTT_LSR, dlsr: int = RTT_DLSR) 
 
     rtt_s = round_trip_time_s(a, lsr, dlsr)
     expected, units = rtt_s * 1000, rtt_s * 65536
-    close = lambda x: math.isclose(value, x, rel_tol=1e-3, abs_tol=1e-3)  # noqa: E731
+    close = lambda x: math.isclose(value, x, rel_tol=1e-3, abs_tol=1e-6)  # noqa: E731
     if close(expected):
         return ok("Right: A - LSR - DLSR, converted from 1/65536 s to milliseconds.")
-    if close(expected / 1000):
+    if value < 0:
+        return fail("A round-trip time cannot be negative.", "Subtract in the order A − LSR − DLSR: A is the latest time.")
+    if 0.95 <= value * 1000 / expected <= 1.05:  # a band: a rounded seconds answer is still seconds
         return fail("That looks like seconds; the answer is asked in milliseconds.")
     if close(units) or close(units / 1000):
         return fail("That is still in the RTCP clock's units.", "One unit is 1/65536 of a second.")
@@ -181,7 +200,16 @@ def rtt_ms(answer, *, a: int = RTT_A, lsr: int = RTT_LSR, dlsr: int = RTT_DLSR) 
         return fail("You forgot to subtract DLSR: the time the receiver held the report is not network delay.")
     if close(((a - lsr + dlsr) & 0xFFFFFFFF) / 65536 * 1000):
         return fail("DLSR must be subtracted, not added.")
-    if close(units / 65.536):
-        return fail("Off by a factor of 1000.", "Units of 1/65536 s: divide by 65536 for seconds, then × 1000.")
-    direction = "too high" if value > expected else "too low"
-    return fail(f"The round-trip time is {direction}.", "RTT = A - LSR - DLSR, all three in units of 1/65536 s.")
+    if close(expected * 1000):
+        return fail("Off by a factor of 1000: that is microseconds.",
+                    "Units of 1/65536 s: divide by 65536 for seconds, then × 1000 for milliseconds.")
+    if close(expected / 1e6):
+        return fail("Off by a factor of a million: you divided by 1000 where you should multiply.",
+                    "Units of 1/65536 s: divide by 65536 for seconds, then × 1000 for milliseconds.")
+    if close(units * 65536 * 1000) or close(units * 65536):
+        return fail("You multiplied by 65536 where you should divide.", "One unit is 1/65536 of a second.")
+    if close(units / 2**32 * 1000) or close(units / 2**32):
+        return fail("One unit is 1/65536 s, not 1/2³² s.",
+                    "LSR, DLSR and A are the middle 32 bits of the NTP time: 16 bits of seconds, 16 of fraction.")
+    return fail(f"The round-trip time is {rough_factor(value, expected)}.",
+                "RTT = A - LSR - DLSR, all three in units of 1/65536 s.")

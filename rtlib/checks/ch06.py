@@ -6,18 +6,57 @@ import math
 
 import numpy as np
 
-from rtlib.checks.core import Feedback, as_number, close_to, fail, ok
+from rtlib.checks.core import Feedback, as_number, close_to, fail, is_generic, ok, rough_factor
 
 _ALL = np.arange(-32768, 32768, dtype=np.int32).astype(np.int16)
+
+
+def _ulaw_recipe(x, *, magnitude: str = "ones", shift: int = 2, bias: int = 33, clip: bool = True,
+                 mantissa_shift: int = 1, sign_for_positive: bool = True, invert: int = 0x7F) -> np.ndarray:
+    """The notebook's six-step μ-law recipe, with knobs that reproduce the typical slips."""
+    x = np.asarray(x).astype(np.int64)
+    m = np.where(x >= 0, x, ~x) if magnitude == "ones" else np.abs(x)
+    m = (m >> shift) + bias
+    if clip:
+        m = np.minimum(m, 8191)
+    top = m >> 6
+    seg = np.where(top > 0, np.floor(np.log2(np.maximum(top, 1))).astype(np.int64) + 1, 0)
+    mant = (m >> (seg + mantissa_shift)) & 0x0F
+    code = (seg << 4) | mant
+    positive = x >= 0
+    code = np.where(positive if sign_for_positive else ~positive, code | 0x80, code)
+    return (code ^ invert) & 0xFF
+
+
+# (knobs, message, the one hint); checked in order, the first that matches is told.
+_ULAW_SLIPS = (
+    (dict(magnitude="abs"), "Only negative inputs are wrong.",
+     "How do you take the magnitude of a negative sample? G.191 uses the one's complement (~x), so -1 has "
+     "magnitude 0; abs() gives 1."),
+    (dict(invert=0xFF), "Your codes are right except for the sign bit.",
+     "Bit 7 must end up 1 for x >= 0: set 0x80 for non-negative samples and invert only the seven low bits "
+     "(code ^ 0x7F)."),
+    (dict(invert=0x00), "Your codes are right up to a bit inversion.",
+     "G.711 sends μ-law with every bit except the sign inverted: finish with code ^ 0x7F."),
+    (dict(bias=0), "The bias is missing.", "Add 33 to the 14-bit magnitude before finding the segment."),
+    (dict(clip=False), "Only the loudest inputs are wrong.",
+     "Clip the biased magnitude to 8191 before finding the segment."),
+    (dict(shift=0), "The magnitude is on the wrong scale.",
+     "The recipe works on a 14-bit magnitude: shift the 16-bit sample right by 2 first."),
+    (dict(mantissa_shift=0), "The mantissa is taken from the wrong bits.",
+     "The mantissa is the 4 bits just below the leading one: (m >> (segment + 1)) & 0x0F."),
+)
 
 
 def ulaw_encoder(fn) -> Feedback:
     """Does ``fn(samples int16 array) -> uint8 codes`` implement G.711 μ-law bit-exactly?
 
     Checked on all 65,536 16-bit inputs against the ITU-T G.191 reference; FFmpeg's
-    (aiortc's) nearest-level variant is accepted too.  The feedback names *where*
-    the codes differ (negative inputs, small ones, the sign, the bit inversion), never
-    what they should be.
+    (aiortc's) nearest-level variant is accepted too.  A typical slip (``abs`` for the
+    one's complement, a missing bias, inversion or clip, the sign bit the wrong way
+    round ...) is recognised by comparing with the recipe done that wrong way, and
+    only its own hint is given; otherwise the feedback names *where* the codes differ
+    (negative inputs, small ones, segment boundaries), never what they should be.
     """
     from rtlib.media.codecs.pcm import g711_encode
 
@@ -50,30 +89,30 @@ def ulaw_encoder(fn) -> Feedback:
                   "nearest level and differs from G.191 only on decision boundaries.")
     bad = codes != ref
     n_bad = int(bad.sum())
-    hints = []
-    if np.array_equal(codes ^ 0xFF, ref) or np.array_equal(codes ^ 0x7F, ref) or np.array_equal(codes ^ 0x80, ref):
-        hints.append("Your codes are right up to a bit inversion: G.711 sends μ-law with every bit except the "
-                     "sign inverted, and the sign bit is 1 for positive samples.")
-    elif np.mean(bad[_ALL >= 0]) > 0.9 and np.mean(bad[_ALL < 0]) > 0.9:
-        hints.append("Nearly every code is wrong: check the sign bit and the final inversion.")
+    message = f"{n_bad:,} of 65,536 inputs get a different code."
+    for knobs, slip, hint in _ULAW_SLIPS:
+        # at most 2 stray inputs (e.g. int16 overflow of abs(-32768)) still count as this slip
+        if int(np.sum(codes != _ulaw_recipe(_ALL, **knobs))) <= 2:
+            return fail(f"{message} {slip}", hint)
+    neg, pos = int(bad[_ALL < 0].sum()), int(bad[_ALL >= 0].sum())
+    small = bad[np.abs(_ALL.astype(int)) < 256].mean()
+    large = bad[np.abs(_ALL.astype(int)) > 8192].mean()
+    if np.mean(bad[_ALL >= 0]) > 0.9 and np.mean(bad[_ALL < 0]) > 0.9:
+        hint = "Nearly every code is wrong: check the sign bit and the final inversion."
+    elif neg and not pos:
+        hint = ("Only negative inputs are wrong: how do you take the magnitude of a negative sample? "
+                "(G.191 uses the one's complement, so -1 has magnitude 0.)")
+    elif pos and not neg:
+        hint = "Only non-negative inputs are wrong: check the sign bit and the magnitude of x >= 0."
+    elif small > 2 * large + 0.01:
+        hint = "Most mismatches are at small amplitudes: check the bias (33 on the 14-bit scale) and the first segment."
+    elif large > 2 * small + 0.01:
+        hint = "Most mismatches are at large amplitudes: check the segment number and the clipping of the biased magnitude."
+    elif n_bad < 2000:
+        hint = "Only a few inputs differ: look at values that sit exactly on a segment boundary."
     else:
-        neg, pos = bad[_ALL < 0].sum(), bad[_ALL >= 0].sum()
-        if neg and not pos:
-            hints.append("Only negative inputs are wrong: how do you take the magnitude of a negative sample? "
-                         "(G.191 uses the one's complement, so -1 has magnitude 0.)")
-        elif pos and not neg:
-            hints.append("Only non-negative inputs are wrong.")
-        small = bad[np.abs(_ALL.astype(int)) < 256].mean()
-        large = bad[np.abs(_ALL.astype(int)) > 8192].mean()
-        if small > 2 * large + 0.01:
-            hints.append("Most mismatches are at small amplitudes: check the bias (33 on the 14-bit scale) "
-                         "and the first segment.")
-        elif large > 2 * small + 0.01:
-            hints.append("Most mismatches are at large amplitudes: check the segment number and the clipping "
-                         "of the biased magnitude.")
-        if 0 < n_bad < 2000:
-            hints.append("Only a few inputs differ: look at values that sit exactly on a segment boundary.")
-    return fail(f"{n_bad:,} of 65,536 inputs get a different code.", *hints)
+        hint = "Follow the six steps one at a time and compare a few samples with rtlib.media.codecs.pcm.g711_encode."
+    return fail(message, hint)
 
 
 def quantisation_snr_db(answer, *, bits: int = 12) -> Feedback:
@@ -93,7 +132,21 @@ def quantisation_snr_db(answer, *, bits: int = 12) -> Feedback:
         return fail("Check your units: the answer is wanted in dB (10·log10 of a power ratio).")
     if math.isclose(value, 2 * expected, rel_tol=0.02) or math.isclose(value, expected / 2, rel_tol=0.02):
         return fail("Off by a factor of 2: is it a power ratio (10·log10) or an amplitude ratio (20·log10)?")
-    return fail(f"The SNR is {'too high' if value > expected else 'too low'}.",
+    slips = (
+        (10 * math.log10(6 * 4 ** bits), "The step is too small by half.",
+         "The range is −A to A, so the step is Δ = 2A / 2ᵇ, not A / 2ᵇ."),
+        (10 * math.log10(3 * 4 ** bits), "The signal power is twice too large.",
+         "A sine of amplitude A has power A²/2, not A²."),
+        (10 * math.log10(4 ** bits / 8), "The noise power is 12 times too large.",
+         "A uniform error spread over one step Δ has power Δ²/12, not Δ²."),
+    )
+    for wrong, message, hint in slips:
+        if math.isclose(value, wrong, abs_tol=0.15):
+            return fail(message, hint)
+    for other in (8, 16, bits - 1, bits + 1):
+        if other != bits and math.isclose(value, 6.02 * other + 1.76, abs_tol=0.15):
+            return fail(f"That is the SNR for {other} bits; this quantiser has {bits}.")
+    return fail(f"The SNR is {rough_factor(value, expected)}.",
                 "Noise of a uniform quantiser with step Δ: power Δ²/12; the step is full range / 2**bits.")
 
 
@@ -115,13 +168,23 @@ def wire_bitrate_bps(answer, *, payload_bytes: float = 160, packet_ms: float = 2
     other_ip = wire(payload_bytes, packet_ms, 10 - ip_version)
     if math.isclose(value, other_ip, rel_tol=1e-3):
         return fail(f"Check the IP header: this stream runs over IPv{ip_version}.")
-    for missing in ("RTP", "UDP"):
-        if math.isclose(value, expected - HEADER_BYTES[missing.lower()] * 8 * 1000 / packet_ms, rel_tol=1e-3):
+    ip = "ipv4" if ip_version == 4 else "ipv6"
+    for missing, key in (("RTP", "rtp"), ("UDP", "udp"), ("IP", ip)):
+        if math.isclose(value, expected - HEADER_BYTES[key] * 8 * 1000 / packet_ms, rel_tol=1e-3):
             return fail(f"One header is missing: the {missing} header.")
-    return close_to(answer, expected, what="The bit rate on the wire", rel=2e-3, unit_hints={
+    for link_bytes in (14, 18, 38):  # Ethernet header (+ FCS, + preamble and gap)
+        if math.isclose(value, expected + link_bytes * 8 * 1000 / packet_ms, rel_tol=1e-3):
+            return fail("That counts a link-layer (Ethernet) header too.",
+                        "The exercise asks for RTP + UDP + IP only, no link layer.")
+    if math.isclose(value, (payload_bytes * 8 + (expected * packet_ms / 1000 / 8 - payload_bytes)) * 1000 / packet_ms,
+                    rel_tol=1e-3):
+        return fail("The headers are counted in bytes, the payload in bits.", "Turn every byte into 8 bits.")
+    fb = close_to(answer, expected, what="The bit rate on the wire", rel=2e-3, unit_rel=0.01, unit_hints={
         1000: "Check your units: the answer is wanted in bit/s, not kbit/s (or the time in seconds, not ms).",
         8: "Check your units: bits, not bytes.",
     })
+    return fb if not is_generic(fb) else fail(fb.message, "Bits of one whole packet (payload + RTP + UDP + IP "
+                                                          "headers) times packets per second.")
 
 
 def header_overhead(answer, *, bitrate_bps: float = 6000, packet_ms: float = 20, ip_version: int = 4) -> Feedback:
@@ -142,4 +205,20 @@ def header_overhead(answer, *, bitrate_bps: float = 6000, packet_ms: float = 20,
         return fail("That is headers divided by payload; the question asks for headers as a share of everything sent.")
     if math.isclose(value, 1 - expected, rel_tol=2e-3):
         return fail("That is the payload's share; the question asks for the headers' share.")
-    return close_to(answer, expected, what="The header overhead", rel=2e-3)
+    if math.isclose(value, headers / (headers + payload * 8), rel_tol=2e-3):
+        return fail("The payload is counted in bits, the headers in bytes.",
+                    "bitrate_bps × packet time gives bits: divide by 8 for bytes.")
+    other_ip = HEADER_BYTES["rtp"] + HEADER_BYTES["udp"] + HEADER_BYTES["ipv6" if ip_version == 4 else "ipv4"]
+    if math.isclose(value, other_ip / (other_ip + payload), rel_tol=2e-3):
+        return fail(f"Check the IP header: this stream runs over IPv{ip_version}.")
+    for missing in ("rtp", "udp"):
+        h = headers - HEADER_BYTES[missing]
+        if math.isclose(value, h / (h + payload), rel_tol=2e-3):
+            return fail(f"One header is missing: the {missing.upper()} header.")
+    for other_ms in (10, 40, 60):
+        p = bitrate_bps / 8 * other_ms / 1000
+        if other_ms != packet_ms and math.isclose(value, headers / (headers + p), rel_tol=2e-3):
+            return fail(f"That is the share with {other_ms} ms packets; these packets carry {packet_ms:g} ms.")
+    fb = close_to(answer, expected, what="The header overhead", rel=2e-3)
+    return fb if not is_generic(fb) else fail(fb.message, "Share = header bytes / (header bytes + payload bytes) "
+                                                          "of one packet.")

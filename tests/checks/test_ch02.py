@@ -1,66 +1,110 @@
+"""Chapter 02 checks, table-driven: right answers pass; each typical wrong answer gets its own hint."""
+
 import pytest
 
 from rtlib.checks import ch02
+from tests.checks.table import assert_hint, shown
 
 RIGHT_TIMES = [0, 1, 3, 7, 15, 23]
 RIGHT_MAP = {"drop": "retries", "duplicate": "dedupe", "reorder": "in_order", "crash before commit": "retries",
              "retry of a stored message": "dedupe", "sender must know": "acks"}
 
+# -- 2.1 --------------------------------------------------------------------------------------------
+TIMES_RIGHT = [RIGHT_TIMES, [float(t) for t in RIGHT_TIMES], tuple(RIGHT_TIMES)]
+TIMES_WRONG = [
+    ([1, 2, 4, 8, 8, 8], "waits between attempts"),   # the six waits
+    ([0, 1, 2, 4, 8, 8], "waits between attempts"),   # 0 then the waits
+    ([1, 2, 4, 8, 8], "waits between attempts"),      # the five waits
+    ([0, 1, 2, 4, 8, 16], "waits between attempts"),  # doubling the times themselves
+    ([t * 1000 for t in RIGHT_TIMES], "milliseconds"),
+    ([1, 2, 4, 8, 16, 24], "shifted by one ack timeout"),
+    ([2, 3, 5, 9, 17, 25], "leaves at once"),
+    ([0, 1, 3, 7, 8, 8], "cap is applied to the send times"),
+    ([0, 1, 3, 7, 15, 31], "without a cap"),
+    ([0, 1, 3, 7, 15], "should hold 6"),
+    ([0, 2, 6, 14, 22, 30], "first retry"),
+    ([0, 1, 1, 7, 15, 23], "must increase"),
+    ([0, 1, 3, 7, 17, 27], "longer than the cap"),
+    ([0, 1, 3, 6, 12, 20], "off from attempt 4"),
+    ([0, 1, 3, float("nan"), 15, 23], "finite"),
+    ("soon", "list of numbers"),
+    (5, "list of numbers"),
+    (None, "Not answered yet"),
+]
 
-def shown(fb) -> str:
-    return repr(fb) + fb._repr_html_()
 
-
-def test_unanswered_is_not_an_error():
-    for check in (ch02.retry_times, ch02.p_unacked, ch02.which_mechanism):
-        fb = check(None)
-        assert not fb and "Not answered yet" in fb.message
-
-
-def test_retry_times_right_and_wrong():
-    assert ch02.retry_times(RIGHT_TIMES)
-    assert ch02.retry_times([float(t) for t in RIGHT_TIMES])
+@pytest.mark.parametrize("answer", TIMES_RIGHT)
+def test_retry_times_right(answer):
+    assert ch02.retry_times(answer)
     assert ch02.retry_schedule() == RIGHT_TIMES
-    cases = {
-        "milliseconds": [t * 1000 for t in RIGHT_TIMES],
-        "leaves at once": [1, 2, 4, 8, 16, 24],
-        "without a cap": [0, 1, 3, 7, 15, 31],
-        "should hold 6": [0, 1, 3, 7, 15],
-        "first retry": [0, 2, 4, 8, 16, 24],
-        "must increase": [0, 1, 1, 7, 15, 23],
-        "longer than the cap": [0, 1, 3, 7, 17, 27],
-        "list of numbers": "soon",
-    }
-    for expect, wrong in cases.items():
-        fb = ch02.retry_times(wrong)
-        assert not fb and expect in shown(fb), (expect, fb)
-        assert "23" not in shown(fb) and "15" not in fb.message
 
 
-def test_p_unacked():
-    right = (1 - 0.9 ** 2) ** 3
-    assert ch02.p_unacked(right)
-    assert ch02.p_unacked(0.19 ** 3)
-    assert "only lost sends" in ch02.p_unacked(0.1 ** 3).message
-    assert "one attempt" in ch02.p_unacked(0.19).message
-    assert "opposite" in shown(ch02.p_unacked(1 - right))
-    assert "between 0 and 1" in ch02.p_unacked(6.859).message
-    assert "too high" in ch02.p_unacked(0.01).message
-    for wrong in (0.1 ** 3, 0.19, 0.5, 0.001):
-        assert "0.0068" not in shown(ch02.p_unacked(wrong))
+@pytest.mark.parametrize("answer, hint", TIMES_WRONG)
+def test_retry_times_wrong(answer, hint):
+    fb = ch02.retry_times(answer)
+    assert_hint(fb, hint)
+    assert "23" not in shown(fb) and "15" not in fb.message
+
+
+# -- 2.2 --------------------------------------------------------------------------------------------
+P = (1 - 0.9 ** 2) ** 3
+P_RIGHT = [P, 0.19 ** 3, (1 - (1 - 0.1) * (1 - 0.1)) ** 3]
+P_WRONG = [
+    (0.1 ** 3, "only lost sends"),
+    (0.19, "only if every attempt fails"),
+    (1 - P, "opposite"),
+    (0.2 ** 3, "not the sum of the two drops"),
+    (0.9 ** 6, "every frame gets through"),
+    (P * 100, "percentage"),
+    (0.19 ** 2, "counts 2 attempts"),
+    (0.19 ** 4, "counts 4 attempts"),
+    (6.859, "between 0 and 1"),
+    (0.01, ("too high by roughly 10–50 %", "its send or its ack")),
+    (0.1, ("about 15× too high", "its send or its ack")),
+    ("0.0069", "without quotes"),
+    (None, "Not answered yet"),
+]
+
+
+@pytest.mark.parametrize("answer", P_RIGHT)
+def test_p_unacked_right(answer):
+    assert ch02.p_unacked(answer)
+
+
+@pytest.mark.parametrize("answer, hint", P_WRONG)
+def test_p_unacked_wrong(answer, hint):
+    fb = ch02.p_unacked(answer)
+    assert_hint(fb, hint)
+    assert "0.0068" not in shown(fb) and "0.0069" not in shown(fb)
+
+
+def test_p_unacked_other_parameters():
     assert ch02.p_unacked(0.0975 ** 2, drop=0.05, attempts=2)
 
 
-def test_which_mechanism():
+# -- 2.3 --------------------------------------------------------------------------------------------
+MAP_WRONG = [
+    ({**RIGHT_MAP, "duplicate": "retries", "reorder": "acks"}, ("4 of 6 right", "'duplicate'", "'reorder'")),
+    ({**RIGHT_MAP, "reorder": "In-Order"}, "lower case"),
+    ({k: "retries" for k in RIGHT_MAP}, "One mechanism for every situation"),
+    ({"drop": "retries"}, "Missing"),
+    ({**RIGHT_MAP, "meteor": "acks"}, "Unknown"),
+    ({**RIGHT_MAP, "drop": "prayer"}, "must be one of"),
+    (["retries"], "dict"),
+    (None, "Not answered yet"),
+]
+
+
+def test_which_mechanism_right():
     assert ch02.which_mechanism(RIGHT_MAP)
-    wrong = {**RIGHT_MAP, "duplicate": "retries", "reorder": "acks"}
-    fb = ch02.which_mechanism(wrong)
-    assert not fb and "4 of 6 right" in fb.message and "'duplicate'" in fb.message and "'reorder'" in fb.message
-    assert "dedupe" not in fb.message and "in_order" not in fb.message  # the right mechanisms are not named
-    assert "Missing" in ch02.which_mechanism({"drop": "retries"}).message
-    assert "Unknown" in ch02.which_mechanism({**RIGHT_MAP, "meteor": "acks"}).message
-    assert "must be one of" in ch02.which_mechanism({**RIGHT_MAP, "drop": "prayer"}).message
-    assert "dict" in ch02.which_mechanism(["retries"]).message
+
+
+@pytest.mark.parametrize("answer, hint", MAP_WRONG)
+def test_which_mechanism_wrong(answer, hint):
+    fb = ch02.which_mechanism(answer)
+    assert_hint(fb, hint)
+    if "of 6 right" in fb.message:
+        assert "dedupe" not in fb.message and "in_order" not in fb.message  # the right ones are not named
 
 
 @pytest.mark.parametrize("check", [ch02.retry_times, ch02.p_unacked, ch02.which_mechanism])

@@ -7,6 +7,7 @@ import pytest
 
 from rtlib.checks import ch05
 from rtlib.checks.ch05 import RTT_A, RTT_DLSR, RTT_LSR
+from tests.checks.table import assert_hint
 
 
 # -- 5.1 header parser -------------------------------------------------------------------------
@@ -43,6 +44,10 @@ def test_right_parser_passes():
     (little_endian, "sequence_number", "network byte order"),
     (marker_in_pt, "payload_type", "0x7F"),
     (signed_timestamp, "timestamp", "unsigned"),
+    (lambda d: {**good_parser(d), "version": d[0] & 0xC0}, "version", "shift right by 6"),
+    (lambda d: {**good_parser(d), "csrc_count": d[0] & 0x1F}, "csrc_count", "low four bits"),
+    (lambda d: {**good_parser(d), "marker": d[1] & 1}, "marker", "top bit of byte 1"),
+    (lambda d: {**good_parser(d), "ssrc": struct.unpack("<I", d[8:12])[0]}, "ssrc", "Bytes 8-11"),
 ])
 def test_typical_parser_mistakes_are_named(func, field, hint):
     fb = ch05.parse_header(func)
@@ -53,6 +58,7 @@ def test_parser_edge_cases():
     assert "Not answered" in ch05.parse_header(None).message
     assert "Not answered" in ch05.parse_header(lambda d: None).message
     assert "lacks these keys" in ch05.parse_header(lambda d: {"version": 2}).message
+    assert "Return a dict" in ch05.parse_header(lambda d: list(good_parser(d).values())).message
     assert "raised ZeroDivisionError" in ch05.parse_header(lambda d: 1 / 0).message
     assert "function itself" in ch05.parse_header(good_parser(b"\x80" * 12)).message
 
@@ -82,6 +88,14 @@ def test_right_estimator_passes():
     (lambda a, t, c: [0.0] + list(np.abs(np.diff(np.asarray(a) * c - t))), "smooths"),
     (lambda a, t, c: [1.0] * len(a), "should be 0"),
     (lambda a, t, c: [0.0] * len(a), "differ from RFC 3550"),
+    (lambda a, t, c: list(ch05._smoothed(np.abs(np.diff(np.asarray(a) * c - t)), 8)), "gain is off"),
+    (lambda a, t, c: list(ch05._smoothed(np.abs(np.diff(np.asarray(a) * c - t)), 32)), "gain is off"),
+    (lambda a, t, c: list(ch05._smoothed(np.abs(np.diff(np.asarray(a) * c)), 16)), "ignores the timestamps"),
+    (lambda a, t, c: [float("nan")] * len(a), "not finite"),
+    (lambda a, t, c: ["x"] * len(a), "list or array of numbers"),
+    (lambda a, t, c: good_jitter(a, t, c)[2:], "one value per packet"),
+    (lambda a, t, c: 1 / 0, "raised ZeroDivisionError"),
+    (good_jitter(np.zeros(2), np.zeros(2), 8000), "function itself"),
 ])
 def test_typical_estimator_mistakes(func, words):
     fb = ch05.jitter_estimator(func)
@@ -113,18 +127,29 @@ def test_rtt_right_answer_passes():
     assert ch05.rtt_ms((RTT_A - RTT_LSR - RTT_DLSR) * 1000 / 65536)
 
 
-@pytest.mark.parametrize("answer, words", [
-    (RIGHT_MS / 1000, "seconds"),
-    (RTT_A - RTT_LSR - RTT_DLSR, "units"),
+UNITS = RTT_A - RTT_LSR - RTT_DLSR
+RTT_WRONG = [
+    (RIGHT_MS / 1000, "looks like seconds"),
+    (0.144, "looks like seconds"),            # seconds, rounded: a band
+    (UNITS, "RTCP clock's units"),
+    (UNITS / 1000, "RTCP clock's units"),
     ((RTT_A - RTT_LSR) / 65536 * 1000, "forgot to subtract DLSR"),
     ((RTT_A - RTT_LSR + RTT_DLSR) / 65536 * 1000, "not added"),
-    (RIGHT_MS * 2, "too high"),
+    (RIGHT_MS * 1000, "factor of 1000: that is microseconds"),
+    (RIGHT_MS / 1e6, "divided by 1000 where you should multiply"),
+    (UNITS * 65536, "multiplied by 65536"),
+    (UNITS / 2**32 * 1000, "not 1/2³² s"),
+    (-RIGHT_MS, "cannot be negative"),
+    (RIGHT_MS * 2, ("about 2× too high", "RTT = A - LSR - DLSR")),
+    (RIGHT_MS * 1.05, ("a little too high", "RTT = A - LSR - DLSR")),
     ("143", "single number"),
     (None, "Not answered"),
-])
+]
+
+
+@pytest.mark.parametrize("answer, words", RTT_WRONG)
 def test_rtt_mistakes(answer, words):
-    fb = ch05.rtt_ms(answer)
-    assert not fb and (words in fb.message or any(words in h for h in fb.hints))
+    assert_hint(ch05.rtt_ms(answer), words, RIGHT_MS)
 
 
 def test_feedback_never_reveals_the_answers():

@@ -1,67 +1,161 @@
+"""Chapter 06 checks, table-driven: right answers pass; each typical wrong answer gets its own hint
+(and, for the μ-law encoder, only that hint)."""
+
 import numpy as np
+import pytest
 
 from rtlib.checks import ch06
 from rtlib.media.codecs.pcm import g711_encode, ulaw_encode
+from tests.checks.table import assert_hint, shown
 
 
-def _texts(fb):
-    return repr(fb) + fb._repr_html_()
+# -- 6.2 μ-law ------------------------------------------------------------------------------------
+def recipe(**knobs):
+    return lambda x: ch06._ulaw_recipe(x, **knobs).astype(np.uint8)
 
 
-def test_ulaw_check_accepts_both_reference_encoders():
-    assert ch06.ulaw_encoder(ulaw_encode)
-    assert ch06.ulaw_encoder(lambda x: g711_encode(x, "mu", variant="ffmpeg"))
+def twos_complement(x):  # the learner's abs(): -1 -> 1 instead of 0 (in int32, as the stub casts)
+    x = x.astype(np.int32)
+    mag = np.minimum((np.abs(x) >> 2) + 33, 0x1FFF)
+    seg = np.frexp((mag >> 6).astype(float))[1]
+    code = (seg << 4) | ((mag >> (seg + 1)) & 15)
+    return (np.where(x >= 0, code | 0x80, code) ^ 0x7F).astype(np.uint8)
 
 
-def test_ulaw_check_explains_typical_mistakes():
-    assert "Not answered" in ch06.ulaw_encoder(None).message
-    assert "Not answered" in ch06.ulaw_encoder(lambda x: None).message
-    assert not ch06.ulaw_encoder(lambda x: ulaw_encode(x) ^ 0xFF)
-    assert "inversion" in _texts(ch06.ulaw_encoder(lambda x: ulaw_encode(x) ^ 0x7F))
+def abs_in_int16(x):  # abs() without the cast: abs(-32768) overflows, one more input differs
+    out = ch06._ulaw_recipe(x, magnitude="abs").astype(np.uint8)
+    out[x == -32768] = 0x55
+    return out
 
-    def twos_complement(x):   # magnitude by negation: -1 -> 1 instead of 0
-        x = x.astype(np.int32)
-        mag = np.minimum((np.abs(x) >> 2) + 33, 0x1FFF)
-        seg = np.frexp((mag >> 6).astype(float))[1]
-        code = (seg << 4) | ((mag >> (seg + 1)) & 15)
-        return (np.where(x >= 0, code | 0x80, code) ^ 0x7F).astype(np.uint8)
 
+ULAW_RIGHT = [ulaw_encode, lambda x: g711_encode(x, "mu", variant="ffmpeg"), recipe()]
+ULAW_WRONG = [
+    (twos_complement, "one's complement"),
+    (abs_in_int16, "one's complement"),
+    (lambda x: ulaw_encode(x) ^ 0x80, "except for the sign bit"),
+    (recipe(sign_for_positive=False), "except for the sign bit"),
+    (lambda x: ulaw_encode(x) ^ 0x7F, "up to a bit inversion"),
+    (recipe(bias=0), "bias is missing"),
+    (recipe(clip=False), "Clip the biased magnitude"),
+    (recipe(shift=0), "shift the 16-bit sample right by 2"),
+    (recipe(mantissa_shift=0), "just below the leading one"),
+    (lambda x: np.where(x < -100, 0, ulaw_encode(x)).astype(np.uint8), "Only negative inputs are wrong"),
+    (lambda x: np.where(x > 100, 0, ulaw_encode(x)).astype(np.uint8), "Only non-negative inputs"),
+    (lambda x: np.where(abs(x.astype(int)) < 200, 0, ulaw_encode(x)).astype(np.uint8), "small amplitudes"),
+    (lambda x: np.where(abs(x.astype(int)) > 20000, 0, ulaw_encode(x)).astype(np.uint8), "large amplitudes"),
+    (lambda x: np.where(np.isin(x, [1000, -1000, 4000]), 0, ulaw_encode(x)).astype(np.uint8), "segment boundary"),
+    (lambda x: (ulaw_encode(x) + 1).astype(np.uint8), "Nearly every code is wrong"),
+    (lambda x: np.where(np.arange(x.size) % 3 == 0, ulaw_encode(x) ^ 1, ulaw_encode(x)).astype(np.uint8),
+     "one at a time"),
+    (lambda x: 1 / 0, "raised ZeroDivisionError"),
+    (lambda x: x[:10], "shape"),
+    (lambda x: x.astype(np.int32) + 1000, "in [0, 255]"),
+    (lambda x: ulaw_encode(x).astype(float), "integers"),
+    (lambda x: None, "Not answered"),
+    (None, "Not answered"),
+    (42, "function itself"),
+]
+
+
+@pytest.mark.parametrize("func", ULAW_RIGHT)
+def test_ulaw_right(func):
+    assert ch06.ulaw_encoder(func)
+
+
+@pytest.mark.parametrize("func, hint", ULAW_WRONG)
+def test_ulaw_wrong(func, hint):
+    assert_hint(ch06.ulaw_encoder(func), hint)
+
+
+def test_ulaw_abs_gets_only_its_own_hint():
     fb = ch06.ulaw_encoder(twos_complement)
-    assert not fb and "negative" in _texts(fb)
-    assert "raised" in ch06.ulaw_encoder(lambda x: 1 / 0).message
-    assert "shape" in ch06.ulaw_encoder(lambda x: x[:10]).message
-    assert "bytes" in ch06.ulaw_encoder(lambda x: x.astype(np.int32) + 1000).message
+    assert len(fb.hints) == 1 and "one's complement" in fb.hints[0]
 
 
-def test_snr_check():
-    assert ch06.quantisation_snr_db(6.02 * 12 + 1.76)
-    assert ch06.quantisation_snr_db(74.0)
-    assert "power" in _texts(ch06.quantisation_snr_db(6.02 * 12))
-    assert "too low" in ch06.quantisation_snr_db(50).message
-    assert "Not answered" in ch06.quantisation_snr_db(None).message
-    for wrong in (72.24, 50, 148.0, None, "74"):
-        assert "74" not in _texts(ch06.quantisation_snr_db(wrong))
+# -- 6.1 SNR --------------------------------------------------------------------------------------
+SNR = 6.02 * 12 + 1.76
+SNR_RIGHT = [SNR, 74.0, 10 * np.log10(1.5 * 4 ** 12)]
+SNR_WRONG = [
+    (6.02 * 12, "sine's own power"),
+    (20 * np.log10(2 ** 12), "sine's own power"),
+    (10 * np.log10(6 * 4 ** 12), "2A / 2ᵇ"),
+    (10 * np.log10(3 * 4 ** 12), "power A²/2, not A²"),
+    (10 * np.log10(4 ** 12 / 8), "Δ²/12, not Δ²"),
+    (6.02 * 16 + 1.76, "for 16 bits"),
+    (6.02 * 8 + 1.76, "for 8 bits"),
+    (SNR / 10, "wanted in dB"),
+    (10 ** (SNR / 10), "wanted in dB"),
+    (2 * SNR, "factor of 2"),
+    (66.0, ("too low by roughly 10–50 %", "Δ²/12")),
+    ("74", "without quotes"),
+    (None, "Not answered yet: replace None with your number (in dB)"),
+]
 
 
-def test_wire_bitrate_check():
+@pytest.mark.parametrize("answer", SNR_RIGHT)
+def test_snr_right(answer):
+    assert ch06.quantisation_snr_db(answer)
+
+
+@pytest.mark.parametrize("answer, hint", SNR_WRONG)
+def test_snr_wrong(answer, hint):
+    fb = ch06.quantisation_snr_db(answer)
+    assert_hint(fb, hint)
+    assert "74" not in shown(fb)
+
+
+# -- 6.3 bit rate on the wire -----------------------------------------------------------------------
+WIRE_WRONG = [
+    (64_000, "payload rate"),
+    (88_000, "IPv4"),
+    (80_000 - 12 * 8 * 50, "RTP header"),
+    (80_000 - 8 * 8 * 50, "UDP header"),
+    (80_000 - 20 * 8 * 50, "IP header"),
+    (80_000 + 14 * 8 * 50, "link-layer"),
+    (64_000 + 40 * 50, "counted in bytes, the payload in bits"),
+    (80, "kbit/s"),
+    (10_000, "bits, not bytes"),
+    (79_000, ("a little too low", "packets per second")),
+    (None, "Not answered yet: replace None with your number (in bit/s)"),
+]
+
+
+def test_wire_bitrate_right():
     assert ch06.wire_bitrate_bps(80_000)
+    assert ch06.wire_bitrate_bps(80_000.0)
     assert ch06.wire_bitrate_bps(88_000, ip_version=6)
-    assert "payload" in ch06.wire_bitrate_bps(64_000).message
-    assert "IPv4" in ch06.wire_bitrate_bps(88_000).message
-    assert "RTP" in ch06.wire_bitrate_bps(80_000 - 12 * 8 * 50).message
-    assert "UDP" in ch06.wire_bitrate_bps(80_000 - 8 * 8 * 50).message
-    assert "kbit/s" in _texts(ch06.wire_bitrate_bps(80))
-    assert "bytes" in _texts(ch06.wire_bitrate_bps(10_000))
-    for wrong in (64_000, 88_000, 80, 10_000, 79_000, None):
-        fb = ch06.wire_bitrate_bps(wrong)
-        assert not fb and "80000" not in _texts(fb) and "80,000" not in _texts(fb) and "80 000" not in _texts(fb)
 
 
-def test_overhead_check():
-    right = 40 / (40 + 15)
-    assert ch06.header_overhead(right)
-    assert "fraction" in ch06.header_overhead(100 * right).message
-    assert "payload's share" in ch06.header_overhead(1 - right).message
-    assert "divided by payload" in ch06.header_overhead(40 / 15).message
-    for wrong in (0.5, 72.7, 1 - right, None):
-        assert "0.727" not in _texts(ch06.header_overhead(wrong))
+@pytest.mark.parametrize("answer, hint", WIRE_WRONG)
+def test_wire_bitrate_wrong(answer, hint):
+    fb = ch06.wire_bitrate_bps(answer)
+    assert_hint(fb, hint)
+    assert "80000" not in shown(fb) and "80,000" not in shown(fb) and "80 000" not in shown(fb)
+
+
+# -- 6.4 header share -------------------------------------------------------------------------------
+SHARE = 40 / (40 + 15)
+SHARE_WRONG = [
+    (100 * SHARE, "not a percentage"),
+    (1 - SHARE, "payload's share"),
+    (40 / 15, "divided by payload"),
+    (40 / (40 + 120), "payload is counted in bits"),
+    (60 / 75, "IPv4"),
+    (28 / 43, "RTP header"),
+    (32 / 47, "UDP header"),
+    (40 / 85, "60 ms packets"),
+    (0.5, ("too low by roughly 10–50 %", "header bytes / (header bytes + payload bytes)")),
+    (None, "Not answered yet: replace None with a fraction"),
+]
+
+
+def test_overhead_right():
+    assert ch06.header_overhead(SHARE)
+    assert ch06.header_overhead(0.727)
+
+
+@pytest.mark.parametrize("answer, hint", SHARE_WRONG)
+def test_overhead_wrong(answer, hint):
+    fb = ch06.header_overhead(answer)
+    assert_hint(fb, hint)
+    assert "0.727" not in shown(fb) and "72.7" not in shown(fb)
