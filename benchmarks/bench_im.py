@@ -16,6 +16,22 @@
 The load generator is lean (raw ``websockets`` clients, no retry logic) so that it
 costs the server as little CPU as possible; on a 2-core machine it still competes
 with the server for the cores, which the notes say.
+
+3. **Hostile clients** (issue 12): eight honest users in four one-to-one
+   conversations keep 32 sends each in flight (a closed loop: as fast as the server
+   acks), first alone, then while mallory sends 100 lone-surrogate frames/s, 100
+   conflicting cid reuses/s, 20 syncs/s of 1,000 messages, and floods sends as fast as
+   she can, and a member of the busy group never reads.  Three interleaved pairs of
+   runs; the median honest ack rate of each kind and the median ratio are reported,
+   with the honest sends refused and lost (must be 0).
+4. **Slow reader memory**: one sender (send limit lifted) pushes messages as fast as
+   the server takes them into a conversation whose other member never reads; the
+   server's resident memory is sampled each second, and the reader's connection is
+   checked for the 4003 close.
+5. **Frame sizes**: 1,000 messages whose bodies are 2,600 control characters (each
+   escaped as 6 bytes: the largest a client can send under the 16 KiB frame limit);
+   the largest ``sync_ok`` a client receives at ``limit`` 1000 and 200, and the pages
+   it takes to get them all, with a 1 MiB client limit.
 """
 
 from __future__ import annotations
@@ -23,6 +39,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
+import socket
+import statistics
 import tempfile
 import time
 
@@ -77,6 +96,7 @@ async def _load(url: str, tokens: dict, pairs: list, rate: float, duration_s: fl
     sent_t: list[float] = []
     acks = [0]
     errors = []
+    prefix = secrets.token_hex(4)  # cids are unique per sender: a new run must not reuse them
 
     async def reader(ws):
         try:
@@ -115,7 +135,8 @@ async def _load(url: str, tokens: dict, pairs: list, rate: float, duration_s: fl
             ws, conv = senders[i]
             i = (i + 1) % len(senders)
             sent += 1
-            await ws.send('{"type":"send","conv":"%s","cid":"c%d","body":"%.6f"}' % (conv, sent, time.perf_counter()))
+            await ws.send('{"type":"send","conv":"%s","cid":"%s-%d","body":"%.6f"}'
+                          % (conv, prefix, sent, time.perf_counter()))
         next_t += tick_s
         delay = next_t - time.perf_counter()
         await asyncio.sleep(max(0.0, delay))
@@ -176,8 +197,335 @@ def bench_live(synchronous: str = "FULL") -> list[Row]:
     return rows
 
 
+# -- 3. hostile clients ------------------------------------------------------------------
+HOSTILE_PAIRS = 12  # 24 honest users: each stays under the per-user send limit at full speed
+HOSTILE_WINDOW = 8
+HOSTILE_S = 3.0
+HOSTILE_WARMUP_S = 0.5
+HOSTILE_RUNS = 3
+ATTACKS = {"surrogates": "100 lone-surrogate sends/s (the issue's attack)",
+           "mix": "100 surrogates/s, 100 conflicting cid reuses/s, 20 syncs of 1,000/s, a send flood as fast as "
+                  "the server reads, and a member of every honest conversation that never reads"}
+
+
+async def _ws(url, rcvbuf=None, max_size=2**20):
+    from websockets.asyncio.client import connect
+
+    sock = None
+    if rcvbuf is not None:
+        host, port = url[5:].split(":")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.connect((host, int(port)))
+    return await connect(url, compression=None, max_size=max_size, ping_interval=None, sock=sock)
+
+
+async def _auth(ws, user, token):
+    await ws.send(json.dumps({"type": "auth", "user": user, "token": token, "device": "bench"}))
+    hello = json.loads(await ws.recv())
+    assert hello["type"] == "auth_ok", hello
+
+
+async def _attack(url: str, tokens: dict, kind: str, duration_s: float) -> int:
+    """The attackers (run in their own process: they must not slow the honest clients' loop)."""
+    prefix = secrets.token_hex(4)
+    mal = await _ws(url)
+    await _auth(mal, "mallory", tokens["mallory"])
+    frames = [0]
+    tasks = []
+    end = time.perf_counter() + duration_s
+
+    async def drain(ws):
+        try:
+            async for _ in ws:
+                pass
+        except Exception:
+            pass
+
+    async def paced():
+        i = 0
+        while time.perf_counter() < end:
+            i += 1
+            await mal.send('{"type":"send","conv":"mm","cid":"s%s%d","body":"\\ud800"}' % (prefix, i))
+            frames[0] += 1
+            if kind == "mix":
+                await mal.send(json.dumps({"type": "send", "conv": "mm", "cid": "reuse", "body": f"v{i}"}))
+                frames[0] += 1
+                if i % 5 == 0:
+                    await mal.send('{"type":"sync","conv":"mm","since":0,"limit":1000}')
+                    frames[0] += 1
+            await asyncio.sleep(0.01)
+
+    tasks.append(asyncio.create_task(drain(mal)))
+    if kind == "mix":
+        flooder = await _ws(url)
+        await _auth(flooder, "mallory", tokens["mallory"])
+        slow = await _ws(url, rcvbuf=4096)
+        await _auth(slow, "slow", tokens["slow"])  # and never reads again
+
+        async def flood():
+            i = 0
+            body = "z" * 3000
+            while time.perf_counter() < end:
+                i += 1
+                await flooder.send(json.dumps({"type": "send", "conv": "mm", "cid": f"f{prefix}{i}", "body": body}))
+                frames[0] += 1
+                if i % 50 == 0:
+                    await asyncio.sleep(0)
+
+        tasks += [asyncio.create_task(flood()), asyncio.create_task(drain(flooder))]
+    tasks.append(asyncio.create_task(paced()))
+    print("ready", flush=True)  # connected: the honest clock may start
+    await asyncio.sleep(max(0.0, end - time.perf_counter()))
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return frames[0]
+
+
+def _attack_main(argv_json: str) -> None:
+    args = json.loads(argv_json)
+    n = asyncio.run(_attack(args["url"], args["tokens"], args["kind"], args["duration_s"]))
+    print(json.dumps({"frames": n}), flush=True)
+
+
+async def _hostile_run(url: str, tokens: dict, attack: str | None) -> dict:
+    """Closed-loop honest senders for HOSTILE_S seconds, with or without an attack."""
+    import subprocess
+    import sys
+
+    users = [f"h{i}" for i in range(2 * HOSTILE_PAIRS)]
+    proc = None
+    if attack:  # started first: its start-up (imports) must not fall into the measured window
+        arg = json.dumps({"url": url, "tokens": tokens, "kind": attack, "duration_s": HOSTILE_S + 3.0})
+        proc = subprocess.Popen([sys.executable, "-c", f"from benchmarks.bench_im import _attack_main; "
+                                                       f"_attack_main({arg!r})"], stdout=subprocess.PIPE, text=True)
+        line = await asyncio.get_running_loop().run_in_executor(None, proc.stdout.readline)
+        assert line.strip() == "ready", line
+    conns = {}
+    for u in users:
+        conns[u] = await _ws(url)
+        await _auth(conns[u], u, tokens[u])
+    prefix = secrets.token_hex(4)
+    sent, acked, refused = {}, {}, []
+    t_ack: list[float] = []
+    stop = asyncio.Event()
+    counter = [0]
+
+    async def send_one(u):
+        counter[0] += 1
+        cid = f"{prefix}-{counter[0]}"
+        sent[cid] = u
+        await conns[u].send(json.dumps({"type": "send", "conv": f"p{users.index(u) // 2}", "cid": cid,
+                                        "body": f"honest {cid}"}))
+
+    async def honest(u):
+        ws = conns[u]
+        for _ in range(HOSTILE_WINDOW):
+            await send_one(u)
+        try:
+            async for raw in ws:
+                f = json.loads(raw)
+                if f["type"] == "ack":
+                    acked[f["cid"]] = f["seq"]
+                    t_ack.append(time.perf_counter())
+                    if not stop.is_set():
+                        await send_one(u)
+                elif f["type"] == "error":
+                    refused.append(f)
+        except Exception:
+            pass
+
+    readers = [asyncio.create_task(honest(u)) for u in users]
+    t0 = time.perf_counter()
+    await asyncio.sleep(HOSTILE_S)
+    stop.set()
+    t_end = time.perf_counter()
+    deadline = t_end + 10
+    while len(acked) + len([e for e in refused if e.get("cid") in sent]) < len(sent) and time.perf_counter() < deadline:
+        await asyncio.sleep(0.02)
+    for t in readers:
+        t.cancel()
+    await asyncio.gather(*readers, return_exceptions=True)
+    for ws in conns.values():
+        ws.transport.abort()
+    attack_frames = 0
+    if proc is not None:
+        out, _ = proc.communicate(timeout=30)
+        attack_frames = json.loads(out.strip().splitlines()[-1])["frames"]
+    window = [t for t in t_ack if t0 + HOSTILE_WARMUP_S <= t <= t_end]
+    honest_refused = [e for e in refused if e.get("cid") in sent]
+    return {"rate": len(window) / (t_end - t0 - HOSTILE_WARMUP_S), "sent": len(sent), "acked": len(acked),
+            "refused": len(honest_refused), "lost": len(sent) - len(acked) - len(honest_refused),
+            "attack_per_s": attack_frames / (HOSTILE_S + 3.0)}
+
+
+def bench_hostile() -> list[Row]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        db = os.path.join(tmp, "hostile.sqlite")
+        honest = [f"h{i}" for i in range(2 * HOSTILE_PAIRS)]
+        # "slow" is in every honest conversation: it gets every honest message and reads none
+        convs = {f"p{k}": (honest[2 * k], honest[2 * k + 1], "slow") for k in range(HOSTILE_PAIRS)}
+        convs["mm"] = ("mallory", "slow")
+        tokens = setup_db(db, [*honest, "mallory", "slow"], convs)
+        srv = ServerProcess(db, log_path=os.path.join(tmp, "server.log"))
+        srv.start()
+        try:
+            results = {kind: [(asyncio.run(_hostile_run(srv.url, tokens, None)),
+                               asyncio.run(_hostile_run(srv.url, tokens, kind))) for _ in range(HOSTILE_RUNS)]
+                       for kind in ATTACKS}
+        finally:
+            srv.stop()
+    for kind, runs in results.items():
+        calm = statistics.median(c["rate"] for c, _ in runs)
+        hostile = statistics.median(h["rate"] for _, h in runs)
+        ratio = statistics.median(h["rate"] / c["rate"] for c, h in runs)
+        refused = sum(r["refused"] for pair in runs for r in pair)
+        lost = sum(r["lost"] for pair in runs for r in pair)
+        attack = statistics.median(h["attack_per_s"] for _, h in runs)
+        each = "; ".join(f"{c['rate']:,.0f} → {h['rate']:,.0f}" for c, h in runs)
+        rows += [
+            Row(f"hostile ({kind}): honest acks/s without → with attackers", hostile, "acks/s",
+                note=f"median of {HOSTILE_RUNS} interleaved pairs; without: {calm:,.0f} acks/s; "
+                     f"{2 * HOSTILE_PAIRS} honest users, {HOSTILE_WINDOW} sends in flight each; attackers (own "
+                     f"process) sent {attack:,.0f} frames/s: {ATTACKS[kind]}"),
+            Row(f"hostile ({kind}): honest throughput kept (median ratio)", ratio, "fraction", bar=0.9,
+                note=f"runs without → with: {each} acks/s"),
+            Row(f"hostile ({kind}): honest sends refused or lost", refused + lost, "messages", bar=0,
+                higher_is_better=False,
+                note=f"{refused} refused, {lost} lost of {sum(r['sent'] for pair in runs for r in pair):,} honest sends"),
+        ]
+    return rows
+
+
+# -- 4. slow reader memory -----------------------------------------------------------------
+def _rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def _slow_reader(url: str, tokens: dict, pid: int, duration_s: float) -> dict:
+    sender = await _ws(url)
+    await _auth(sender, "s", tokens["s"])
+    slow = await _ws(url, rcvbuf=4096)
+    await _auth(slow, "r", tokens["r"])
+    samples = [(0.0, _rss_mb(pid))]
+    stop = asyncio.Event()
+    sent = [0]
+
+    async def produce():
+        prefix = secrets.token_hex(4)
+        while not stop.is_set():
+            for _ in range(50):
+                sent[0] += 1
+                await sender.send('{"type":"send","conv":"sr","cid":"%s-%d","body":"%s"}' % (prefix, sent[0], "m" * 100))
+            await asyncio.sleep(0)
+
+    async def acks():
+        try:
+            async for _ in sender:
+                pass
+        except Exception:
+            pass
+
+    tasks = [asyncio.create_task(produce()), asyncio.create_task(acks())]
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < duration_s:
+        await asyncio.sleep(1.0)
+        samples.append((time.perf_counter() - t0, _rss_mb(pid)))
+    stop.set()
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    code, frames = None, 0
+    try:
+        while True:
+            await asyncio.wait_for(slow.recv(), 2)
+            frames += 1
+    except Exception as exc:
+        code = getattr(getattr(exc, "rcvd", None), "code", None)
+    sender.transport.abort()
+    slow.transport.abort()
+    return {"samples": samples, "sent": sent[0], "slow_code": code, "slow_frames": frames}
+
+
+def bench_slow_reader(duration_s: float = 20.0, python: str | None = None, args=("--send-rate-per-s", "100000",
+                                                                                    "--send-burst", "100000")) -> list[Row]:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = os.path.join(tmp, "slow.sqlite")
+        tokens = setup_db(db, ["s", "r"], {"sr": ("s", "r")})
+        kw = {"python": python} if python else {}
+        srv = ServerProcess(db, log_path=os.path.join(tmp, "server.log"), args=args, synchronous="NORMAL", **kw)
+        srv.start()
+        try:
+            res = asyncio.run(_slow_reader(srv.url, tokens, srv.proc.pid, duration_s))
+        finally:
+            srv.stop()
+    rss = [m for _, m in res["samples"]]
+    return [Row("slow reader: server memory growth", max(rss) - rss[0], "MB", bar=20.0, higher_is_better=False,
+                note=f"resident {rss[0]:.0f} MB at start, peak {max(rss):.0f}, end {rss[-1]:.0f} over {duration_s:.0f} s "
+                     f"while {res['sent']:,} messages were sent to a member that never reads; it was closed with "
+                     f"{res['slow_code']} after receiving {res['slow_frames']:,} frames")]
+
+
+# -- 5. frame sizes --------------------------------------------------------------------------
+async def _frame_sizes(url: str, tokens: dict, n: int) -> dict:
+    ws = await _ws(url)
+    await _auth(ws, "a", tokens["a"])
+    body = "\x01" * 2600
+    prefix = secrets.token_hex(4)
+    for i in range(n):
+        await ws.send(json.dumps({"type": "send", "conv": "ab", "cid": f"{prefix}-{i}", "body": body}))
+    got = 0
+    while got < n:
+        f = json.loads(await ws.recv())
+        got += f["type"] == "ack"
+    ws.transport.abort()
+    out = {}
+    for limit in (1000, 200):
+        b = await _ws(url, max_size=2**20)
+        await _auth(b, "b", tokens["b"])
+        since, pages, biggest, seqs = 0, 0, 0, 0
+        while True:
+            await b.send(json.dumps({"type": "sync", "conv": "ab", "since": since, "limit": limit}))
+            raw = await b.recv()
+            biggest = max(biggest, len(raw.encode()))
+            page = json.loads(raw)
+            pages += 1
+            seqs += len(page["messages"])
+            if not page["more"]:
+                break
+            since = page["messages"][-1]["seq"]
+        b.transport.abort()
+        out[limit] = (biggest, pages, seqs)
+    return out
+
+
+def bench_frame_sizes(n: int = 1000) -> list[Row]:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = os.path.join(tmp, "sizes.sqlite")
+        tokens = setup_db(db, ["a", "b"], {"ab": ("a", "b")})
+        srv = ServerProcess(db, log_path=os.path.join(tmp, "server.log"), args=("--send-burst", str(n)))
+        srv.start()
+        try:
+            res = asyncio.run(_frame_sizes(srv.url, tokens, n))
+        finally:
+            srv.stop()
+    from rtlib.im.protocol import MAX_SERVER_FRAME_BYTES
+
+    return [Row(f"largest sync_ok at limit {limit}", size / 1024, "KiB", bar=MAX_SERVER_FRAME_BYTES / 1024,
+                higher_is_better=False,
+                note=f"{n:,} messages of 2,600 control characters (~15.6 KiB of JSON each); {pages} pages to get "
+                     f"{seqs:,} with a 1 MiB client limit")
+            for limit, (size, pages, seqs) in res.items()]
+
+
 def run() -> list[Row]:
-    return bench_sim() + bench_live("FULL")
+    return bench_sim() + bench_live("FULL") + bench_hostile() + bench_slow_reader() + bench_frame_sizes()
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ MAX_OUT_QUEUE_BYTES = 1024 * 1024
 MAX_OUT_QUEUE_FRAMES = 4096
 # Each connection's incoming frames are read at most this fast (the server stops
 # reading, and TCP pushes back, beyond it): one client cannot starve the others.
-FRAME_RATE_PER_S, FRAME_BURST = 1000.0, 2000
+FRAME_RATE_PER_S, FRAME_BURST = 200.0, 400
 
 # WebSocket close codes (RFC 6455 §7.4: 1000-2999 are the protocol's, 4000-4999 private).
 CLOSE_GOING_AWAY = 1001      # the server is shutting down: reconnect later
