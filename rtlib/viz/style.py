@@ -2,8 +2,19 @@
 
 One call, :func:`set_style`, at the top of a notebook.  Figures are meant to be read
 on their own: a title, both axes labelled with units, a legend when there is more
-than one line.  :func:`label_axes` refuses an axis label without a unit in brackets
-or parentheses so the rule cannot be forgotten silently.
+than one line.  The helpers make the right thing the default, so a new figure gets it
+for free:
+
+- :func:`label_axes` refuses an axis label without a unit in brackets or parentheses;
+- :func:`legend` puts the legend outside the axes (right, or ``where="below"``), or
+  inside only after :func:`legend_overlaps_data` finds it clear of lines, markers,
+  bars, images and text;
+- :func:`colorbar` refuses a colour scale without a unit;
+- :func:`spectrogram` draws levels in dB re full scale (:func:`spectrogram_dbfs`: a
+  full-scale sine reads 0 dB), for a colour bar labelled :data:`DBFS_LABEL`.
+
+Used in: every notebook (the legend, colour-bar and spectrogram helpers first in
+chapters 01, 04, 05 and 06 and their experiment modules).
 """
 
 from __future__ import annotations
