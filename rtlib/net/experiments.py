@@ -263,6 +263,7 @@ def _plot_cellular(r):
     ax.axhline(r["send_mbps"], color=COLORS["im"], lw=2, label=f"sending {r['send_mbps']:g} Mbit/s")
     label_axes(ax, "", "rate [Mbit/s]", f"{r['trace']}: the capacity moves, the sender does not",
                unitless=("x",))
+    ax.title.set_fontsize(11)
     legend(ax)
     bx.plot(r["t_bins_s"], r["worst_delay_ms"], color=COLORS["rtc"], lw=1.2, label="worst delay per 100 ms")
     s = r["summary"]
@@ -274,7 +275,8 @@ def _plot_cellular(r):
                        f"for the link to send it"))
     label_axes(bx, "time [s]", "one-way delay [ms]",
                f"median {s['delay_ms_median']:.0f} ms, 99th pct {s['delay_ms_p99']:.0f} ms, "
-               f"{100 * r['loss_rate']:.1f}% dropped (buffer: at most {r['buffer_ms']:g} ms of waiting)")
+               f"{100 * r['loss_rate']:.1f}% dropped; the buffer caps the wait at {r['buffer_ms']:g} ms")
+    bx.title.set_fontsize(11)
     legend(bx)
     return fig
 
