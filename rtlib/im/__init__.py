@@ -11,7 +11,9 @@ The parts of an IM system, each a plain object fed with inputs and the current t
 - :mod:`rtlib.im.logic`: the business server: membership, sequence numbers,
   store-then-ack (group commit), fan-out, push requests;
 - :mod:`rtlib.im.store`: SQLite (``:memory:`` in simulation, a WAL file live);
-- :mod:`rtlib.im.push`: a stand-in for APNs/FCM (delay, payload limit, coalescing).
+- :mod:`rtlib.im.push`: a stand-in for APNs/FCM (delay, payload limit, coalescing);
+- :mod:`rtlib.im.limits`: per-user rate limits (token buckets) and bounded per-connection
+  outgoing queues: what keeps one hostile or slow client from hurting the others.
 
 Around them:
 
@@ -20,6 +22,7 @@ Around them:
   the applications see (lost, duplicated, out-of-order messages, latency);
 - :mod:`rtlib.im.diffusion` (write vs read diffusion) and :mod:`rtlib.im.presence`
   (presence storms): cost models checked against counted runs;
+- :mod:`rtlib.im.hostile`: a flood and a reader that never reads, against the defences;
 - :mod:`rtlib.im.figures`: the experiments and figures of notebooks 02 and 03;
 - :mod:`rtlib.im.server` (asyncio + websockets) and :mod:`rtlib.im.live` (a client
   class, the server as a child process): the live system, ``python -m rtlib im-server``.

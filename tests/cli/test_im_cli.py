@@ -27,7 +27,12 @@ def test_im_admin_creates_users_tokens_and_conversations(tmp_path, capsys):
     listing = json.loads(capsys.readouterr().out)
     assert listing["users"] == ["alice", "bob"] and listing["conversations"]["ab"]["last_seq"] == 0
     assert main(["im-admin", "--db", db, "token", "alice", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["token"] != alice["token"]
+    second = json.loads(capsys.readouterr().out)["token"]
+    assert second != alice["token"]
+    assert main(["im-admin", "--db", db, "token", "alice", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["im-admin", "--db", db, "revoke", "alice", "--token", second, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["revoked"] == 1  # only that one
     assert main(["im-admin", "--db", db, "revoke", "alice", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["revoked"] == 2
 
@@ -45,6 +50,9 @@ def test_im_admin_bad_values_exit_2(tmp_path, capsys):
 def test_im_server_bad_values_exit_2(tmp_path, capsys):
     assert main(["im-server", "--db", str(tmp_path / "x.sqlite"), "--port", "70000"]) == 2
     assert "--port" in capsys.readouterr().err
+    for flag, value in (("--send-rate-per-s", "0"), ("--send-burst", "0"), ("--max-out-kib", "1")):
+        assert main(["im-server", "--db", str(tmp_path / "x.sqlite"), flag, value]) == 2
+        assert flag in capsys.readouterr().err
 
 
 def test_server_and_chat_client_end_to_end(tmp_path):

@@ -271,3 +271,18 @@ def test_close_outputs_carry_documented_codes(system):
     bad = gw.open(2.0)
     outs = gw.on_frame(bad, json.dumps({"type": "auth", "user": "bob", "token": "nope"}), 2.0)
     assert ("close", bad, P.CLOSE_AUTH) in [o[:3] for o in outs]
+
+
+def test_revoking_one_token_closes_only_the_sessions_on_that_token(system):
+    store, gw, logic = system
+    second = store.new_token("alice")
+    phone = login(gw, logic, "alice", "phone")  # on tok-alice
+    laptop = gw.open(0.0)
+    outs = gw.on_frame(laptop, {"type": "auth", "user": "alice", "token": second, "device": "laptop"}, 0.0)
+    logic.on_requests([(o[1], o[2]) for o in outs if o[0] == "logic"], 0.0)
+    assert store.revoke_tokens("alice", second) == 1
+    closed = []
+    for t in (1.0, 2.0, 3.0, 4.0, 5.0):
+        closed += [o for o in gw.on_timer(t) if o[0] == "close"]
+    assert [(o[1], o[2], o[3]) for o in closed] == [(laptop, P.CLOSE_AUTH, "token revoked")]
+    assert gw.registry.get("alice") == {"phone": phone}
