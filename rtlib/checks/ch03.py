@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import random
 
-from rtlib.checks.core import Feedback, as_number, close_to, fail, ok
+from rtlib.checks.core import Feedback, as_number, close_to, fail, is_generic, ok
 from rtlib.im.diffusion import diffusion_costs
 
 GROUP_SIZES = (5, 20, 200, 5_000, 100_000)
@@ -97,16 +97,30 @@ def diffusion_choice(answer, **model) -> Feedback:
     if not isinstance(answer, dict):
         return fail(f"Give a dict {{group size: 'write' or 'read'}}, got {type(answer).__name__}.")
     missing = [n for n in GROUP_SIZES if n not in answer]
+    if missing and all(str(n) in answer or f"{n:,}" in answer for n in missing):
+        return fail("The group sizes should be numbers (5, 20, ...), not strings ('5', '20', ...).")
     if missing:
         return fail(f"Missing group size(s): {', '.join(str(m) for m in missing)}.")
     bad = [n for n in GROUP_SIZES if answer[n] not in ("write", "read")]
+    near = [n for n in bad if isinstance(answer[n], str) and answer[n].strip().lower().replace("_", " ") in
+            ("write", "read", "write diffusion", "read diffusion")]
+    if near:
+        return fail("Write each choice exactly as 'write' or 'read' (lower case, one word); "
+                    f"look at size(s) {', '.join(str(b) for b in near)}.")
     if bad:
         return fail(f"Each choice must be 'write' or 'read'; look at size(s) {', '.join(str(b) for b in bad)}.")
     costs = diffusion_costs(list(GROUP_SIZES), **model)
-    right = sum(1 for i, n in enumerate(GROUP_SIZES)
-                if answer[n] == ("write" if costs["write"]["cost"][i] <= costs["read"]["cost"][i] else "read"))
+    best = {n: ("write" if costs["write"]["cost"][i] <= costs["read"]["cost"][i] else "read")
+            for i, n in enumerate(GROUP_SIZES)}
+    right = sum(1 for n in GROUP_SIZES if answer[n] == best[n])
     if right == len(GROUP_SIZES):
         return ok("Right: copy into inboxes for small groups, fetch from one timeline for large ones.")
+    if right == 0:
+        return fail("Every choice is the other way round.", "Which strategy's cost grows with the group size "
+                    "times the messages sent? That one suits small groups.")
+    if len({answer[n] for n in GROUP_SIZES}) == 1:
+        return fail(f"One strategy for every size: {right} of {len(GROUP_SIZES)} right.",
+                    "The cheaper strategy changes with the group size: find where the curves cross.")
     return fail(f"{right} of {len(GROUP_SIZES)} right.",
                 "Compare diffusion_costs(size)['write']['cost'] with ['read']['cost'] for each size, "
                 "or find where the curves cross.")
@@ -124,8 +138,13 @@ def storm_frames(answer, *, users: int = 10_000, friends: int = 100) -> Feedback
     if math.isclose(value, 2 * expected, rel_tol=0.01):
         return fail("Twice too many.", "When two friends log in, only the one already online is told: "
                                        "one frame per friendship, not two.")
-    if math.isclose(value, users * (users - 1) / 2, rel_tol=0.01):
+    if math.isclose(value, users * (users - 1) / 2, rel_tol=0.01) or math.isclose(value, users * (users - 1),
+                                                                                   rel_tol=0.01):
         return fail("That counts every pair of users.", "Only friends are told.")
+    if math.isclose(value, friends, rel_tol=0.01) or math.isclose(value, friends / 2, rel_tol=0.01):
+        return fail("That is the count for one user.", "Add up over all users who log in.")
+    if math.isclose(value, users, rel_tol=0.01):
+        return fail("That is one frame per user.", "Each login tells every friend who is already online.")
     fb = close_to(value, expected, what="The number of frames", rel=0.01)
-    return fb if fb else fail(fb.message, "Count friendships: each user has `friends` of them, and each "
-                                          "friendship is shared by two users.")
+    return fb if not is_generic(fb) else fail(fb.message, "Count friendships: each user has `friends` of them, "
+                                                          "and each friendship is shared by two users.")

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from rtlib.checks.core import Feedback, as_number, close_to, fail, ok
+from rtlib.checks.core import Feedback, as_number, close_to, fail, is_generic, ok
 from rtlib.net.loss import gilbert_params
 from rtlib.net.transport import in_order_delivery as _in_order_reference
 
@@ -38,9 +38,17 @@ def one_way_delay_ms(answer, *, size_bytes: int = 1200, rate_bps: float = 2e6, d
     if math.isclose(value, distance_km * 1000 / 3e8 * 1000 + serial_ms, rel_tol=2e-3):
         return fail("The propagation part uses the speed of light in vacuum.",
                     "In glass fibre light travels about a third slower.")
+    if math.isclose(value, 2 * expected, rel_tol=2e-3) or math.isclose(value, serial_ms + 2 * prop_ms, rel_tol=2e-3):
+        return fail("That is a round trip.", "The question asks for the one-way delay.")
+    if math.isclose(value, serial_ms + prop_ms / 1000, rel_tol=2e-3):
+        return fail("The propagation part is 1000 times too small.",
+                    "Check its units: the distance is in km and the speed in m/s; the answer is in ms.")
+    if math.isclose(value, serial_ms * 1000 + prop_ms, rel_tol=2e-3):
+        return fail("The serialisation part is 1000 times too large.",
+                    "Check its units: 2 Mbit/s is 2,000,000 bit/s; the answer is in ms.")
     fb = close_to(value, expected, what="The one-way delay", rel=2e-3,
                   unit_hints={1000: "The answer is asked in milliseconds."})
-    if not fb and fb.message.endswith(("too high.", "too low.")):
+    if is_generic(fb):
         return fail(fb.message, "Add two parts: the time to put the packet on the link and the time to cross the distance.")
     return fb
 
@@ -56,12 +64,20 @@ def queue_growth_ms_per_s(answer, *, send_bps: float = 2.5e6, capacity_bps: floa
         return ok("Right: the backlog grows by the excess rate, and the link drains it at its own rate.")
     if math.isclose(value, excess / send_bps * 1000, rel_tol=5e-3):
         return fail("You divided by the sending rate.", "Delay = backlog / the rate that *drains* the queue.")
-    if math.isclose(value, excess / 1e6 * 1000, rel_tol=5e-3):
-        return fail("That is the backlog growth in Mbit per second, not a delay.",
+    if math.isclose(value, excess / 1e6 * 1000, rel_tol=5e-3) or math.isclose(value, excess, rel_tol=5e-3):
+        return fail("That is the backlog growth in bits per second, not a delay.",
                     "Turn bits waiting into time: divide by the link's rate.")
+    if math.isclose(value, send_bps / capacity_bps * 1000, rel_tol=5e-3):
+        return fail("You divided the whole sending rate by the capacity.",
+                    "Only the excess (sending rate − capacity) joins the queue.")
+    if math.isclose(value, capacity_bps / send_bps * 1000, rel_tol=5e-3):
+        return fail("That is the capacity as a share of the sending rate.",
+                    "The queue grows by the excess rate; it drains at the capacity.")
+    if math.isclose(value, excess / 8 / capacity_bps * 1000, rel_tol=5e-3):
+        return fail("Off by a factor of 8.", "Both rates are in bits per second already: do not convert to bytes.")
     fb = close_to(value, expected, what="The growth rate", rel=5e-3,
                   unit_hints={1000: "The answer is asked in milliseconds of delay per second."})
-    if not fb and fb.message.endswith(("too high.", "too low.")):
+    if is_generic(fb):
         return fail(fb.message, "Each second, (sending rate − capacity) bits join the queue.")
     return fb
 
@@ -76,6 +92,9 @@ def gilbert_transitions(p_gb, p_bg=None, *, loss: float = 0.04, burst_len: float
     b = as_number(p_bg, "p_bg")
     if isinstance(b, Feedback):
         return b
+    if math.isclose(b, burst_len, rel_tol=1e-2) or math.isclose(a, burst_len, rel_tol=1e-2):
+        return fail("The burst length is not a probability.",
+                    "A burst of mean length L ends at each bad packet with a fixed chance: what chance gives mean L?")
     if not (0 <= a <= 1 and 0 <= b <= 1):
         return fail("Transition probabilities must lie in [0, 1].", "Did you give a percentage?")
     want_gb, want_bg = gilbert_params(loss, burst_len)
@@ -88,8 +107,14 @@ def gilbert_transitions(p_gb, p_bg=None, *, loss: float = 0.04, burst_len: float
         if math.isclose(a, loss, rel_tol=1e-2):
             return fail("p_bg is right; p_gb equals the loss rate, which only holds for independent loss.",
                         "Use the stationary share of bad packets: p_gb / (p_gb + p_bg) = loss.")
+        if math.isclose(a, loss * want_bg, rel_tol=1e-2):
+            return fail("p_bg is right; p_gb is close but only approximate (loss × p_bg).",
+                        "Solve p_gb / (p_gb + p_bg) = loss exactly.")
         return fail(f"p_bg is right; p_gb is {'too high' if a > want_gb else 'too low'}.",
                     "Use the stationary share of bad packets: p_gb / (p_gb + p_bg) = loss.")
+    if good_a and math.isclose(b, 1 - want_bg, rel_tol=1e-2):
+        return fail("p_gb is right; p_bg is the chance of *staying* bad.", "p_bg is the chance of leaving the bad "
+                    "state: the two add up to 1.")
     if good_a:
         return fail(f"p_gb is right; p_bg is {'too high' if b > want_bg else 'too low'}.",
                     "Bursts are geometric: their mean length is 1 / P(leave the bad state).")

@@ -13,7 +13,7 @@ import numpy as np
 
 from rtlib.cc.call import jain_index as _jain_reference
 from rtlib.cc.gcc import K_D, K_U, LossBasedControl, OveruseDetector
-from rtlib.checks.core import Feedback, as_number, close_to, fail, ok
+from rtlib.checks.core import Feedback, as_number, close_to, fail, is_generic, ok, rough_factor
 
 
 def _unanswered(answer) -> Feedback | None:
@@ -101,8 +101,17 @@ def loss_based_rate_kbps(answer, *, rate_kbps: float = 1200.0, loss: float = 0.1
         return fail("That is the 'hold' answer.", "Is 15 % loss inside the 2-10 % band where nothing changes?")
     if math.isclose(value, rate_kbps * 0.85, rel_tol=1e-3):
         return fail("That is the delay-based back-off (beta), not the loss-based rule.")
-    return close_to(value, expected, what="The new estimate", rel=1e-3,
-                    unit_hints={1000: "The answer is asked in kbit/s.", 100: "Write the loss as a fraction, not %."})
+    if math.isclose(value, rate_kbps * 1.05, rel_tol=1e-3):
+        return fail("That is the increase rule for loss under 2 %.", "15 % loss is far above 10 %: the estimate "
+                    "goes down.")
+    if math.isclose(value, rate_kbps * 0.5 * loss, rel_tol=1e-3):
+        return fail("That is the size of the cut, not the new estimate.", "Subtract it from the old estimate.")
+    if value <= 0:
+        return fail("A rate cannot be zero or negative.", "Write the loss as a fraction (0.15), not in per cent.")
+    fb = close_to(value, expected, what="The new estimate", rel=1e-3,
+                  unit_hints={1000: "The answer is asked in kbit/s.", 100: "Write the loss as a fraction, not %."})
+    return fb if not is_generic(fb) else fail(fb.message, "Above 10 % loss the draft multiplies the estimate by "
+                                                          "(1 − 0.5 p), with p the loss fraction.")
 
 
 @lru_cache(maxsize=4)
@@ -113,17 +122,34 @@ def _backoff_run(beta: float) -> dict:
 
 
 def backoff_utilization(answer, *, beta: float = 0.5) -> Feedback:
-    """Exercise 8.3a: utilisation (a fraction) of GCC on the "constant" scenario with back-off ``beta``."""
+    """Exercise 8.3a: utilisation (a fraction) of GCC on the "constant" scenario with back-off ``beta``.
+
+    Wrong answers are told which quantity they are (another field of ``summary()``,
+    the default back-off's value, a percentage) or how far off they are, roughly.
+    """
     value = as_number(answer, "The utilisation")
     if isinstance(value, Feedback):
         return value
-    expected = _backoff_run(beta)["utilization"]
+    run, default = _backoff_run(beta), _backoff_run(0.85)
+    expected = run["utilization"]
     if value > 1.5 and math.isclose(value / 100, expected, rel_tol=0.01):
         return fail("That looks like a percentage.", "Give the utilisation as a fraction (0 to 1), as summary() does.")
-    if math.isclose(value, _backoff_run(0.85)["utilization"], rel_tol=0.005) and beta != 0.85:
+    if math.isclose(value, default["utilization"], rel_tol=0.005) and beta != 0.85:
         return fail("That is the utilisation with the default back-off.",
                     "Pass the back-off to the controller: controller_args={'beta': ...}.")
-    return close_to(value, expected, what="The utilisation", rel=0.01)
+    for key, what in (("rate_kbps_mean", "the mean sending rate in kbit/s"),
+                      ("goodput_kbps_mean", "the mean goodput in kbit/s"),
+                      ("delay_p95_ms", "a delay in ms"), ("delay_p50_ms", "a delay in ms")):
+        if math.isclose(value, run[key], rel_tol=0.01) or math.isclose(value, default[key], rel_tol=0.01):
+            return fail(f"That is {what}, not a utilisation.",
+                        "Utilisation is the share of the link's capacity used: read summary()['utilization'].")
+    if math.isclose(value, 1 - expected, rel_tol=0.01):
+        return fail("That is the unused share of the link.", "Utilisation is the share that is used.")
+    if value > 1.5:
+        return fail("A utilisation is a fraction of the link's capacity, between 0 and 1.")
+    fb = close_to(value, expected, what="The utilisation", rel=0.01)
+    return fb if not is_generic(fb) else fail(
+        fb.message, "Run the scenario with controller_args={'beta': 0.5} and read summary()['utilization'].")
 
 
 def backoff_p95_ms(answer, *, beta: float = 0.5) -> Feedback:
@@ -131,12 +157,23 @@ def backoff_p95_ms(answer, *, beta: float = 0.5) -> Feedback:
     value = as_number(answer, "The p95 queueing delay")
     if isinstance(value, Feedback):
         return value
-    expected = _backoff_run(beta)["delay_p95_ms"]
-    if math.isclose(value, _backoff_run(0.85)["delay_p95_ms"], rel_tol=0.005) and beta != 0.85:
+    run, default = _backoff_run(beta), _backoff_run(0.85)
+    expected = run["delay_p95_ms"]
+    if math.isclose(value, default["delay_p95_ms"], rel_tol=0.005) and beta != 0.85:
         return fail("That is the delay with the default back-off.",
                     "Pass the back-off to the controller: controller_args={'beta': ...}.")
-    return close_to(value, expected, what="The p95 queueing delay", rel=0.01,
-                    unit_hints={1000: "The answer is asked in milliseconds."})
+    if math.isclose(value, run["delay_p50_ms"], rel_tol=0.01):
+        return fail("That is the median (p50) queueing delay.", "The exercise asks for the 95th percentile: "
+                    "summary()['delay_p95_ms'].")
+    if math.isclose(value, run["network_delay_p95_ms"], rel_tol=0.01):
+        return fail("That is the p95 of the network delay, not of the queueing delay.",
+                    "Read summary()['delay_p95_ms'].")
+    if 0 < value <= 1 and math.isclose(value, run["utilization"], rel_tol=0.01):
+        return fail("That is the utilisation, not a delay.", "Read summary()['delay_p95_ms'].")
+    fb = close_to(value, expected, what="The p95 queueing delay", rel=0.01,
+                  unit_hints={1000: "The answer is asked in milliseconds."})
+    return fb if not is_generic(fb) else fail(
+        fb.message, "Run the scenario with controller_args={'beta': 0.5} and read summary()['delay_p95_ms'].")
 
 
 def jain_index(func) -> Feedback:
@@ -157,6 +194,8 @@ def jain_index(func) -> Feedback:
         if isinstance(value, Feedback):
             return value
         expected = _jain_reference(rates)
+        if not math.isclose(value, expected, rel_tol=1e-6) and math.isclose(value * expected, 1.0, rel_tol=1e-6):
+            return fail("Your index is upside down.", "Jain's index is (Σx)² / (n · Σx²): it is at most 1.")
         if not math.isclose(value, expected, rel_tol=1e-6):
             hint = {
                 "equal": "Equal shares are perfectly fair: the index must then be 1.",

@@ -2,6 +2,7 @@ import pytest
 
 from rtlib.checks import ch03
 from rtlib.im.diffusion import crossover_members
+from tests.checks.table import assert_hint
 
 
 def good(cursor, arrivals):
@@ -37,7 +38,7 @@ def test_release_in_order_accepts_a_right_function():
 
 @pytest.mark.parametrize("bad, says", [
     (lambda c, a: sorted(a), "twice"),
-    (lambda c, a: sorted(set(a)), "cursor"),
+    (lambda c, a: sorted(set(a)), "at or below the cursor"),
     (lambda c, a: sorted(s for s in set(a) if s > c), "past a gap"),
     (lambda c, a: [s for s in dict.fromkeys(a) if s > c], "order"),
     (lambda c, a: good(c, a)[:1], "Held back"),
@@ -51,32 +52,63 @@ def test_release_in_order_explains_typical_mistakes(bad, says):
 
 
 def test_release_in_order_needs_a_function():
-    assert "function" in ch03.release_in_order([1, 2]).message
+    assert "without parentheses" in ch03.release_in_order([1, 2]).message
 
 
-def test_diffusion_choice():
-    n = crossover_members()
-    right = {s: ("write" if s < n else "read") for s in ch03.GROUP_SIZES}
-    assert ch03.diffusion_choice(right)
-    all_write = {s: "write" for s in ch03.GROUP_SIZES}
-    fb = ch03.diffusion_choice(all_write)
-    assert not fb and "of 5 right" in fb.message
-    assert not any(s in repr(fb) for s in ("20", "200", "5000", "5,000", "100000", "100,000"))  # not which sizes
-    assert "Missing" in ch03.diffusion_choice({5: "write"}).message
-    assert "'write' or 'read'" in ch03.diffusion_choice({**right, 5: "both"}).message
-    # the model's parameters decide: with free copies, write diffusion wins everywhere
+RIGHT_CHOICE = {5: "write", 20: "write", 200: "read", 5000: "read", 100000: "read"}
+CHOICE_WRONG = [
+    ({**RIGHT_CHOICE, 200: "write"}, "4 of 5 right"),
+    ({5: "read", 20: "read", 200: "write", 5000: "write", 100000: "write"}, "other way round"),
+    ({n: "read" for n in RIGHT_CHOICE}, "One strategy for every size"),
+    ({str(n): v for n, v in RIGHT_CHOICE.items()}, "not strings"),
+    ({**RIGHT_CHOICE, 5: "Write"}, "lower case"),
+    ({**RIGHT_CHOICE, 5: "both"}, "'write' or 'read'"),
+    ({5: "write"}, "Missing"),
+    (["write", "read"], "Give a dict"),
+    (None, "Not answered yet"),
+]
+
+
+def test_diffusion_choice_right():
+    assert ch03.diffusion_choice(RIGHT_CHOICE)
+    assert crossover_members() > 20
+    all_write = {n: "write" for n in ch03.GROUP_SIZES}
     assert ch03.diffusion_choice(all_write, write_cost=0.0, read_cap=10**9)
-    assert not ch03.diffusion_choice(right, write_cost=0.0, read_cap=10**9)
+    assert not ch03.diffusion_choice(RIGHT_CHOICE, write_cost=0.0, read_cap=10**9)
 
 
-def test_storm_frames():
+@pytest.mark.parametrize("answer, hint", CHOICE_WRONG)
+def test_diffusion_choice_wrong(answer, hint):
+    fb = ch03.diffusion_choice(answer)
+    assert_hint(fb, hint)
+    if "right" in fb.message:  # which sizes are wrong is not told
+        assert not any(s in repr(fb) for s in ("20", "200", "5000", "5,000", "100000", "100,000"))
+
+
+STORM_WRONG = [
+    (1_000_000, "Twice"),
+    (10_000 * 9_999 / 2, "every pair"),
+    (10_000 * 9_999, "every pair"),
+    (100, "for one user"),
+    (50, "for one user"),
+    (10_000, "one frame per user"),
+    (1000, ("too low by more than an order of magnitude", "Count friendships")),
+    (250_000, ("about 2× too low", "Count friendships")),
+    ("500000", "without quotes"),
+    (None, "Not answered yet"),
+]
+
+
+def test_storm_frames_right():
     assert ch03.storm_frames(10_000 * 100 / 2)
-    assert "Twice" in ch03.storm_frames(1_000_000).message
-    assert "every pair" in ch03.storm_frames(10_000 * 9_999 / 2).message
-    assert "too low" in ch03.storm_frames(1000).message
-    for wrong in (1_000_000, 1000, 42):
-        assert "500000" not in shown(ch03.storm_frames(wrong)) and "500,000" not in shown(ch03.storm_frames(wrong))
     assert ch03.storm_frames(50 * 10 / 2, users=50, friends=10)
+
+
+@pytest.mark.parametrize("answer, hint", STORM_WRONG)
+def test_storm_frames_wrong(answer, hint):
+    fb = ch03.storm_frames(answer)
+    assert_hint(fb, hint)
+    assert "500000" not in shown(fb) and "500,000" not in shown(fb)
 
 
 @pytest.mark.parametrize("check", [ch03.diffusion_choice, ch03.storm_frames])

@@ -1,9 +1,12 @@
-"""Checks of chapter 04: right answers pass, typical mistakes get a pointed hint, no answer leaks."""
+"""Chapter 04 checks, table-driven: right answers pass; each typical wrong answer gets its own hint
+and never the expected value."""
 
 import numpy as np
 import pytest
 
 from rtlib.checks import ch04
+from rtlib.net.loss import gilbert_params
+from tests.checks.table import assert_hint
 
 SECRETS = ("14.8", "4.8", "666", "667", "0.2", "0.0083", "0.008")
 
@@ -14,71 +17,117 @@ def _no_leak(fb):
         assert s not in text, f"{s!r} leaked in {text!r}"
 
 
-def test_one_way_delay():
-    assert ch04.one_way_delay_ms(1200 * 8 / 2e6 * 1000 + 2000e3 / 2e8 * 1000)
-    cases = {
-        10.0: "propagation part only",
-        4.8: "serialisation part only",
-        0.6 + 10.0: "factor of 8",
-        4.8 + 2000e3 / 3e8 * 1000: "vacuum",
-        0.0148: "factor of 1000",
-        30.0: "too high",
-        12.0: "too low",
-    }
-    for wrong, msg in cases.items():
-        fb = ch04.one_way_delay_ms(wrong)
-        assert not fb and msg in fb.message, (wrong, fb)
-        _no_leak(fb)
+# -- 4.1 --------------------------------------------------------------------------------------------
+SERIAL, PROP = 1200 * 8 / 2e6 * 1000, 2000e3 / 2e8 * 1000
+DELAY_WRONG = [
+    (PROP, "propagation part only"),
+    (SERIAL, "serialisation part only"),
+    (1200 / 2e6 * 1000 + PROP, "factor of 8"),
+    (2000e3 / 3e8 * 1000 + SERIAL, "speed of light in vacuum"),
+    (2 * (SERIAL + PROP), "round trip"),
+    (SERIAL + 2 * PROP, "round trip"),
+    (SERIAL + PROP / 1000, "propagation part is 1000 times too small"),
+    (SERIAL * 1000 + PROP, "serialisation part is 1000 times too large"),
+    ((SERIAL + PROP) / 1000, "asked in milliseconds"),
+    (0.015, "asked in milliseconds"),                 # seconds, rounded: a band
+    (20, ("too high by roughly 10–50 %", "Add two parts")),
+    ("14.8 ms", "single number"),
+    (None, "Not answered yet"),
+]
 
 
-def test_queue_growth():
-    assert ch04.queue_growth_ms_per_s(1 / 1.5 * 1000)
-    cases = {400.0: "divided by the sending rate", 1000.0: "not a delay", 1 / 1.5: "factor of 1000",
-             900.0: "too high", 100.0: "too low"}
-    for wrong, msg in cases.items():
-        fb = ch04.queue_growth_ms_per_s(wrong)
-        assert not fb and msg in fb.message, (wrong, fb)
-        _no_leak(fb)
+def test_one_way_delay_right():
+    assert ch04.one_way_delay_ms(SERIAL + PROP)
+    assert ch04.one_way_delay_ms(14.8)
 
 
-def test_gilbert_transitions():
-    p_bg = 1 / 5
-    p_gb = 0.04 * p_bg / 0.96
-    assert ch04.gilbert_transitions(p_gb, p_bg)
-    cases = [((p_bg, p_gb), "swapped"), ((0.04, p_bg), "only holds for independent loss"),
-             ((0.05, p_bg), "p_gb is too high"), ((p_gb, 0.5), "p_bg is too high"),
-             ((0.5, 0.5), "Neither"), ((4, 20), "must lie in [0, 1]")]
-    for (a, b), msg in cases:
-        fb = ch04.gilbert_transitions(a, b)
-        assert not fb and msg in fb.message, ((a, b), fb)
-        _no_leak(fb)
+@pytest.mark.parametrize("answer, hint", DELAY_WRONG)
+def test_one_way_delay_wrong(answer, hint):
+    fb = ch04.one_way_delay_ms(answer)
+    assert_hint(fb, hint)
+    _no_leak(fb)
 
 
-def test_in_order_delivery():
-    assert ch04.in_order_delivery(lambda a: np.maximum.accumulate(np.where(np.isnan(a), np.inf, a)))
-    cases = [
-        (lambda a: a, "out of order"),
-        (lambda a: np.sort(a), "before it arrived"),
-        (lambda a: np.full_like(a, np.nanmax(a)), "later than necessary"),
-        (lambda a: np.maximum.accumulate(a), "never arrives"),
-        (lambda a: a[:1], "one time per packet"),
-        (lambda a: 1 / 0, "raised ZeroDivisionError"),
-        (lambda a: None, "returns None"),
-    ]
-    for func, msg in cases:
-        fb = ch04.in_order_delivery(func)
-        assert not fb and msg in fb.message, (msg, fb)
+# -- 4.2 --------------------------------------------------------------------------------------------
+GROWTH = 1e6 / 1.5e6 * 1000
+GROWTH_WRONG = [
+    (1e6 / 2.5e6 * 1000, "divided by the sending rate"),
+    (1000, "bits per second, not a delay"),
+    (1e6, "bits per second, not a delay"),
+    (2.5 / 1.5 * 1000, "whole sending rate"),
+    (1.5 / 2.5 * 1000, "capacity as a share"),
+    (GROWTH / 8, "factor of 8"),
+    (GROWTH / 1000, "milliseconds of delay per second"),
+    (0.67, "milliseconds of delay per second"),          # seconds, rounded
+    (500, ("too low by roughly 10–50 %", "(sending rate − capacity) bits")),
+    (None, "Not answered yet"),
+]
 
 
-@pytest.mark.parametrize("check", [ch04.one_way_delay_ms, ch04.queue_growth_ms_per_s, ch04.in_order_delivery])
-def test_unanswered_is_not_an_error(check):
-    fb = check(None)
-    assert not fb and "Not answered yet" in fb.message
+def test_queue_growth_right():
+    assert ch04.queue_growth_ms_per_s(GROWTH)
+    assert ch04.queue_growth_ms_per_s(666.7)
 
 
-def test_unanswered_gilbert():
-    assert "Not answered yet" in ch04.gilbert_transitions(None, None).message
+@pytest.mark.parametrize("answer, hint", GROWTH_WRONG)
+def test_queue_growth_wrong(answer, hint):
+    fb = ch04.queue_growth_ms_per_s(answer)
+    assert_hint(fb, hint)
+    _no_leak(fb)
 
 
-def test_non_numbers_are_explained():
-    assert "single number" in ch04.one_way_delay_ms("14.8 ms").message
+# -- 4.3 --------------------------------------------------------------------------------------------
+P_GB, P_BG = gilbert_params(0.04, 5.0)
+GILBERT_WRONG = [
+    ((P_BG, P_GB), "swapped"),
+    ((0.04, P_BG), "only holds for independent loss"),
+    ((0.04 * P_BG, P_BG), "only approximate"),
+    ((0.05, P_BG), "p_gb is too high"),
+    ((P_GB, 0.5), "p_bg is too high"),
+    ((P_GB, 1 - P_BG), "staying"),
+    ((P_GB, 5), "burst length is not a probability"),
+    ((0.5, 0.5), "Neither"),
+    ((4, 20), "must lie in [0, 1]"),
+    ((None, P_BG), "Not answered yet: set both"),
+    (("0.1", P_BG), "single number"),
+    ((P_GB, "0.2"), "single number"),
+]
+
+
+def test_gilbert_right():
+    assert ch04.gilbert_transitions(P_GB, P_BG)
+    assert ch04.gilbert_transitions(0.04 * 0.2 / 0.96, 1 / 5)
+
+
+@pytest.mark.parametrize("answer, hint", GILBERT_WRONG)
+def test_gilbert_wrong(answer, hint):
+    fb = ch04.gilbert_transitions(*answer)
+    assert_hint(fb, hint)
+    _no_leak(fb)
+
+
+# -- 4.4 --------------------------------------------------------------------------------------------
+def right_in_order(a):
+    return np.maximum.accumulate(np.where(np.isnan(a), np.inf, a))
+
+
+ORDER_WRONG = [
+    (lambda a: a, "out of order"),
+    (lambda a: np.sort(a), "before it arrived"),
+    (lambda a: np.full_like(a, np.nanmax(a)), "later than necessary"),
+    (lambda a: np.maximum.accumulate(a), "never arrives"),
+    (lambda a: a[:1], "one time per packet"),
+    (lambda a: 1 / 0, "raised ZeroDivisionError"),
+    (lambda a: None, "returns None"),
+    (None, "Not answered yet"),
+    (right_in_order(np.array([0.1])), "Not answered yet"),  # called instead of passed
+]
+
+
+def test_in_order_right():
+    assert ch04.in_order_delivery(right_in_order)
+
+
+@pytest.mark.parametrize("func, hint", ORDER_WRONG)
+def test_in_order_wrong(func, hint):
+    assert_hint(ch04.in_order_delivery(func), hint)

@@ -4,6 +4,7 @@ import pytest
 from rtlib.cc.gcc import OveruseDetector
 from rtlib.checks import ch08
 from rtlib.checks.core import Feedback
+from tests.checks.table import assert_hint
 
 
 def right_threshold(th, m, dt):
@@ -25,6 +26,28 @@ def shows(fb: Feedback, *values) -> bool:
 
 
 # -- 8.1 adaptive threshold ------------------------------------------------------------
+def clamp(x):
+    return min(max(x, 6.0), 600.0)
+
+
+THRESHOLD_WRONG = [
+    (lambda th, m, dt: th + dt * (0.01 if abs(m) < th else 0.00018) * (abs(m) - th), "swapped"),
+    (lambda th, m, dt: clamp(th + dt * (0.00018 if m < th else 0.01) * (m - th)), "magnitude |m|"),
+    (lambda th, m, dt: clamp(th + dt * (0.00018 if abs(m) < th else 0.01) * (abs(m) - th)), "spike"),
+    (lambda th, m, dt: th if abs(m) - th > 15 else th + dt * (0.00018 if abs(m) < th else 0.01) * (abs(m) - th),
+     "floor"),
+    (lambda th, m, dt: th if abs(m) - th > 15 else max(th + dt * (0.00018 if abs(m) < th else 0.01) * (abs(m) - th),
+                                                        6.0), "ceiling"),
+    (lambda th, m, dt: th + dt / 1000 * (0.00018 if abs(m) < th else 0.01) * (abs(m) - th), "1000 times too small"),
+    (lambda th, m, dt: th, ("7 test cases differ", "gain K_u")),
+    (lambda th, m, dt: None, "returns None"),
+    (lambda th, m, dt: 1 / 0, "raised ZeroDivisionError"),
+    (lambda th, m, dt: "12", "single number"),
+    (12.5, "should be a function"),
+    (None, "Not answered yet"),
+]
+
+
 def test_right_threshold_passes_and_matches_the_library():
     assert ch08.adaptive_threshold(right_threshold)
     det = OveruseDetector()
@@ -33,74 +56,118 @@ def test_right_threshold_passes_and_matches_the_library():
     assert det.adapt_threshold(20.0, 0.010) == pytest.approx(right_threshold(12.5, 20.0, 10.0))
 
 
-@pytest.mark.parametrize("wrong,phrase", [
-    (lambda th, m, dt: th + dt * (0.01 if abs(m) < th else 0.00018) * (abs(m) - th), "swapped"),
-    (lambda th, m, dt: min(max(th + dt * (0.00018 if m < th else 0.01) * (m - th), 6), 600), "negative"),
-    (lambda th, m, dt: min(max(th + dt * (0.00018 if abs(m) < th else 0.01) * (abs(m) - th), 6), 600), "spike"),
-    (lambda th, m, dt: th if abs(m) - th > 15 else th + dt * (0.00018 if abs(m) < th else 0.01) * (abs(m) - th),
-     "floor"),
-    (lambda th, m, dt: th, "above"),
-])
-def test_typical_mistakes_get_a_pointed_hint(wrong, phrase):
-    fb = ch08.adaptive_threshold(wrong)
-    assert not fb
-    assert phrase in (fb.message + " ".join(fb.hints)).lower()
-
-
-def test_threshold_feedback_never_shows_an_expected_value():
-    fb = ch08.adaptive_threshold(lambda th, m, dt: th)
+@pytest.mark.parametrize("func, hint", THRESHOLD_WRONG)
+def test_threshold_wrong(func, hint):
+    fb = ch08.adaptive_threshold(func)
+    assert_hint(fb, hint)
     assert not shows(fb, 13.25, 13.1015, 12.647)
 
 
-def test_threshold_placeholder_and_broken_functions():
-    assert "Not answered yet" in ch08.adaptive_threshold(None).message
-    assert "returns None" in ch08.adaptive_threshold(lambda th, m, dt: None).message
-    assert "raised ZeroDivisionError" in ch08.adaptive_threshold(lambda th, m, dt: 1 / 0).message
-    assert "function" in ch08.adaptive_threshold(12.5).message
+# -- 8.2 loss-based step ---------------------------------------------------------------
+NEW = 1200 * (1 - 0.5 * 0.15)
+LOSS_WRONG = [
+    (1200 * 0.85, "whole loss ratio"),
+    (1200, "'hold' answer"),
+    (1200 * 1.05, "increase rule"),
+    (1200 * 0.5 * 0.15, "size of the cut"),
+    (1200 * (1 - 0.5 * 15), "fraction (0.15)"),
+    (NEW * 1000, "kbit/s"),
+    (NEW / 1000, "kbit/s"),
+    (1150, ("a little too high", "(1 − 0.5 p)")),
+    (600, ("about 2× too low", "(1 − 0.5 p)")),
+    ("1110", "without quotes"),
+    (None, "Not answered yet"),
+]
 
 
-# -- 8.2 loss-based step -------------------------------------------------------------------
-def test_loss_based_step():
-    assert ch08.loss_based_rate_kbps(1200 * (1 - 0.5 * 0.15))
-    assert "whole loss ratio" in ch08.loss_based_rate_kbps(1200 * 0.85).message or \
-        "back-off" in ch08.loss_based_rate_kbps(1200 * 0.85).message
-    assert "hold" in ch08.loss_based_rate_kbps(1200).message
-    assert "factor of 1000" in ch08.loss_based_rate_kbps(1200e3 * (1 - 0.075)).message
-    assert "too high" in ch08.loss_based_rate_kbps(1150).message
-    assert "Not answered yet" in ch08.loss_based_rate_kbps(None).message
-    for wrong in (1000, 1020, 1200, 1260, "1110"):
-        fb = ch08.loss_based_rate_kbps(wrong)
-        assert not fb and not shows(fb, 1110)
+def test_loss_based_right():
+    assert ch08.loss_based_rate_kbps(NEW)
+    assert ch08.loss_based_rate_kbps(1110)
 
 
-# -- 8.3 back-off -------------------------------------------------------------------------
-def test_backoff_measurements():
-    from rtlib.cc.scenarios import run_scenario
+@pytest.mark.parametrize("answer, hint", LOSS_WRONG)
+def test_loss_based_wrong(answer, hint):
+    fb = ch08.loss_based_rate_kbps(answer)
+    assert_hint(fb, hint)
+    assert not shows(fb, 1110)
 
-    s = run_scenario("constant", "gcc", controller_args={"beta": 0.5}).summary()
-    assert ch08.backoff_utilization(s["utilization"])
-    assert ch08.backoff_p95_ms(s["delay_p95_ms"])
-    assert "percentage" in ch08.backoff_utilization(s["utilization"] * 100).message
-    default = run_scenario("constant", "gcc").summary()
-    if abs(default["utilization"] - s["utilization"]) > 0.01:
-        assert "default back-off" in ch08.backoff_utilization(default["utilization"]).message
-    fb = ch08.backoff_utilization(0.2)
-    assert not fb and "too low" in fb.message and not shows(fb, s["utilization"])
-    fb = ch08.backoff_p95_ms(1000.0)
-    assert not fb and not shows(fb, s["delay_p95_ms"])
-    assert "Not answered yet" in ch08.backoff_p95_ms(None).message
-    assert "Not answered yet" in ch08.backoff_utilization(None).message
+
+# -- 8.3 back-off measurements -----------------------------------------------------------
+RUN = ch08._backoff_run(0.5)
+DEFAULT = ch08._backoff_run(0.85)
+UTIL_WRONG = [
+    (RUN["utilization"] * 100, "percentage"),
+    (DEFAULT["utilization"], "default back-off"),
+    (RUN["rate_kbps_mean"], "mean sending rate in kbit/s"),
+    (RUN["delay_p95_ms"], "a delay in ms"),
+    (1 - RUN["utilization"], "unused share"),
+    (7.5, "between 0 and 1"),
+    (RUN["utilization"] * 0.5, ("The utilisation is about 2× too low", "summary()['utilization']")),
+    (RUN["utilization"] * 1.05, ("The utilisation is a little too high", "summary()['utilization']")),
+    (None, "Not answered yet"),
+]
+P95_WRONG = [
+    (DEFAULT["delay_p95_ms"], "default back-off"),
+    (RUN["delay_p50_ms"], "median (p50)"),
+    (RUN["network_delay_p95_ms"], "network delay"),
+    (RUN["utilization"], "utilisation, not a delay"),
+    (RUN["delay_p95_ms"] / 1000, "in milliseconds"),
+    (RUN["delay_p95_ms"] * 3, ("p95 queueing delay is about 3× too high", "summary()['delay_p95_ms']")),
+    (None, "Not answered yet"),
+]
+
+
+def test_backoff_right():
+    assert ch08.backoff_utilization(RUN["utilization"])
+    assert ch08.backoff_p95_ms(RUN["delay_p95_ms"])
+    assert ch08.backoff_utilization(round(RUN["utilization"], 3))
+
+
+@pytest.mark.parametrize("answer, hint", UTIL_WRONG)
+def test_backoff_utilization_wrong(answer, hint):
+    fb = ch08.backoff_utilization(answer)
+    assert_hint(fb, hint)
+    assert not shows(fb, RUN["utilization"])
+
+
+@pytest.mark.parametrize("answer, hint", P95_WRONG)
+def test_backoff_p95_wrong(answer, hint):
+    fb = ch08.backoff_p95_ms(answer)
+    assert_hint(fb, hint)
+    assert not shows(fb, RUN["delay_p95_ms"])
 
 
 # -- 8.4 Jain ------------------------------------------------------------------------------
-def test_jain():
-    def right(x):
-        x = np.asarray(x, dtype=float)
-        return x.sum() ** 2 / (len(x) * (x ** 2).sum())
+def right_jain(x):
+    x = np.asarray(x, dtype=float)
+    return x.sum() ** 2 / (len(x) * (x ** 2).sum())
 
-    assert ch08.jain_index(right)
-    assert "1/n" in ch08.jain_index(lambda x: 1.0).hints[0] or "n" in ch08.jain_index(lambda x: 1.0).hints[0]
-    assert not ch08.jain_index(lambda x: sum(x) ** 2 / sum(v * v for v in x))  # forgot n
-    assert not ch08.jain_index(lambda x: min(x) / max(x))
-    assert "raised" in ch08.jain_index(lambda x: x.sum()).message  # a list has no .sum()
-    assert "Not answered yet" in ch08.jain_index(None).message
+
+JAIN_WRONG = [
+    (lambda x: 1 / right_jain(x), "upside down"),
+    (lambda x: 1.0, "1/n"),
+    (lambda x: sum(x) ** 2 / sum(v * v for v in x), "must then be 1"),   # forgot n
+    (lambda x: min(x) / max(x), "1/n"),
+    (lambda x: right_jain(x) if len(x) != 2 else 0.5, "(sum of x)^2"),
+    (lambda x: right_jain(x) if len(x) < 4 else 0.5, "numpy array"),
+    (lambda x: right_jain(x) if max(x) < 100 else 0.5, "units"),
+    (lambda x: x.sum(), "raised"),                          # a list has no .sum()
+    (lambda x: [1, 2], "single number"),
+    (3, "should be a function"),
+    (None, "Not answered yet"),
+]
+
+
+def test_jain_right():
+    assert ch08.jain_index(right_jain)
+
+
+@pytest.mark.parametrize("func, hint", JAIN_WRONG)
+def test_jain_wrong(func, hint):
+    assert_hint(ch08.jain_index(func), hint)
+
+
+def test_loss_based_beta_slip_at_another_loss():
+    # at 15 % loss, 0.85 × rate is also "the whole loss ratio"; at 20 % the two slips differ
+    assert_hint(ch08.loss_based_rate_kbps(1200 * 0.85, loss=0.2), "delay-based back-off")
+    assert ch08.loss_based_rate_kbps(1200 * 0.9, loss=0.2)
