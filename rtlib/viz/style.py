@@ -282,12 +282,14 @@ def spectrogram_dbfs(samples, rate_hz: int, *, frame: int = 256, hop: int = 128)
 
 
 def spectrogram(ax, samples, rate_hz: int, *, vmin_db: float = -100.0, vmax_db: float = -20.0,
-                fmax_hz: float | None = None, frame: int = 256, hop: int = 128, cmap: str = "magma"):
+                fmax_hz: float | None = None, frame: int = 256, hop: int = 128, cmap: str = "magma",
+                bar: bool = True):
     """Draw a spectrogram of ``samples`` on ``ax`` in dB re full scale; returns the image.
 
-    Time [s] across, frequency [kHz] up.  Give the image to :func:`colorbar` with
-    :data:`DBFS_LABEL` (one bar may serve several panels drawn with the same
-    ``vmin_db``/``vmax_db``, so they compare at a glance).
+    Time [s] across, frequency [kHz] up, and (``bar=True``, the default) a colour bar
+    labelled :data:`DBFS_LABEL`.  For several panels on one scale, draw them with the
+    same ``vmin_db``/``vmax_db`` and ``bar=False``, then give one image to
+    :func:`colorbar` with the list of axes, so they compare at a glance.
     """
     import numpy as np
 
@@ -300,4 +302,6 @@ def spectrogram(ax, samples, rate_hz: int, *, vmin_db: float = -100.0, vmax_db: 
                    interpolation="nearest")
     ax.grid(False)
     label_axes(ax, "time [s]", "frequency [kHz]")
+    if bar:
+        colorbar(im, ax, DBFS_LABEL)
     return im

@@ -145,14 +145,21 @@ def test_spectrogram_rejects_bad_input():
         spectrogram_dbfs(np.zeros(1000), 8000, hop=0)
 
 
-def test_spectrogram_draws_labelled_image():
+def test_spectrogram_draws_labelled_image_with_its_colour_bar():
     x, _ = _sine(0.5)
     fig, ax = new_figure()
     im = spectrogram(ax, x, 8000, fmax_hz=2000)
-    cb = colorbar(im, ax, DBFS_LABEL)
     assert ax.get_xlabel() == "time [s]" and ax.get_ylabel() == "frequency [kHz]"
     assert im.get_extent()[3] <= 2.0 and im.get_clim() == (-100.0, -20.0)
-    assert "full scale" in cb.ax.get_ylabel()
+    assert im.colorbar is not None and im.colorbar.ax.get_ylabel() == DBFS_LABEL
+    assert "full scale" in DBFS_LABEL
+    plt.close(fig)
+    # panels sharing one scale: no bar each, one bar for all
+    fig, (a, b) = new_figure(2, 1)
+    ims = [spectrogram(p, x, 8000, bar=False) for p in (a, b)]
+    assert all(i.colorbar is None for i in ims)
+    colorbar(ims[0], [a, b], DBFS_LABEL)
+    assert len(fig.axes) == 3
     plt.close(fig)
 
 

@@ -189,7 +189,7 @@ def _plot_opus(r):
     # one colour scale for both panels, 80 dB deep, topped at the original's loudest 10 dB step
     vmax = 10 * np.ceil(r["peak_dbfs"] / 10)
     for ax, x in zip(axes, (r["x"], r["y"])):
-        im = spectrogram(ax, x, 16000, vmin_db=vmax - 80, vmax_db=vmax)
+        im = spectrogram(ax, x, 16000, vmin_db=vmax - 80, vmax_db=vmax, bar=False)
     label_axes(axes[0], "", "frequency [kHz]", "original (16 kHz)", unitless=("x",))
     label_axes(axes[1], "time [s]", "frequency [kHz]",
                f"Opus at {r['target_kbps']:g} kbit/s ({r['actual_kbps']:.1f} measured), {r['frame_ms']:g} ms "
