@@ -28,7 +28,9 @@ class                  PT    FMT  specification
 
 Other feedback formats parse into :class:`Feedback`, other packet types in 192-223
 into :class:`RawRtcp`, so nothing valid is lost and every class round-trips:
-``parse_rtcp(build_rtcp(packets)) == packets``.  Malformed input raises
+``parse_rtcp(build_rtcp(packets)) == packets``.  (:class:`GenericNack` keeps its
+``lost`` list in a canonical form, de-duplicated and in wrap-aware order, on
+construction, which is what makes it round-trip for any list given.)  Malformed input raises
 :class:`~rtlib.rtp.errors.ParseError` and nothing else.
 
 Used in: notebooks/05_rtp_rtcp.ipynb (RTT from SR/RR), :mod:`rtlib.rtp.session`
@@ -393,13 +395,35 @@ def _fb_head(body: bytes, what: str) -> tuple[int, int]:
     return _II.unpack_from(body)
 
 
+def _canonical_seqs(seqs) -> list[int]:
+    """16-bit sequence numbers de-duplicated and sorted in wrap-aware order.
+
+    The numbers are placed on the 16-bit circle and read in increasing order,
+    starting after the largest gap between neighbours (ties: plain numeric order),
+    so ``[1, 65535, 0, 1]`` becomes ``[65535, 0, 1]``: the order a receiver would
+    have noticed the losses in, whenever the losses span less than half the circle.
+    """
+    values = sorted({_uint("lost sequence number", s, 16) for s in seqs})
+    if len(values) < 2:
+        return values
+    gaps = [values[0] + 0x10000 - values[-1]] + [b - a for a, b in zip(values, values[1:])]
+    start = max(range(len(gaps)), key=lambda i: (gaps[i], -i))  # the first largest gap
+    return values[start:] + values[:start]
+
+
 @dataclass
 class GenericNack(RtcpPacket):
     """Generic NACK (RFC 4585 6.2.1): "I miss these sequence numbers".
 
     Each 4-byte FCI entry holds a packet id (PID) and a 16-bit bitmask (BLP) of the
-    16 packets after it; ``lost`` lists the sequence numbers.  Given sorted
-    (wrap-aware) numbers, ``parse(bytes(nack)).lost == nack.lost``.
+    16 packets after it; ``lost`` lists the sequence numbers.  ``lost`` is kept in a
+    canonical form, on construction and on parsing: each number once, in wrap-aware
+    order (``[65534, 65535, 0, 1]``; see :func:`_canonical_seqs`).  A NACK is a set of
+    missing packets, so this loses nothing, and it makes every GenericNack round-trip:
+    ``parse(bytes(nack)) == nack`` for any list given.  Bytes from another encoder
+    (overlapping or unordered FCIs, which RFC 4585 does not forbid) parse to the same
+    canonical list, so re-encoding them may give fewer, different FCI entries for the
+    same set of sequence numbers.
     """
 
     ssrc: int
@@ -409,13 +433,18 @@ class GenericNack(RtcpPacket):
     packet_type: ClassVar[int] = RTPFB
     fmt: ClassVar[int] = FMT_NACK
 
+    def __post_init__(self) -> None:
+        if isinstance(self.lost, (str, bytes)) or not hasattr(self.lost, "__iter__"):
+            raise ValueError(f"lost must be a list of 16-bit sequence numbers, got {self.lost!r}")
+        self.lost = _canonical_seqs(self.lost)
+
     def __bytes__(self) -> bytes:
-        if not self.lost:
+        lost = _canonical_seqs(self.lost)  # again: the list may have been changed in place
+        if not lost:
             raise ValueError("lost must list at least one sequence number (RFC 4585 6.2.1)")
         fci = []
         pid = blp = None
-        for s in self.lost:
-            _uint("lost sequence number", s, 16)
+        for s in lost:
             if pid is not None:
                 d = (s - pid - 1) & 0xFFFF
                 if d < 16:

@@ -68,6 +68,47 @@ def test_generic_nack_pid_blp_and_wrap():
         bytes(GenericNack(1, 2, []))
 
 
+def _circular_span(seqs):
+    """Total forward distance walked along the 16-bit circle when visiting ``seqs`` in order."""
+    return sum((b - a) & 0xFFFF for a, b in zip(seqs, seqs[1:]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.integers(0, 0xFFFF), min_size=1, max_size=300) | st.lists(
+    st.integers(65500, 65600).map(lambda s: s & 0xFFFF), min_size=1, max_size=80))
+def test_generic_nack_canonicalises_any_list_and_round_trips(lost):
+    nack = GenericNack(7, 8, list(lost))
+    assert parse_rtcp(bytes(nack)) == [nack]                 # round-trips whatever order or repeats it got
+    assert set(nack.lost) == set(lost) and len(nack.lost) == len(set(lost))
+    assert _circular_span(nack.lost) < 0x10000               # one pass around the circle, no step back
+    if len(nack.lost) > 1:                                   # and it starts after the largest gap
+        wrap_gap = (nack.lost[0] - nack.lost[-1]) & 0xFFFF
+        assert all(wrap_gap >= (b - a) & 0xFFFF for a, b in zip(nack.lost, nack.lost[1:]))
+    assert GenericNack(7, 8, list(reversed(lost))) == nack   # the order given does not matter
+
+
+def test_generic_nack_canonical_order_across_the_wrap():
+    assert GenericNack(1, 2, [1, 65535, 0, 1, 1]).lost == [65535, 0, 1]
+    assert GenericNack(1, 2, [300, 3, 5, 3]).lost == [3, 5, 300]
+    assert GenericNack(1, 2, [32768, 0]).lost == [0, 32768]  # a tie: plain numeric order
+
+
+def test_generic_nack_from_another_encoder_parses_to_the_canonical_list():
+    # overlapping and unordered FCIs (RFC 4585 does not forbid them): PID 10 + bit for 12, PID 5, PID 11
+    fci = struct.pack("!HHHHHH", 10, 0b10, 5, 0, 11, 0)
+    data = struct.pack("!BBHII", 0x80 | 1, 205, 2 + 3, 1, 2) + fci
+    (nack,) = parse_rtcp(data)
+    assert nack.lost == [5, 10, 11, 12]
+    assert parse_rtcp(bytes(nack)) == [nack] and len(bytes(nack)) == 16  # re-encoded as one FCI
+
+
+@pytest.mark.parametrize("lost, match", [([65536], "lost sequence number"), ([-1], "lost sequence number"),
+                                         ([1.5], "lost sequence number"), ("12", "list of 16-bit")])
+def test_generic_nack_bad_lists_are_named(lost, match):
+    with pytest.raises(ValueError, match=match):
+        GenericNack(1, 2, lost)
+
+
 def test_fir_and_pli():
     fir = Fir(1, [(0xABC, 7), (0xDEF, 255)])
     assert bytes(fir)[1] == 206 and bytes(fir)[0] & 0x1F == 4
