@@ -479,8 +479,10 @@ async def _slow_reader(url: str, tokens: dict, pid: int, duration_s: float) -> d
     return {"samples": samples, "sent": sent[0], "slow_end": end, "slow_frames": frames}
 
 
-def bench_slow_reader(duration_s: float = 20.0, python: str | None = None, args=("--send-rate-per-s", "100000",
-                                                                                    "--send-burst", "100000")) -> list[Row]:
+SLOW_READER_ARGS = ("--send-rate-per-s", "100000", "--send-burst", "100000", "--frame-rate-per-s", "100000")
+
+
+def bench_slow_reader(duration_s: float = 20.0, python: str | None = None, args=SLOW_READER_ARGS) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         db = os.path.join(tmp, "slow.sqlite")
         tokens = setup_db(db, ["s", "r"], {"sr": ("s", "r")})

@@ -19,6 +19,9 @@ def register(sub) -> None:
     p.add_argument("--send-rate-per-s", type=float, default=None,
                    help="sends per second per user, sustained (default: the protocol's, see PROTOCOL.md)")
     p.add_argument("--send-burst", type=int, default=None, help="sends per user at once (default: the protocol's)")
+    p.add_argument("--frame-rate-per-s", type=float, default=None,
+                   help="frames read per second from one connection, sustained; burst twice that (default: the "
+                        "protocol's)")
     p.add_argument("--max-out-kib", type=int, default=None,
                    help="a connection's outgoing queue bound in KiB before it is closed as a slow reader")
     p.add_argument("--log-level", default="WARNING", help="stderr log level (DEBUG, INFO, WARNING...)")
@@ -48,6 +51,10 @@ def run(args) -> int:
         raise ValueError(f"--send-rate-per-s must be in (0, 1e6] per second, got {rate}")
     if not 1 <= burst <= 10**6:
         raise ValueError(f"--send-burst must be an integer in [1, 1000000], got {burst}")
+    frame = (P.FRAME_RATE_PER_S, P.FRAME_BURST) if args.frame_rate_per_s is None else (
+        args.frame_rate_per_s, int(2 * args.frame_rate_per_s))
+    if not 1 <= frame[0] <= 1e6:
+        raise ValueError(f"--frame-rate-per-s must be in [1, 1e6] per second, got {frame[0]}")
     out_kib = P.MAX_OUT_QUEUE_BYTES // 1024 if args.max_out_kib is None else args.max_out_kib
     if not 16 <= out_kib <= 1024 * 1024:
         raise ValueError(f"--max-out-kib must be in [16, 1048576] KiB, got {out_kib}")
@@ -56,7 +63,8 @@ def run(args) -> int:
 
     async def main() -> None:
         server = IMServer(args.db, args.host, args.port, synchronous=args.synchronous,
-                          idle_timeout_s=args.idle_timeout_s, send_limit=(rate, burst), max_out_bytes=out_kib * 1024)
+                          idle_timeout_s=args.idle_timeout_s, send_limit=(rate, burst), frame_limit=frame,
+                          max_out_bytes=out_kib * 1024)
         host, port = await server.start()
         emit({"listening": True, "host": host, "port": port, "db": os.path.abspath(args.db), "pid": os.getpid()},
              args.json, f"im-server listening on ws://{host}:{port} (db {args.db}); Ctrl+C to stop")

@@ -60,6 +60,10 @@ class RateLimiter:
         self.refused += 1
         return (1.0 - tokens) / self.rate_per_s
 
+    def forget(self, key) -> None:
+        """Drop ``key``'s bucket (its connection closed)."""
+        self._buckets.pop(key, None)
+
     def forget_idle(self, now: float) -> None:
         """Drop buckets that have refilled completely (they behave as new ones)."""
         full_after = self.burst / self.rate_per_s

@@ -170,6 +170,8 @@ class IMServer:
         finally:
             self._conns.pop(conn, None)
             c.closed = True
+            if limit is not None:
+                limit.forget(conn)
             self.gateway.closed(conn, time.time())
 
     def _dispatch(self, outs) -> None:

@@ -50,7 +50,8 @@ def test_im_admin_bad_values_exit_2(tmp_path, capsys):
 def test_im_server_bad_values_exit_2(tmp_path, capsys):
     assert main(["im-server", "--db", str(tmp_path / "x.sqlite"), "--port", "70000"]) == 2
     assert "--port" in capsys.readouterr().err
-    for flag, value in (("--send-rate-per-s", "0"), ("--send-burst", "0"), ("--max-out-kib", "1")):
+    for flag, value in (("--send-rate-per-s", "0"), ("--send-burst", "0"), ("--max-out-kib", "1"),
+                        ("--frame-rate-per-s", "0")):
         assert main(["im-server", "--db", str(tmp_path / "x.sqlite"), flag, value]) == 2
         assert flag in capsys.readouterr().err
 
