@@ -222,13 +222,21 @@ class IMServer:
     def _run_logic(self) -> None:
         batch, self._queue = self._queue, []
         self.batches += 1
+        now = time.time()
         try:
-            outs = self.logic.on_requests(batch, time.time())
-        except Exception:  # a bug in the logic: maybe stored, maybe not; a resend is harmless (idempotent)
+            outs = self.logic.on_requests(batch, now)
+        except Exception:  # a bug in the logic: run each request alone, so that only the culprit fails
             self.internal_errors += 1
-            log.exception("logic failed on a batch of %d requests", len(batch))
-            outs = [("send", s.conn, P.error(P.UNAVAILABLE, "server error; retry", **(
-                {"cid": f["cid"]} if f.get("type") == "send" else {}))) for s, f in batch]
+            log.exception("logic failed on a batch of %d requests; retrying them one by one", len(batch))
+            outs = []
+            for s, f in batch:
+                try:  # a send stored before the failure is a duplicate now: acked with its seq
+                    outs += self.logic.on_requests([(s, f)], now)
+                except Exception:
+                    log.exception("logic failed on a %s request alone", f.get("type"))
+                    ref = {k: f[k] for k in ("cid", "conv") if k in f}
+                    outs.append(("send", s.conn, P.error(P.INTERNAL_ERROR, "internal error on this request; "
+                                                                           "do not retry", **ref)))
         self._dispatch(outs)
         for s, f in batch:
             if f["type"] in _PULLS:

@@ -186,3 +186,61 @@ def test_wake_s_is_never_later_than_next_deadline(seqs):
             c.on_timer(d)
             d = c.next_deadline()
             assert d is None or c.wake_s <= d
+
+
+def test_a_rate_limited_send_is_resent_after_retry_after_not_before():
+    c = opened(ack_timeout_s=1.0, heartbeat_s=1000)
+    cid = c.send("ab", "x", 0.0)
+    c.take_frames()
+    c.on_frame({"type": "error", "code": "rate_limited", "reason": "slow down", "retry_after_ms": 250,
+                "cid": cid, "conv": "ab"}, 0.1)
+    assert c.pending and not c.take_frames()
+    assert c.next_deadline() == pytest.approx(0.35)
+    c.on_timer(0.3)
+    assert not [f for f in c.take_frames() if f.get("cid") == cid]  # not before retry_after
+    c.on_timer(0.35)
+    assert [f["cid"] for f in c.take_frames() if f.get("cid") == cid] == [cid]
+    assert not [e for e in c.take_events() if e[0] == "failed"]
+
+
+def test_final_refusals_fail_at_once_and_retry_refusals_resend_at_once():
+    c = opened(heartbeat_s=1000)
+    for code in ("conflict", "internal_error", "not_member", "bad_frame", "too_large"):
+        cid = c.send("ab", "x", 0.0)
+        c.take_frames()
+        c.on_frame({"type": "error", "code": code, "reason": "", "cid": cid, "conv": "ab"}, 0.1)
+        assert cid not in c.pending
+        assert ("failed", cid, "ab", code) in c.take_events()
+    cid = c.send("ab", "y", 0.0)
+    c.take_frames()
+    c.on_frame({"type": "error", "code": "unavailable", "reason": "", "cid": cid, "conv": "ab"}, 0.1)
+    assert [f["cid"] for f in c.take_frames()] == [cid]
+
+
+def test_an_empty_page_with_more_asks_for_that_conversation_from_the_cursor():
+    c = opened(heartbeat_s=1000)
+    c.on_frames([msg(1), msg(2)], 0.0)
+    c.take_frames()
+    c.on_frame({"type": "sync_ok", "conv": "ab", "since": 0, "messages": [], "last_seq": 9, "more": True}, 0.1)
+    assert c.take_frames() == [{"type": "sync", "conv": "ab", "since": 2}]
+
+
+def test_history_pages_come_as_events_and_leave_the_cursor_alone():
+    c = opened(heartbeat_s=1000)
+    c.history("ab", 0.0, before=10, limit=3)
+    assert c.take_frames() == [{"type": "history", "conv": "ab", "limit": 3, "before": 10}]
+    page = [{"seq": s, "sender": "bob", "cid": f"b-{s}", "body": "", "ts": 0.0} for s in (7, 8, 9)]
+    c.on_frame({"type": "history_ok", "conv": "ab", "before": 10, "messages": page, "more": True}, 0.1)
+    assert c.take_events() == [("history", "ab", page, True)]
+    assert c.cursor.get("ab", 0) == 0
+
+
+def test_a_rate_limited_auth_is_sent_again_after_retry_after():
+    c = Client("alice", "tok", "phone", ack_timeout_s=0.5)
+    c.connect(0.0)
+    c.take_frames()
+    c.on_frame({"type": "error", "code": "rate_limited", "reason": "", "retry_after_ms": 2000}, 0.1)
+    c.on_timer(1.0)
+    assert not c.take_frames()
+    c.on_timer(2.1)
+    assert [f["type"] for f in c.take_frames()] == ["auth"]

@@ -331,3 +331,45 @@ def test_hostile_clients_do_not_cost_honest_senders_throughput_or_messages(world
                               "WHERE u.name = 'mallory'").fetchone()[0]
     assert mallory <= 3 * (P.SEND_BURST + P.SEND_RATE_PER_S * 4)
     assert "Traceback" not in log.read_text()
+
+
+def test_a_bug_on_one_request_fails_that_request_alone_in_the_server_shell(tmp_path):
+    """The asyncio shell's last resort: if the logic itself raises on a batch, each request
+    is run alone; only the one that fails alone gets internal_error (never "retry")."""
+    from rtlib.im.server import IMServer
+
+    db = tmp_path / "chat.sqlite"
+    tokens = setup_db(db, ["alice", "bob"], {"ab": ("alice", "bob")})
+
+    async def main():
+        server = IMServer(db, port=0)
+        real = server.logic._commit
+
+        def buggy(sends, now, crash, out):
+            if any(f["body"] == "boom" for _, f in sends):
+                raise RuntimeError("a bug")
+            return real(sends, now, crash, out)
+
+        server.logic._commit = buggy
+        _, port = await server.start()
+        url = f"ws://127.0.0.1:{port}"
+        try:
+            ws = await connect(url)
+            await auth(ws, "alice", tokens["alice"])
+            # three sends in one WebSocket write burst: one batch, one group commit
+            for cid, body in (("a1", "fine"), ("a2", "boom"), ("a3", "also fine")):
+                await ws.send(json.dumps({"type": "send", "conv": "ab", "cid": cid, "body": body}))
+            answers = {}
+            while len(answers) < 3:
+                f = await recv(ws)
+                answers[f["cid"]] = f
+            await ws.close()
+            return answers, server.internal_errors
+        finally:
+            await server.stop()
+
+    answers, errors = asyncio.run(main())
+    assert answers["a1"]["type"] == answers["a3"]["type"] == "ack"
+    assert answers["a2"]["type"] == "error" and answers["a2"]["code"] == P.INTERNAL_ERROR
+    assert errors >= 1
+    assert stored(db) == 2
