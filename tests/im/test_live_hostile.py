@@ -373,3 +373,43 @@ def test_a_bug_on_one_request_fails_that_request_alone_in_the_server_shell(tmp_p
     assert answers["a2"]["type"] == "error" and answers["a2"]["code"] == P.INTERNAL_ERROR
     assert errors >= 1
     assert stored(db) == 2
+
+
+def test_auth_ok_comes_first_even_into_a_busy_conversation(world):
+    srv, tokens, db, _ = world
+
+    async def main():
+        bob = await connect(srv.url)
+        await auth(bob, "bob", tokens["bob"])
+        stop = asyncio.Event()
+
+        async def chatter():  # bob talks at his rate limit's burst, then its sustained rate
+            i = 0
+            while not stop.is_set():
+                i += 1
+                await bob.send(json.dumps({"type": "send", "conv": "ab", "cid": f"b{i}", "body": "busy"}))
+                if i % 10 == 0:
+                    await asyncio.sleep(0.01)
+
+        async def drain():
+            try:
+                async for _ in bob:
+                    pass
+            except Exception:
+                pass
+
+        tasks = [asyncio.create_task(chatter()), asyncio.create_task(drain())]
+        firsts = []
+        for k in range(P.AUTH_BURST):  # (more would meet the auth rate limit)
+            ws = await connect(srv.url)
+            await ws.send(json.dumps({"type": "auth", "user": "alice", "token": tokens["alice"], "device": f"d{k}"}))
+            firsts.append((await recv(ws))["type"])
+            ws.transport.abort()
+        stop.set()
+        for t in tasks:
+            t.cancel()
+        bob.transport.abort()
+        return firsts
+
+    firsts = asyncio.run(main())
+    assert firsts == ["auth_ok"] * P.AUTH_BURST, firsts
