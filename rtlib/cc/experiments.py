@@ -20,6 +20,7 @@ from rtlib.cc.gcc import KalmanFilter, OveruseDetector, PacketGrouper, Trendline
 from rtlib.cc.media import LADDER, OVERHEAD_BYTES
 from rtlib.cc.scenarios import run_scenario
 from rtlib.viz.experiments import Choice, Param, experiment
+from rtlib.viz.style import legend
 
 NOTEBOOK = "08_adaptive_bitrate"
 CONTROLLER_COLORS = {"gcc": "#0072B2", "aimd": "#D55E00", "aiortc-remb": "#009E73", "fixed": "#555555",
@@ -44,12 +45,12 @@ def _plot_fixed(r):
     label_axes(a1, "", "rate [kbit/s]",
                f"A fixed {r['rate_kbps']:.0f} kbit/s over RFC 8867 5.1: "
                f"{r['utilization']:.0%} of capacity used, {r['loss']:.1%} lost", unitless=("x",))
-    a1.legend(loc="upper left", fontsize=9, ncol=3)
+    legend(a1)
     a2.plot(t, r["queue_ms"], color="#D55E00", label="queueing delay")
     a2.set_ylim(0, 330)
     a2.axhline(300, color="#999999", lw=1, ls=":", label="queue limit (300 ms): tail drop")
     label_axes(a2, "time [s]", "queueing delay [ms]")
-    a2.legend(loc="upper left", fontsize=9)
+    legend(a2)
     return fig
 
 
@@ -181,7 +182,7 @@ def _plot_states(r):
     label_axes(a1, "", "rate [kbit/s]",
                f"GCC on a {r['capacity_kbps'] / 1e3:g} Mbit/s link, back-off β = {r['beta']:g}: "
                f"utilisation {r['utilization']:.0%}, p95 delay {r['p95_ms']:.0f} ms", unitless=("x",))
-    a1.legend(loc="lower right", fontsize=8, ncol=3)
+    legend(a1, fontsize=8)
     a2.plot(t, r["queue_ms"], color="#D55E00")
     label_axes(a2, "", "queueing delay [ms]", unitless=("x",))
     a3.plot(r["tr_t_s"], r["m_ms"], color="#0072B2", lw=1, label="filtered delay gradient")
@@ -190,7 +191,7 @@ def _plot_states(r):
     lim = max(30.0, float(np.nanmax(r["th_ms"])) * 1.3) if r["th_ms"].size else 30.0
     a3.set_ylim(-lim, lim)
     label_axes(a3, "time [s]", "detector input [ms]")
-    a3.legend(loc="lower right", fontsize=8)
+    legend(a3, fontsize=8)
     return fig
 
 
@@ -257,7 +258,7 @@ def plot_scenario(r, title: str | None = None):
                       f"p95 delay {s['delay_p95_ms']:.0f} ms, loss {s['loss']:.1%}, freezes {s['freeze_rate']:.0%}")
     label_axes(a1, "", "rate [kbit/s]", title, unitless=("x",))
     a1.title.set_fontsize(11)
-    a1.legend(loc="upper center", fontsize=8, ncol=4, frameon=True, framealpha=0.9)
+    legend(a1, fontsize=8)
     # Nothing is clipped: the delay counts waiting in the sender too, so it can pass the
     # queue's 300 ms limit; a frame rate over one second can pass the encoder's top rate
     # when a draining queue delivers delayed frames in a burst.
@@ -275,7 +276,7 @@ def plot_scenario(r, title: str | None = None):
                 xytext=(0, 2), textcoords="offset points", fontsize=8, color="#555555", va="bottom")
     label_axes(a3, "time [s]", "frame rate over 1 s [fps]")
     if len(media) > 1:
-        a2.legend(loc="upper right", fontsize=8, ncol=3)
+        legend(a2, fontsize=8)
     return fig
 
 

@@ -215,12 +215,12 @@ def measure_day(strategy: str, members: int, *, msgs_per_member_day: float = 0.5
 
 
 def _plot_diffusion(res):
-    from rtlib.viz import COLORS, label_axes, new_figure
+    from rtlib.viz import COLORS, label_axes, legend, new_figure
 
     from matplotlib.ticker import NullLocator
 
     fig, ax = new_figure(figsize=(8, 4.5), layout="none")  # fixed margins: a faster redraw
-    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.12, top=0.91)
+    fig.subplots_adjust(left=0.1, right=0.66, bottom=0.12, top=0.91)
     n = res["members"]
     ax.loglog(n, res["write"]["cost"], color=COLORS["im"], lw=2, label="write diffusion (inbox per member)")
     ax.loglog(n, res["read"]["cost"], color=COLORS["rtc"], lw=2, label="read diffusion (timeline per group)")
@@ -233,7 +233,7 @@ def _plot_diffusion(res):
                     xytext=(8, 0), textcoords="offset points", color=COLORS["neutral"])
     label_axes(ax, "group size [members]", "cost [row operations per day]",
                "One group's daily storage cost: copy on write or fetch on read")
-    ax.legend(loc="upper left")
+    legend(ax)
     return fig
 
 

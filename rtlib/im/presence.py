@@ -107,12 +107,12 @@ def simulate_presence_storm(*, users: int = 2000, friends: int = 50, login_sprea
 
 
 def _plot_storm(res):
-    from rtlib.viz import COLORS, label_axes, new_figure
+    from rtlib.viz import COLORS, label_axes, legend, new_figure
 
     from matplotlib.ticker import NullLocator
 
     fig, ax = new_figure(figsize=(8, 4.2), layout="none")  # fixed margins: a faster redraw
-    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.13, top=0.91)
+    fig.subplots_adjust(left=0.1, right=0.64, bottom=0.13, top=0.91)
     t_min = res["t_s"] / 60
     ax.plot(t_min, res["plain"], color=COLORS["bad"], lw=2, label="every change, to everyone online")
     ax.plot(t_min, res["cured"], color=COLORS["good"], lw=2,
@@ -122,7 +122,7 @@ def _plot_storm(res):
     ax.set_ylim(max(1.0, res["cured"].max() * 1e-3), res["plain"].max() * 3)
     label_axes(ax, "time from 9:00 [min]", "presence frames sent [frames/s]",
                f"{res['users']:,} users with {res['friends']} friends log in around 9:00")
-    ax.legend(loc="lower center")
+    legend(ax)
     return fig
 
 

@@ -45,7 +45,7 @@ def sweep(f0_hz: float, f1_hz: float, duration_s: float, rate_hz: int, amplitude
 
 
 def _plot_frame(result):
-    from rtlib.viz import label_axes, new_figure
+    from rtlib.viz import label_axes, legend, new_figure
 
     fig, ax = new_figure(figsize=(8, 3.6))
     t_fine, x_fine = result["t_fine_ms"], result["x_fine"]
@@ -54,7 +54,7 @@ def _plot_frame(result):
     label_axes(ax, "time within the frame [ms]", "amplitude (full scale = 1)",
                f"One {result['frame_ms']:g} ms frame of a {result['freq_hz']:g} Hz tone at "
                f"{result['rate_hz'] / 1000:g} kHz")
-    ax.legend(loc="upper right")
+    legend(ax)
     return fig
 
 

@@ -12,7 +12,19 @@
 Used in: every notebook.
 """
 
-from rtlib.viz.style import COLORS, label_axes, new_figure, save_figure, set_style
+from rtlib.viz.style import (
+    COLORS,
+    DBFS_LABEL,
+    colorbar,
+    label_axes,
+    legend,
+    legend_overlaps_data,
+    new_figure,
+    save_figure,
+    set_style,
+    spectrogram,
+    spectrogram_dbfs,
+)
 from rtlib.viz.audio import audio_players
 from rtlib.viz.claims import ClaimError, claim, pick, say
 from rtlib.viz.experiments import (
@@ -27,6 +39,7 @@ from rtlib.viz.experiments import (
 
 __all__ = [
     "COLORS",
+    "DBFS_LABEL",
     "Choice",
     "ClaimError",
     "Experiment",
@@ -34,13 +47,18 @@ __all__ = [
     "REGISTRY",
     "audio_players",
     "claim",
+    "colorbar",
     "experiment",
     "get_experiment",
     "label_axes",
+    "legend",
+    "legend_overlaps_data",
     "new_figure",
     "pick",
     "save_figure",
     "say",
     "set_style",
     "show_experiment",
+    "spectrogram",
+    "spectrogram_dbfs",
 ]

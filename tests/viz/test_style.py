@@ -10,7 +10,6 @@ from rtlib.viz.experiments import _widget_for, decimals_for, load_all, readout_f
 from rtlib.viz.style import (DBFS_LABEL, colorbar, legend, legend_overlaps_data, spectrogram,
                              spectrogram_dbfs)
 
-MY_NOTEBOOKS = ("01_im_vs_rtc", "04_network", "05_rtp_rtcp", "06_codecs")
 
 
 # -- legends ---------------------------------------------------------------------------------
@@ -81,7 +80,7 @@ def test_legend_rejects_unknown_place():
     plt.close(fig)
 
 
-@pytest.mark.parametrize("name", sorted(n for n, e in load_all().items() if e.notebook in MY_NOTEBOOKS))
+@pytest.mark.parametrize("name", sorted(load_all()))
 def test_experiment_legends_clear_of_data(name):
     exp = load_all()[name]
     for point in exp.range_points():

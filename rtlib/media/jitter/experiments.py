@@ -98,7 +98,7 @@ def tradeoff_curves(trace, *, mode: str = "talkspurt") -> dict:
 
 
 def _plot_tradeoff(r):
-    from rtlib.viz import COLORS, label_axes, new_figure
+    from rtlib.viz import COLORS, label_axes, legend, new_figure
 
     fig, ax = new_figure(figsize=(8.5, 4.8))
     colors = {"fixed buffer": COLORS["im"], "adaptive (Ramjee)": COLORS["rtc"], "quantile (NetEQ-like)": COLORS["good"]}
@@ -121,7 +121,7 @@ def _plot_tradeoff(r):
     ax.set_ylim(LOSS_FLOOR * 100 * 0.8, 100)
     label_axes(ax, "mean playout delay (send to play) [ms]", "late loss [% of arrived packets]",
                f"Delay vs late loss: {r['scenario']}, {r['mode']} mode (squares: K=4, q=0.97, 60 ms)")
-    ax.legend(loc="upper right", fontsize=9)
+    legend(ax)
     return fig
 
 
