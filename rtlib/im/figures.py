@@ -417,9 +417,9 @@ def plot_hostile(flood_on: dict, flood_off: dict, slow_on: dict, slow_off: dict)
     """Left: what a flooder stores, with and without the per-user rate limit, next to an
     honest user's sends.  Right: the bytes queued for a reader that never reads, with and
     without the outgoing-queue bound (results of :mod:`rtlib.im.hostile`)."""
-    from rtlib.viz import COLORS, label_axes, new_figure
+    from rtlib.viz import COLORS, label_axes, legend, new_figure
 
-    fig, (a, b) = new_figure(1, 2, figsize=(11, 4.2))
+    fig, (a, b) = new_figure(1, 2, figsize=(11, 5.0))
     a.plot(flood_off["t"], flood_off["mallory_stored"], color=COLORS["bad"], lw=2, label="mallory stored, no limit")
     a.plot(flood_on["t"], flood_on["mallory_stored"], color=COLORS["good"], lw=2,
            label=f"mallory stored, limit {flood_on['burst']} + {flood_on['rate']:.0f}/s")
@@ -428,12 +428,12 @@ def plot_hostile(flood_on: dict, flood_off: dict, slow_on: dict, slow_off: dict)
     a.plot(flood_on["t"], flood_on["alice_stored"], color=COLORS["im"], lw=2.5, ls="--", label="alice stored (limit on)")
     a.set_yscale("symlog", linthresh=10)
     label_axes(a, "time [s]", "messages (cumulative)", "A flood against a per-user rate limit")
-    a.legend(fontsize=8, loc="upper left")
+    legend(a, where="below", fontsize=8)
     mib = 1024 * 1024
     b.plot(slow_off["t"], slow_off["queued_bytes"] / mib, color=COLORS["bad"], lw=2, label="no bound: grows with the group")
     b.plot(slow_on["t"], slow_on["queued_bytes"] / mib, color=COLORS["good"], lw=2,
            label=f"bound {slow_on['max_bytes'] / mib:g} MiB: closed (4003), then sync")
     b.axhline(slow_on["max_bytes"] / mib, color=COLORS["good"], lw=1, ls=":")
     label_axes(b, "time [s]", "queued for the reader [MiB]", "A reader that never reads")
-    b.legend(fontsize=8, loc="upper left")
+    legend(b, where="below", fontsize=8)
     return fig

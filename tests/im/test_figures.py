@@ -2,6 +2,7 @@
 tests/viz only checks that they run and draw)."""
 
 import numpy as np
+import pytest
 
 from rtlib.im.figures import im_delivery_latency, im_faults, im_multidevice, im_ordering
 
@@ -41,3 +42,25 @@ def test_im_delivery_latency_sleeping_receivers_wait_for_the_push():
     res = im_delivery_latency(push_median_s=1.0, asleep_share=0.5, delay_ms=40.0)
     assert res["lost"] == 0
     assert np.median(res["online_s"]) < 0.4 < 1.0 < np.median(res["asleep_s"])
+
+
+def test_hostile_experiments_and_figure_say_what_chapter_03_says():
+    from rtlib.im import protocol as P
+    from rtlib.im.figures import plot_hostile
+    from rtlib.im.hostile import flood, slow_reader
+    from rtlib.viz import legend_overlaps_data
+
+    on, off = flood(3.0, 800.0, 2.0, defence=True), flood(3.0, 800.0, 2.0, defence=False)
+    assert off["mallory_stored"][-1] == off["mallory_offered"][-1] == 2400
+    assert on["mallory_stored"][-1] <= on["burst"] + on["rate"] * 3.0 < on["mallory_offered"][-1]
+    assert on["mallory_stored"][-1] + on["mallory_refused"][-1] == on["mallory_offered"][-1]
+    assert on["alice_stored"][-1] == on["alice_offered"][-1] == 6  # the honest user loses nothing
+    bounded = slow_reader(20.0, 600.0, 200, max_bytes=P.MAX_OUT_QUEUE_BYTES)
+    unbounded = slow_reader(20.0, 600.0, 200, max_bytes=None)
+    assert bounded["closed_at"] is not None and unbounded["closed_at"] is None
+    assert bounded["queued_bytes"].max() <= P.MAX_OUT_QUEUE_BYTES < unbounded["queued_bytes"][-1]
+    assert bounded["pulled"] == bounded["stored"] == 12_000  # closing lost nothing: sync brings it all back
+    fig = plot_hostile(on, off, bounded, unbounded)
+    assert [legend_overlaps_data(ax) for ax in fig.axes] == [[], []]
+    with pytest.raises(ValueError, match="flood_per_s"):
+        flood(flood_per_s=0)
