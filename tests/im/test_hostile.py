@@ -11,6 +11,7 @@ from rtlib.im import protocol as P
 from rtlib.im.gateway import Gateway
 from rtlib.im.logic import Logic
 from rtlib.im.store import Store
+from tests.im.sansio import login_frames, run, sent_to
 
 
 @pytest.fixture
@@ -28,21 +29,7 @@ def system():
 
 
 def login(gw, logic, user, device="phone", now=0.0):
-    conn = gw.open(now)
-    outs = gw.on_frame(conn, {"type": "auth", "user": user, "token": f"tok-{user}", "device": device}, now)
-    replies = logic.on_requests([(o[1], o[2]) for o in outs if o[0] == "logic"], now)
-    assert replies[0][2]["type"] == "auth_ok"
-    return conn
-
-
-def run(gw, logic, conn, frame, now=1.0):
-    outs = gw.on_frame(conn, frame, now)
-    reqs = [(o[1], o[2]) for o in outs if o[0] == "logic"]
-    return [o for o in outs if o[0] != "logic"] + logic.on_requests(reqs, now)
-
-
-def sent_to(outs, conn):
-    return [o[2] for o in outs if o[0] == "send" and o[1] == conn]
+    return login_frames(gw, logic, user, device, now)[0]
 
 
 def live_msgs(outs):
