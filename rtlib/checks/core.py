@@ -88,7 +88,7 @@ def rough_factor(value: float, expected: float) -> str:
     if r < 20:
         n = round(r * 2) / 2 if r < 5 else round(r)
         return f"about {n:g}× {word}"
-    return f"{word} by more than an order of magnitude (about 10^{round(math.log10(r))}×)"
+    return f"{word} by more than an order of magnitude (about {10 ** round(math.log10(r)):,}×)"
 
 
 def close_to(answer, expected: float, *, what: str = "Your answer", rel: float = 1e-3, abs_: float = 1e-9,

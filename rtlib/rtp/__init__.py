@@ -15,7 +15,8 @@ module                      what
 ==========================  ===============================================================
 
 Every parser raises :class:`ParseError` (a ``ValueError``) for malformed input and
-nothing else.
+nothing else; it is the one class of :mod:`rtlib.errors`, also ``rtlib.ParseError``,
+which the depacketizers of :mod:`rtlib.media.packetize` raise too.
 
 Used in: notebooks/05_rtp_rtcp.ipynb.
 """
