@@ -30,7 +30,8 @@ def samples_per_frame(answer, *, rate_hz: int = 48_000, frame_ms: float = 20.0) 
             return fail(message, hint)
     for other_hz in (8_000, 16_000, 44_100):
         if other_hz != rate_hz and math.isclose(value, other_hz * frame_ms / 1000.0, rel_tol=1e-6):
-            return fail(f"That is a frame at {other_hz / 1000:g} kHz.", f"This stream is sampled at {rate_hz / 1000:g} kHz.")
+            return fail(f"That is a frame at {other_hz / 1000:g} kHz.",
+                        f"This stream is sampled at {rate_hz / 1000:g} kHz.")
     fb = close_to(
         value, expected, what="The number of samples per frame", rel=1e-9,
         unit_hints={1000: "Check your units: the rate is per second, the frame length is in milliseconds."},

@@ -191,7 +191,8 @@ def rtt_ms(answer, *, a: int = RTT_A, lsr: int = RTT_LSR, dlsr: int = RTT_DLSR) 
     if close(expected):
         return ok("Right: A - LSR - DLSR, converted from 1/65536 s to milliseconds.")
     if value < 0:
-        return fail("A round-trip time cannot be negative.", "Subtract in the order A − LSR − DLSR: A is the latest time.")
+        return fail("A round-trip time cannot be negative.",
+                    "Subtract in the order A − LSR − DLSR: A is the latest time.")
     if 0.95 <= value * 1000 / expected <= 1.05:  # a band: a rounded seconds answer is still seconds
         return fail("That looks like seconds; the answer is asked in milliseconds.")
     if close(units) or close(units / 1000):

@@ -107,7 +107,8 @@ def ulaw_encoder(fn) -> Feedback:
     elif small > 2 * large + 0.01:
         hint = "Most mismatches are at small amplitudes: check the bias (33 on the 14-bit scale) and the first segment."
     elif large > 2 * small + 0.01:
-        hint = "Most mismatches are at large amplitudes: check the segment number and the clipping of the biased magnitude."
+        hint = ("Most mismatches are at large amplitudes: check the segment number and the clipping of the "
+                "biased magnitude.")
     elif n_bad < 2000:
         hint = "Only a few inputs differ: look at values that sit exactly on a segment boundary."
     else:
