@@ -22,6 +22,7 @@ Used in: every notebook with a widget.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -209,14 +210,12 @@ def freeze_long_lived() -> None:
 
 
 def figure_bundle(fig) -> dict:
-    """A figure as a display bundle (PNG plus a text fallback), whatever the backend."""
-    import base64
-    import io
+    """A figure as a display bundle (PNG plus a text fallback), drawn once at its dpi
+    (see :func:`rtlib.viz.widgets.figure_png`)."""
+    from rtlib.viz.widgets import figure_png, png_bundle
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
     title = fig.axes[0].get_title() if fig.axes else ""
-    return {"image/png": base64.b64encode(buf.getvalue()).decode("ascii"), "text/plain": f"<Figure: {title}>"}
+    return png_bundle(figure_png(fig), title)
 
 
 def show_experiment(exp: str | Experiment, **overrides):
@@ -224,10 +223,13 @@ def show_experiment(exp: str | Experiment, **overrides):
 
     ``overrides`` set initial values (checked against the ranges).  The default result
     is computed and drawn at once, so a headless run still executes the experiment.
+    In a kernel, later control changes are drawn by :class:`rtlib.viz.widgets.Redrawer`:
+    off the message handler, coalesced (a drag leaves no backlog), errors shown in the box.
     """
     import ipywidgets as w
-    import matplotlib.pyplot as plt
     from IPython.display import display
+
+    from rtlib.viz.widgets import Redrawer, error_html
 
     if isinstance(exp, str):
         exp = get_experiment(exp)
@@ -240,19 +242,36 @@ def show_experiment(exp: str | Experiment, **overrides):
         ctl.value = start[pname]
         controls[pname] = ctl
     out = w.Output()
+    # What the figure shows (hidden; the browser test reads it) and why it could not draw.
+    drawn = w.HTML(layout=w.Layout(display="none"))
+    drawn.add_class("rtlib-experiment-drawn")
+    error = w.HTML()
+    error.add_class("rtlib-experiment-error")
 
-    def redraw(*_):
-        values = {k: c.value for k, c in controls.items()}
-        fig = exp.plot(exp(**values))
+    def show(bundle):
         # One assignment of the widget's outputs (rather than capturing display() calls)
         # swaps the figure without flicker and without output-capture messages.
-        out.outputs = ({"output_type": "display_data", "data": figure_bundle(fig), "metadata": {}},)
-        plt.close(fig)
+        out.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
+
+    def set_drawn(text):
+        drawn.value = html.escape(text)
+
+    def set_error(text):
+        if error.value != error_html(text):
+            error.value = error_html(text)
+
+    redrawer = Redrawer(lambda values: exp.plot(exp(**values)), show, set_drawn, set_error)
+
+    def on_change(*_):
+        redrawer.request({k: c.value for k, c in controls.items()})
 
     freeze_long_lived()
     for ctl in controls.values():
-        ctl.observe(redraw, names="value")
-    box = w.VBox([w.HBox(list(controls.values()), layout=w.Layout(flex_flow="row wrap")), out])
+        ctl.observe(on_change, names="value")
+    box = w.VBox([w.HBox(list(controls.values()), layout=w.Layout(flex_flow="row wrap")), out, error, drawn])
+    box.add_class("rtlib-experiment")  # how the browser test finds every widget on a page
+    box.add_class(f"rtlib-experiment-{exp.name}")
+    box.redrawer = redrawer
     display(box)
-    redraw()
+    redrawer.request({k: c.value for k, c in controls.items()}, wait=True)
     return box
