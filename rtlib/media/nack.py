@@ -214,8 +214,7 @@ def repair_vs_rtt(*, buffer_ms: float, loss: float, burst_len: float = 1.0, fec_
         nack = nack_recover(send, media, rtt_ms=rtt, deadline_s=deadline, max_retries=3, seed=seed)
         for key, arr in (("none", media), ("fec", fec_recover(path.arrival_s, is_fec, group, fec_k)),
                          ("red", red_recover(media, 1)), ("nack", nack.arrival_s)):
-            with np.errstate(invalid="ignore"):
-                out[key][j] = 1.0 - np.mean(arr <= deadline)
+            out[key][j] = 1.0 - np.mean(arrives_in_time(arr, deadline))
         nack_overhead[j] = nack.overhead
     return {"rtt_ms": rtts, "residual": out, "nack_overhead": nack_overhead, "buffer_ms": buffer_ms,
             "loss": loss, "burst_len": burst_len, "fec_k": fec_k,
