@@ -41,6 +41,9 @@ def rebuild_results_md() -> None:
         data = json.loads(path.read_text())
         parts += [f"## {path.stem}", "", f"Measured {data['when']} on {data['machine']}.", "",
                   table({path.stem: data["rows"]}), ""]
+        notes = path.with_suffix(".notes.md")  # figures measured by hand (with how), kept across rebuilds
+        if notes.exists():
+            parts += [notes.read_text().rstrip(), ""]
     (HERE / "RESULTS.md").write_text("\n".join(parts))
 
 
