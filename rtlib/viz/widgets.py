@@ -62,8 +62,12 @@ def in_running_kernel() -> bool:
 
 def figure_png(fig) -> bytes:
     """``fig`` as PNG bytes, laid out and drawn once at the figure's dpi."""
+    import matplotlib as mpl
+
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=fig.dpi, bbox_inches=None)
+    # bbox_inches=None would mean "the rcParam", which the house style sets to "tight".
+    with mpl.rc_context({"savefig.bbox": "standard"}):
+        fig.savefig(buf, format="png", dpi=fig.dpi)
     return buf.getvalue()
 
 

@@ -88,7 +88,8 @@ def _pids_mentioning(marker: str) -> list[int]:
 class Lab:
     """A JupyterLab server and a headless Chromium; use as a context manager."""
 
-    def __init__(self, notebooks: list[Path] | None = None, extra: dict[str, dict] | None = None):
+    def __init__(self, notebooks: list[Path] | None = None, extra: dict[str, dict] | None = None,
+                 env: dict[str, str] | None = None):
         self.tmp = Path(tempfile.mkdtemp(prefix="rtlib-browser-"))
         self.root = self.tmp / "course"
         self.port = free_port()
@@ -98,6 +99,7 @@ class Lab:
         self.log_path = self.tmp / "jupyter.log"
         self._extra = extra or {}
         self._notebooks = notebooks
+        self._env = env or {}  # e.g. PYTHONPATH for the kernels (the benchmark's "before" code)
 
     # -- start and stop --------------------------------------------------------------------
 
@@ -140,7 +142,7 @@ class Lab:
         env = {**os.environ,
                "JUPYTER_CONFIG_DIR": str(self.tmp / "config"), "JUPYTER_RUNTIME_DIR": str(self.tmp / "runtime"),
                "JUPYTERLAB_SETTINGS_DIR": str(settings), "JUPYTERLAB_WORKSPACES_DIR": str(self.tmp / "workspaces"),
-               "JUPYTER_PLATFORM_DIRS": "1", "PYTHONUNBUFFERED": "1"}
+               "JUPYTER_PLATFORM_DIRS": "1", "PYTHONUNBUFFERED": "1", **self._env}
         env.pop("JUPYTER_TOKEN", None)
         cmd = [str(Path(sys.executable).with_name("jupyter")), "lab", "--no-browser",
                "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
@@ -279,10 +281,18 @@ class Lab:
                 value = predicate()
                 if value:
                     return value
+            except WidgetError:
+                raise
             except Exception as exc:  # noqa: BLE001 - the page may be mid-render
                 last_exc = exc
             time.sleep(poll_s)
         raise TimeoutError(f"{what} within {timeout_s:.0f} s" + (f" (last error: {last_exc})" if last_exc else ""))
+
+    def shutdown_kernels(self) -> None:
+        """Shut down every kernel (one notebook after another would otherwise pile them up)."""
+        self.driver.get("about:blank")
+        for k in self.api("GET", "/api/kernels"):
+            self.api("DELETE", f"/api/kernels/{k['id']}")
 
     # -- one control of one experiment -----------------------------------------------------
 
@@ -303,7 +313,7 @@ class Lab:
             options = [o.get_attribute("value") for o in sel.options]
             now = sel.first_selected_option.get_attribute("value")
             nxt = (options.index(now) + (1 if key == "right" else -1)) % len(options)
-            self.js("window.__rtlibKeyAt = performance.now();")
+            self.js("if (window.__rt) window.__rt.key = performance.now();")
             sel.select_by_index(nxt)
             return
         handle = ctl.find_element(By.CSS_SELECTOR, ".noUi-handle")
@@ -332,6 +342,8 @@ for (const e of p.querySelectorAll('.jp-OutputArea-output[data-mime-type="applic
 for (const e of p.querySelectorAll('.jp-OutputArea-output, .jupyter-widgets'))
   if (e.textContent.includes('Error displaying widget') && !e.querySelector('.jp-OutputArea-output'))
     out.push(`cell ${cellOf(e)}: ${e.textContent.slice(0, 300)}`);
+for (const e of p.querySelectorAll('.jupyter-widgets-error-widget'))
+  out.push(`cell ${cellOf(e)}: Error displaying widget: ${(e.getAttribute('title') || e.textContent).slice(0, 300)}`);
 for (const e of p.querySelectorAll('.rtlib-experiment-error'))
   if (e.textContent.trim()) out.push(`cell ${cellOf(e)}: widget error: ${e.textContent.slice(0, 600)}`);
 return [...new Set(out)];
@@ -361,8 +373,9 @@ const d = g.getImageData(0, 0, c.width, c.height).data;
 let h = 2166136261;
 for (let i = 0; i < d.length; i += 7) { h ^= d[i]; h = Math.imul(h, 16777619) >>> 0; }
 const drawn = b.querySelector('.rtlib-experiment-drawn');
+const err = b.querySelector('.rtlib-experiment-error');
 return {src: img.src.slice(0, 80) + ':' + img.src.length, hash: h, w: c.width, h: c.height,
-        drawn: drawn ? drawn.textContent : null};
+        drawn: drawn ? drawn.textContent : null, error: err ? err.textContent.trim() : ''};
 """
 
 _CONTROLS = """
@@ -376,3 +389,122 @@ return [...b.querySelectorAll('.widget-slider, .widget-dropdown')].map(c => {
   return {kind: 'dropdown', label: c.querySelector('label').textContent, now: s.value, options: s.options.length};
 });
 """
+
+
+# -- what the browser test checks, shared with the planted-error test ----------------------
+
+def expected_experiments(notebook: dict) -> list[str]:
+    """The experiments a notebook shows: every ``show_experiment("name"...)`` in its code."""
+    import re
+
+    names = []
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") == "code":
+            src = "".join(cell.get("source", ""))
+            names += re.findall(r"show_experiment\(\s*[\"']([A-Za-z0-9_]+)[\"']", src)
+    return names
+
+
+def settled_figure(lab: Lab, name: str, before: dict, timeout_s: float) -> dict:
+    """Wait until experiment ``name`` shows a newly drawn figure, loaded in the page."""
+    def ready():
+        state = lab.figure_state(name)
+        if state.get("error"):
+            raise WidgetError(f"{name}: {state['error'][:600]}")
+        return state if state.get("src") and state.get("drawn") != before.get("drawn") else None
+    return lab.wait_for(ready, timeout_s, f"{name}: no new figure after a control change", poll_s=0.05)
+
+
+class WidgetError(RuntimeError):
+    """The widget showed an error instead of a figure."""
+
+
+def change_one_control(lab: Lab, name: str, timeout_s: float = 60) -> str | None:
+    """Step each control of ``name`` in turn until one changes the figure's pixels.
+
+    Returns a failure message, or None when a control changed the figure."""
+    tried = []
+    for i, ctl in enumerate(lab.controls(name)):
+        before = lab.figure_state(name)
+        key = "left" if ctl["kind"] == "slider" and ctl["now"] >= ctl["max"] else "right"
+        lab.step(name, i, key)
+        try:
+            after = settled_figure(lab, name, before, timeout_s)
+        except (TimeoutError, WidgetError) as exc:
+            return str(exc)
+        if after["hash"] != before["hash"] or (after["w"], after["h"]) != (before["w"], before["h"]):
+            return None
+        tried.append(ctl["label"])
+    return f"{name}: no control changed the figure (tried {tried})"
+
+
+def burst_ends_on_final_value(lab: Lab, name: str, presses: int = 12, timeout_s: float = 60) -> str | None:
+    """A burst of arrow-key steps on the first slider (a drag, as the kernel sees it):
+    the figure must end up drawn for the slider's final value, with nothing left queued."""
+    sliders = [i for i, c in enumerate(lab.controls(name)) if c["kind"] == "slider"]
+    if not sliders:
+        return None
+    i = sliders[0]
+    ctl = lab.controls(name)[i]
+    key = "left" if ctl["now"] >= (ctl["min"] + ctl["max"]) / 2 else "right"
+    for _ in range(presses):
+        lab.step(name, i, key)
+        time.sleep(0.03)
+    final = lab.controls(name)[i]["now"]
+
+    def drawn_final():
+        state = lab.figure_state(name)
+        if not state.get("src") or not state.get("drawn"):
+            return None
+        values = json.loads(state["drawn"])
+        return [v for v in values.values() if isinstance(v, (int, float)) and abs(v - final) <= 1e-9 * max(1, abs(final))]
+
+    try:
+        lab.wait_for(drawn_final, timeout_s, f"{name}: the figure never showed the final value {final} after a burst")
+    except TimeoutError as exc:
+        return f"{exc} (shows {lab.figure_state(name).get('drawn')})"
+    shown = lab.figure_state(name)
+    time.sleep(1.0)  # anything still queued would redraw now
+    if lab.figure_state(name).get("drawn") != shown.get("drawn"):
+        return f"{name}: the figure changed again after showing the final value (a backlog)"
+    return None
+
+
+def check_notebook(lab: Lab, rel: str, expected: list[str], run_timeout_s: float = 300) -> tuple[list[str], dict]:
+    """Open ``rel``, Run All, and check it as a learner would see it.
+
+    Returns (failures, facts): failures are human-readable; facts hold the timings."""
+    facts: dict = {}
+    t0 = time.monotonic()
+    lab.open(rel)
+    facts["open_s"] = time.monotonic() - t0
+    try:
+        facts["run_all_s"] = lab.run_all(run_timeout_s)
+    except TimeoutError as exc:
+        return [f"{rel}: {exc}"] + lab.problems(), facts
+    failures = list(lab.problems())
+    try:
+        boxes = lab.wait_for(lambda: (lambda b: b if all(x["drawn"] for x in b) and len(b) >= len(expected) else None)(
+            lab.experiments()), 5 if failures else 30, "widgets did not all draw")
+    except TimeoutError:
+        boxes = lab.experiments()
+    on_page = [b["name"] for b in boxes]
+    for name in expected:
+        if name not in on_page:
+            failures.append(f"{name}: shown by the notebook but not on the page")
+    for b in boxes:
+        if not b["drawn"]:
+            failures.append(f"{b['name']}: its figure did not render")
+    for b in boxes:
+        if b["drawn"] and b["controls"]:
+            msg = change_one_control(lab, b["name"])
+            if msg:
+                failures.append(msg)
+    broken = {f.split(":")[0] for f in failures}
+    sliders = [b["name"] for b in boxes if b["drawn"] and b["controls"] and b["name"] not in broken]
+    if sliders:
+        msg = burst_ends_on_final_value(lab, sliders[0])
+        if msg:
+            failures.append(msg)
+    failures += [p for p in lab.problems() if p not in failures]
+    return failures, facts
