@@ -450,14 +450,19 @@ def burst_ends_on_final_value(lab: Lab, name: str, presses: int = 12, timeout_s:
     for _ in range(presses):
         lab.step(name, i, key)
         time.sleep(0.03)
-    final = lab.controls(name)[i]["now"]
+    # The readout shows the model's value with every decimal its step needs (the handle's
+    # aria-valuenow is rounded to one decimal, so it cannot tell 0.16 from 0.2).
+    readout = lab.controls(name)[i]["readout"].strip()
+    final = float(readout)
+    decimals = len(readout.split(".")[1]) if "." in readout else 0
+    tolerance = 0.5 * 10 ** -decimals + 1e-9
 
     def drawn_final():
         state = lab.figure_state(name)
         if not state.get("src") or not state.get("drawn"):
             return None
         values = json.loads(state["drawn"])
-        return [v for v in values.values() if isinstance(v, (int, float)) and abs(v - final) <= 1e-9 * max(1, abs(final))]
+        return [v for v in values.values() if isinstance(v, (int, float)) and abs(v - final) <= tolerance]
 
     try:
         lab.wait_for(drawn_final, timeout_s, f"{name}: the figure never showed the final value {final} after a burst")
