@@ -330,7 +330,10 @@ if (!p) return false;
 const s = document.querySelector('.jp-Notebook-ExecutionIndicator');
 if (s && s.getAttribute('data-status') !== 'idle') return false;
 const prompts = [...p.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(e => e.textContent.trim());
-return prompts.length > 0 && prompts.every(t => /^\\[\\d+\\]:$/.test(t));
+if (prompts.some(t => t.includes('*'))) return false;
+// Run All stops at a cell that raises: the cells after it never run.
+const error = p.querySelector('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]');
+return prompts.length > 0 && (prompts.every(t => /^\\[\\d+\\]:$/.test(t)) || !!error);
 """
 
 _PROBLEMS = """
