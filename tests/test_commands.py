@@ -185,8 +185,11 @@ def to_argv(cmd: str, clone: Path) -> list[str]:
     argv = shlex.split(cmd)
     if argv[0] == "python":
         argv[0] = sys.executable
-    if argv[0] == "make":  # reuse the installed environment instead of building a new one in the clone
-        argv += [f"VENV={Path(sys.executable).parent.parent}"]
+    if argv[0] == "make":
+        # Reuse the installed environment, and never let make reinstall the course into it
+        # from the clone (-o: treat the install stamp as up to date whatever the mtimes).
+        venv = Path(sys.executable).parent.parent
+        argv += [f"VENV={venv}", "-o", f"{venv}/.installed"]
     return argv
 
 
