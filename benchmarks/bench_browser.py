@@ -208,19 +208,29 @@ def run() -> list[Row]:
             lab.js(_TIMING_JS)
             for box in lab.experiments():
                 name = box["name"]
-                times = step_times(lab, name)
-                note = (f"p50 {statistics.median(times):.0f} ms, max {max(times):.0f} ms over {len(times)} steps; "
-                        f"kernel (function + plot + PNG) {kernel.get(name, float('nan')):.0f} ms; {which}; {_load()}")
-                rows.append(Row(f"{name}: key → figure p95", _pct(times, 0.95), "ms", bar=STEP_BAR_MS,
-                                higher_is_better=False, note=note))
-                drag = drag_release(lab, name)
-                if drag is not None:
-                    rows.append(Row(f"{name}: 2 s mouse drag, release → final figure", drag, "ms", bar=RELEASE_BAR_MS,
-                                    higher_is_better=False, note=f"{which}; {_load()}"))
-                held = held_key(lab, name)
-                if held is not None:
-                    rows.append(Row(f"{name}: arrow key held 2 s, last press → final figure", held, "ms",
-                                    bar=RELEASE_BAR_MS, higher_is_better=False, note=f"{which}; {_load()}"))
+                try:
+                    rows += measure(lab, name, kernel, which)
+                except Exception as exc:  # noqa: BLE001 - one widget's failure is a row, not the end
+                    rows.append(Row(f"{name}: not measured", 0, "", note=f"{type(exc).__name__}: {exc}"[:300]))
             lab.shutdown_kernels()
     lab.cleanup()
+    return rows
+
+
+def measure(lab, name: str, kernel: dict, which: str) -> list[Row]:
+    """Step, drag and held-key rows for experiment ``name`` on the open page."""
+    rows = []
+    times = step_times(lab, name)
+    note = (f"p50 {statistics.median(times):.0f} ms, max {max(times):.0f} ms over {len(times)} steps; "
+            f"kernel (function + plot + PNG) {kernel.get(name, float('nan')):.0f} ms; {which}; {_load()}")
+    rows.append(Row(f"{name}: key → figure p95", _pct(times, 0.95), "ms", bar=STEP_BAR_MS,
+                    higher_is_better=False, note=note))
+    drag = drag_release(lab, name)
+    if drag is not None:
+        rows.append(Row(f"{name}: 2 s mouse drag, release → final figure", drag, "ms", bar=RELEASE_BAR_MS,
+                        higher_is_better=False, note=f"{which}; {_load()}"))
+    held = held_key(lab, name)
+    if held is not None:
+        rows.append(Row(f"{name}: arrow key held 2 s, last press → final figure", held, "ms",
+                        bar=RELEASE_BAR_MS, higher_is_better=False, note=f"{which}; {_load()}"))
     return rows

@@ -385,9 +385,11 @@ _CONTROLS = """
 const b = document.querySelector('.rtlib-experiment-' + arguments[0]);
 return [...b.querySelectorAll('.widget-slider, .widget-dropdown')].map(c => {
   const h = c.querySelector('.noUi-handle');
+  const readout = (c.querySelector('.widget-readout') || {}).textContent || '';
+  const num = (a, fallback) => { const v = parseFloat(h.getAttribute(a)); return isNaN(v) ? fallback : v; };
   if (h) return {kind: 'slider', label: c.querySelector('label').textContent,
-                 now: +h.getAttribute('aria-valuenow'), min: +h.getAttribute('aria-valuemin'),
-                 max: +h.getAttribute('aria-valuemax'), readout: (c.querySelector('.widget-readout') || {}).textContent};
+                 now: num('aria-valuenow', parseFloat(readout)), min: num('aria-valuemin', -Infinity),
+                 max: num('aria-valuemax', Infinity), readout};
   const s = c.querySelector('select');
   return {kind: 'dropdown', label: c.querySelector('label').textContent, now: s.value, options: s.options.length};
 });
