@@ -4,21 +4,12 @@ import pytest
 
 from rtlib.im import protocol as P
 from rtlib.im.gateway import Gateway, Registry
-from rtlib.im.logic import Logic
-from rtlib.im.store import Store
-from tests.im.sansio import login_frames, run, sent_to
+from tests.im.sansio import login_frames, make_system, run, sent_to
 
 
 @pytest.fixture
 def system():
-    store = Store()
-    for u in ("alice", "bob", "carol"):
-        store.create_user(u)
-        store.new_token(u, token=f"tok-{u}")
-    store.create_conversation("ab", ["alice", "bob"], kind="direct")
-    gw = Gateway(store.check_token, idle_timeout_s=10, auth_timeout_s=5)
-    logic = Logic(store, gw.registry)
-    return store, gw, logic
+    return make_system()
 
 
 login = login_frames

@@ -8,24 +8,12 @@ import json
 import pytest
 
 from rtlib.im import protocol as P
-from rtlib.im.gateway import Gateway
-from rtlib.im.logic import Logic
-from rtlib.im.store import Store
-from tests.im.sansio import login_frames, run, sent_to
+from tests.im.sansio import login_frames, make_system, run, sent_to
 
 
 @pytest.fixture
 def system():
-    store = Store()
-    for u in ("alice", "bob", "carol"):
-        store.create_user(u)
-        store.new_token(u, token=f"tok-{u}")
-    store.create_conversation("ab", ["alice", "bob"], kind="direct")
-    store.create_conversation("all", ["alice", "bob", "carol"])
-    gw = Gateway(store.check_token, idle_timeout_s=10, auth_timeout_s=5, revalidate=store.check_token,
-                 tokens_version=store.tokens_version)
-    logic = Logic(store, gw.registry)
-    return store, gw, logic
+    return make_system(group=True, revalidate=True)
 
 
 def login(gw, logic, user, device="phone", now=0.0):
