@@ -5,6 +5,8 @@
 - :func:`audio_players` lays several labelled players side by side.
 - :mod:`rtlib.viz.claims`: prose that is checked; :func:`claim` returns a sentence
   only if the data show it, :func:`say` renders computed Markdown.
+- :mod:`rtlib.viz.dashboard`: the QoS dashboard of a live call (:class:`QosDashboard`)
+  and the report of a finished one (:func:`report_png`, :func:`report_html`).
 - :mod:`rtlib.viz.experiments`: the widget convention; every interactive experiment
   is a pure function registered with its parameter ranges, and :func:`show_experiment`
   wires sliders to it (headless, it shows the default result).
@@ -27,6 +29,7 @@ from rtlib.viz.style import (
 )
 from rtlib.viz.audio import audio_players
 from rtlib.viz.claims import ClaimError, claim, pick, say
+from rtlib.viz.dashboard import QosDashboard, report_html, report_png
 from rtlib.viz.experiments import (
     Choice,
     Experiment,
@@ -44,6 +47,7 @@ __all__ = [
     "ClaimError",
     "Experiment",
     "Param",
+    "QosDashboard",
     "REGISTRY",
     "audio_players",
     "claim",
@@ -55,6 +59,8 @@ __all__ = [
     "legend_overlaps_data",
     "new_figure",
     "pick",
+    "report_html",
+    "report_png",
     "save_figure",
     "say",
     "set_style",
