@@ -10,7 +10,8 @@ lines up with the moment each metric answers it::
     jitter [ms]             RFC 3550 interarrival jitter (section 6.4.1, A.8), as the receiver reports it
     bitrate [kbit/s]        sent and received
     frame rate [fps]        frames decoded per second
-    stall rate [%]          share of the call so far spent frozen (W3C webrtc-stats totalFreezesDuration)
+    stall rate [%]          share of the call so far spent frozen (W3C webrtc-stats totalFreezesDuration,
+                            plus a freeze still in progress)
 
 - :class:`QosDashboard` is the live view.  Give its :meth:`~QosDashboard.update` to a
   call as ``on_sample``: a sample is appended in microseconds, and the figure is
@@ -85,7 +86,7 @@ PANELS: tuple[Panel, ...] = (
     Panel("bitrate", "bitrate [kbit/s]", (Series("send_kbps", "sent", COLORS["sky"], "--"),
                                           Series("recv_kbps", "received", COLORS["rtc"])), 200.0),
     Panel("fps", "frame rate [fps]", (Series("fps", "decoded", COLORS["accent"]),), 30.0),
-    Panel("stall", "stall rate [%]", (Series("stall_pct", "frozen so far", COLORS["neutral"]),), 5.0, 100.0),
+    Panel("stall", "stall rate [%]", (Series("stall_pct", "frozen so far\n(with a freeze\nin progress)", COLORS["neutral"]),), 5.0, 100.0),
 )
 
 #: The sliders beside the live dashboard: parameter -> (label, low, high, step, unit).
@@ -123,7 +124,8 @@ def derive(samples: list[dict]) -> dict[str, np.ndarray]:
     ``loss_pct``: packets missing over the last :data:`LOSS_WINDOW_S`, from the
     cumulative ``packets_lost`` / ``packets_received`` (the receiver's view, RFC 3550
     A.3); where those are unknown, the reported ``loss_fraction``.  ``stall_pct``: the
-    cumulative ``freeze_s`` over the time so far.
+    cumulative ``freeze_s``, plus a freeze still in progress (:func:`ongoing_freeze_s`),
+    over the time so far.
     """
     t = _column(samples, "t_s")
     out = {k: _column(samples, k) for k in ("e2e_delay_ms", "rtt_ms", "jitter_ms", "send_kbps", "recv_kbps", "fps")}
@@ -142,10 +144,36 @@ def derive(samples: list[dict]) -> dict[str, np.ndarray]:
         window = np.where(back == np.arange(t.size), start, window)
         loss = np.where(np.isfinite(window), window, loss)
     out["loss_pct"] = loss
-    freeze = _column(samples, "freeze_s")
+    freeze = _column(samples, "freeze_s") + ongoing_freeze_s(t, _column(samples, "frames_decoded"))
     with np.errstate(invalid="ignore", divide="ignore"):
         out["stall_pct"] = np.where(t > 0, 100.0 * freeze / t, np.nan)
     out["freeze_count"] = _column(samples, "freeze_count")
+    return out
+
+
+#: No frame decoded for this long (s) while the call runs: the picture is frozen now.
+ONGOING_FREEZE_S = 0.5
+
+
+def ongoing_freeze_s(t_s: np.ndarray, frames_decoded: np.ndarray) -> np.ndarray:
+    """At each sample, how long the picture has been frozen *so far* (0 when it is moving).
+
+    W3C's ``totalFreezesDuration`` counts a freeze when the next frame arrives, so
+    during an outage it stays flat and jumps when the picture returns.  A player's
+    user sees the freeze while it lasts; so does the dashboard: no new decoded frame
+    for :data:`ONGOING_FREEZE_S` or more is a freeze in progress, counted from the
+    last sample that brought a frame.  When it ends, W3C's count takes over.
+    """
+    out = np.zeros(t_s.shape)
+    last_t = 0.0
+    prev = -math.inf
+    for i, (t, f) in enumerate(zip(t_s, frames_decoded)):
+        if not math.isfinite(f):
+            continue
+        if f > prev:
+            last_t, prev = t, f
+        elif t - last_t >= ONGOING_FREEZE_S:
+            out[i] = t - last_t
     return out
 
 

@@ -1,0 +1,191 @@
+"""Checks for notebooks/12_live_call.ipynb (quality monitoring: a live call).
+
+Each check says what is wrong (which quantity, which direction, which units) and
+never the expected value.  The mystery calls' faults are stored as salted hashes, so
+reading this file does not name them; the hints follow the usual confusions (a rate
+cap read as loss, jitter read as delay, ...).
+
+Data: ``data/live/mystery_*.json`` (made by ``data/live/make_mystery.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from pathlib import Path
+
+from rtlib.checks.core import Feedback, as_number, close_to, fail, is_generic, ok
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "live"
+
+#: the faults a learner may name, and the words that mean each one
+FAULTS = {
+    "delay": ("delay", "latency", "propagation", "long path", "distance"),
+    "jitter": ("jitter", "delay variation", "pdv", "variable delay", "delay jitter"),
+    "loss": ("loss", "random loss", "packet loss", "bernoulli", "drops", "dropped packets"),
+    "bursty loss": ("bursty loss", "burst loss", "burst", "bursts", "gilbert", "gilbert-elliott", "loss bursts",
+                    "burst of loss", "loss in bursts"),
+    "rate cap": ("rate cap", "rate limit", "bandwidth", "bandwidth limit", "capacity", "bottleneck", "throttle",
+                 "throttling", "cap", "bitrate cap", "congestion", "rate", "limited bandwidth"),
+    "outage": ("outage", "blackout", "disconnect", "disconnection", "link down", "dropout", "handover"),
+}
+_SALT = "rtlib-ch12"
+#: sha256(salt + call + fault) of each mystery call's fault
+_KEYS = {
+    "a": "1e64e7089efb96a2b46dbe4de2c1fddf634924f4e08a8bc5357a37c60d48ed11",
+    "b": "8465ca609b8605d7d7105f1f90040fa37319ef35daec1b66d0ffd3fe5fdec7f6",
+    "c": "7f44c246f83526fa6f801f5fffd2aa1c5ecb02123d07e4325c64fc790101d888",
+}
+
+
+def _digest(call: str, fault: str) -> str:
+    return hashlib.sha256(f"{_SALT}:{call}:{fault}".encode()).hexdigest()
+
+
+def _truth(call: str) -> str:
+    for fault in FAULTS:
+        if _digest(call, fault) == _KEYS[call]:
+            return fault
+    raise RuntimeError(f"no fault matches mystery call {call!r}: data/live/make_mystery.py and ch12._KEYS disagree")
+
+
+def normalise_fault(answer: str) -> str | None:
+    """The fault a learner's words name (``"Bandwidth limit"`` → "rate cap"), or None."""
+    text = re.sub(r"[\s_\-]+", " ", answer.strip().lower()).strip(" .!")
+    text = text.replace("gilbert elliott", "gilbert-elliott")
+    best = None
+    for fault, words in FAULTS.items():
+        for w in words:
+            if text == w:
+                return fault
+            if re.search(rf"\b{re.escape(w)}\b", text) and (best is None or len(w) > best[1]):
+                best = (fault, len(w))
+    return best[0] if best else None
+
+
+# What each fault does to the dashboard, told when a learner names a neighbour instead.
+_LOOK_AGAIN = {
+    ("rate cap", "loss"): "Packets were lost, yes: but why? Compare the sent and received bitrates before and "
+                          "after the change, and look at the delay while the loss happens.",
+    ("rate cap", "bursty loss"): "The losses are not the cause here. What do the received bitrate and the "
+                                 "delay do at the same moment?",
+    ("rate cap", "delay"): "The delay grew, but a longer path adds a constant. Does it stay put, or climb and "
+                           "fall? And what does the received bitrate do?",
+    ("rate cap", "jitter"): "The jitter moved a little, but it is not the first thing that changed. Look at the "
+                            "received bitrate.",
+    ("rate cap", "outage"): "Media kept arriving throughout: the received bitrate never reaches zero.",
+    ("bursty loss", "loss"): "Loss is the right family. Look at how the loss panel and the freezes behave: is "
+                             "it spread evenly, or does it come in clumps that freeze the picture?",
+    ("bursty loss", "rate cap"): "The received bitrate follows the sent one: the path is not capping it.",
+    ("bursty loss", "outage"): "Media keeps arriving: the received bitrate never reaches zero.",
+    ("bursty loss", "delay"): "The delay panel stays near its start value; another panel moves from 2 s on.",
+    ("bursty loss", "jitter"): "The jitter panel stays low; another panel moves from 2 s on.",
+    ("jitter", "delay"): "The delay did grow, and it wobbles. Which panel moves first and by the most, in ms, "
+                         "from 2 s on?",
+    ("jitter", "loss"): "Hardly anything is lost in this call.",
+    ("jitter", "bursty loss"): "Hardly anything is lost in this call.",
+    ("jitter", "rate cap"): "The received bitrate keeps up with the sent one: nothing caps it.",
+    ("jitter", "outage"): "The frame rate never drops to zero.",
+}
+
+
+def mystery_fault(answer, call: str = "a") -> Feedback:
+    """Exercise 12.3: name the fault of mystery call ``call`` ("a", "b" or "c") in words."""
+    call = str(call).lower()
+    if call not in _KEYS:
+        raise ValueError(f"call must be one of {sorted(_KEYS)}, got {call!r}")
+    if answer is None or (isinstance(answer, str) and answer.strip() in ("", "...")):
+        return fail("Not answered yet: write the fault's name as a string, e.g. \"delay\", then run the cell again.")
+    if not isinstance(answer, str):
+        return fail(f"Name the fault in words (a string), got {type(answer).__name__}.")
+    named = normalise_fault(answer)
+    if named is None:
+        return fail(f"I do not recognise {answer!r} as a network fault.",
+                    "Name one of: " + ", ".join(FAULTS) + ".")
+    truth = _truth(call)
+    if named == truth:
+        article = {"rate cap": "a ", "outage": "an "}.get(truth, "")
+        return ok(f"Right: mystery call {call.upper()}'s fault is {article}{truth}.")
+    hint = _LOOK_AGAIN.get((truth, named), "Which panel changes first after 2 s, and which do not change at all?")
+    return fail(f"Not {named}.", hint)
+
+
+# -- 12.1 what the endpoints add to the path's delay --------------------------------------------
+
+def endpoint_share_ms(answer, stats, delay_ms: float) -> Feedback:
+    """Exercise 12.1: the median measured end-to-end delay minus the configured one-way delay, in ms.
+
+    ``stats``: the learner's call (a ``CallStats`` or its dict); ``delay_ms``: the
+    one-way delay the relay added.
+    """
+    from rtlib.viz.dashboard import load_call, summarize
+
+    value = as_number(answer, "The endpoints' share")
+    if isinstance(value, Feedback):
+        return value
+    s = summarize(load_call(stats)[0])
+    e2e, rtt = s["e2e_delay_p50_ms"], s["rtt_p50_ms"]
+    if not math.isfinite(e2e):
+        return fail("This call has no measured end-to-end delay to compare with.")
+    expected = e2e - delay_ms
+    if math.isclose(value, expected, rel_tol=0.02, abs_tol=1.0):
+        return ok("Right: that is what capture, encoding, pacing, the jitter buffer and decoding add on top of "
+                  "the path.")
+    if math.isclose(value, e2e, rel_tol=0.02, abs_tol=1.0):
+        return fail("That is the whole end-to-end delay.", "Subtract the one-way delay the relay added.")
+    if math.isfinite(rtt) and math.isclose(value, rtt - delay_ms, rel_tol=0.02, abs_tol=1.0):
+        return fail("You started from the round-trip time.", "The RTT covers both directions and no media "
+                    "processing; use the measured end-to-end delay (median).")
+    if math.isclose(value, e2e - 2 * delay_ms, rel_tol=0.02, abs_tol=1.0):
+        return fail("You subtracted the delay twice.", "The end-to-end delay crosses the relay once (A to B).")
+    if math.isclose(value, -expected, rel_tol=0.02, abs_tol=1.0):
+        return fail("The sign is reversed.", "Measured minus configured: what the endpoints add is positive.")
+    if math.isclose(value, expected / 1000, rel_tol=0.02, abs_tol=1e-3):
+        return fail("That looks like seconds.", "Give the answer in ms.")
+    fb = close_to(value, expected, what="The endpoints' share", rel=0.02)
+    return fb if not is_generic(fb) else fail(fb.message, "Use the median (p50) of the measured end-to-end "
+                                                          "delay over the call.")
+
+
+# -- 12.2 loss from the cumulative counters -----------------------------------------------------
+
+def _window_loss(samples: list[dict], start_s: float, end_s: float) -> tuple[float, dict]:
+    def at(t):
+        return min(samples, key=lambda s: abs(s["t_s"] - t))
+
+    a, b = at(start_s), at(end_s)
+    lost, got = b["packets_lost"] - a["packets_lost"], b["packets_received"] - a["packets_received"]
+    return lost / (lost + got), {"lost": lost, "got": got, "a": a, "b": b}
+
+
+def window_loss(answer, call: str = "b", *, start_s: float = 2.0, end_s: float = 6.0) -> Feedback:
+    """Exercise 12.2: the fraction of packets lost between ``start_s`` and ``end_s`` in a mystery call,
+    from the cumulative counters ``packets_lost`` and ``packets_received`` (RFC 3550 A.3)."""
+    from rtlib.viz.dashboard import load_call
+
+    value = as_number(answer, "The loss fraction")
+    if isinstance(value, Feedback):
+        return value
+    samples = load_call(DATA / f"mystery_{call}.json")[0]
+    expected, parts = _window_loss(samples, start_s, end_s)
+    if math.isclose(value, expected, rel_tol=1e-3, abs_tol=1e-6):
+        return ok("Right: lost / (lost + received), both counted over the window, as RFC 3550 A.3 does.")
+    if math.isclose(value, 100 * expected, rel_tol=1e-3):
+        return fail("That looks like a percentage.", "Give the loss as a fraction (0 to 1).")
+    b = parts["b"]
+    if math.isclose(value, b["packets_lost"] / (b["packets_lost"] + b["packets_received"]), rel_tol=1e-3):
+        return fail("That is the loss of the whole call so far.", f"Count only what happened between {start_s:g} "
+                    f"and {end_s:g} s: take the differences of the cumulative counters.")
+    if parts["got"] and math.isclose(value, parts["lost"] / parts["got"], rel_tol=1e-3):
+        return fail("You divided by the packets received.", "Divide by the packets expected: lost + received.")
+    in_window = [s["loss_fraction"] for s in samples if start_s < s["t_s"] <= end_s and s["loss_fraction"] is not None]
+    if in_window and math.isclose(value, sum(in_window) / len(in_window), rel_tol=1e-3):
+        return fail("That is the mean of the per-interval fractions.", "Intervals carry different numbers of "
+                    "packets: count packets, from the cumulative counters.")
+    if value < 0 or value > 1:
+        return fail("A loss fraction lies between 0 and 1.")
+    return close_to(value, expected, what="The loss fraction", rel=1e-3)
+
+
+__all__ = ["FAULTS", "endpoint_share_ms", "mystery_fault", "normalise_fault", "window_loss"]

@@ -1,0 +1,118 @@
+import json
+
+import pytest
+
+from rtlib.checks import ch12
+from rtlib.live.stats import CallStats
+from rtlib.viz.dashboard import synthetic_samples
+from tests.checks.table import assert_hint
+from tests.conftest import ROOT
+
+
+# -- 12.3 the mystery calls ------------------------------------------------------------------
+@pytest.mark.parametrize("call, words", [("a", "rate cap"), ("a", "a bandwidth limit"), ("a", "Bottleneck"),
+                                         ("b", "bursty loss"), ("b", "Gilbert-Elliott loss"), ("c", "jitter"),
+                                         ("c", "packet delay variation (PDV)")])
+def test_right_faults_pass(call, words):
+    assert ch12.mystery_fault(words, call)
+
+
+MYSTERY_WRONG = [
+    ("a", "loss", "sent and received bitrates"),
+    ("a", "delay", "constant"),
+    ("a", "outage", "never reaches zero"),
+    ("b", "random loss", "right family"),
+    ("b", "rate cap", "follows the sent one"),
+    ("c", "latency", "wobbles"),
+    ("c", "outage", "frame rate never drops"),
+    ("a", "cosmic rays", "Name one of"),
+    ("a", None, "Not answered yet"),
+    ("a", "...", "Not answered yet"),
+    ("a", 3, "in words"),
+]
+
+
+@pytest.mark.parametrize("call, answer, hint", MYSTERY_WRONG)
+def test_mystery_wrong(call, answer, hint):
+    fb = ch12.mystery_fault(answer, call)
+    assert_hint(fb, hint)
+    assert "fault is" not in repr(fb)  # the answer is never named
+
+
+def test_every_mystery_file_has_a_stored_fault_and_a_clean_config():
+    for call in ("a", "b", "c"):
+        data = json.loads((ROOT / "data" / "live" / f"mystery_{call}.json").read_text())
+        assert len(data["samples"]) >= 20
+        assert set(data["config"]) <= {"name", "stack", "seconds", "note", "made_by"}  # nothing gives it away
+        assert ch12._truth(call) in ch12.FAULTS
+        CallStats.from_dict(data)
+    with pytest.raises(ValueError, match="call must be"):
+        ch12.mystery_fault("jitter", "z")
+
+
+def test_normalise_fault():
+    assert ch12.normalise_fault("  Rate-Limit ") == "rate cap"
+    assert ch12.normalise_fault("loss in bursts") == "bursty loss"
+    assert ch12.normalise_fault("packet loss") == "loss"
+    assert ch12.normalise_fault("the weather") is None
+
+
+# -- 12.1 what the endpoints add ---------------------------------------------------------------
+SAMPLES = synthetic_samples(6, delay_ms=50.0)
+STATS = {"samples": SAMPLES}
+
+
+def _e2e():
+    from rtlib.viz.dashboard import summarize
+
+    s = summarize(SAMPLES)
+    return s["e2e_delay_p50_ms"], s["rtt_p50_ms"]
+
+
+def test_endpoint_share_right():
+    e2e, _ = _e2e()
+    assert ch12.endpoint_share_ms(e2e - 50, STATS, 50.0)
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda e, r: e, "whole end-to-end"),
+    (lambda e, r: r - 50, "round-trip"),
+    (lambda e, r: e - 100, "twice"),
+    (lambda e, r: 50 - e, "sign"),
+    (lambda e, r: (e - 50) / 1000, "seconds"),
+    (lambda e, r: 3 * (e - 50), "median"),
+    (lambda e, r: None, "Not answered yet"),
+])
+def test_endpoint_share_wrong(wrong, hint):
+    e2e, rtt = _e2e()
+    assert_hint(ch12.endpoint_share_ms(wrong(e2e, rtt), STATS, 50.0), hint, e2e - 50)
+
+
+# -- 12.2 loss over a window ---------------------------------------------------------------------
+def _counters():
+    data = json.loads((ROOT / "data" / "live" / "mystery_b.json").read_text())["samples"]
+    at = {round(s["t_s"], 2): s for s in data}
+    a, b = at[2.0], at[6.0]
+    lost, got = b["packets_lost"] - a["packets_lost"], b["packets_received"] - a["packets_received"]
+    return data, a, b, lost, got
+
+
+def test_window_loss_right():
+    _, _, _, lost, got = _counters()
+    assert ch12.window_loss(lost / (lost + got))
+
+
+def test_window_loss_wrong():
+    data, a, b, lost, got = _counters()
+    right = lost / (lost + got)
+    fractions = [s["loss_fraction"] for s in data if 2.0 < s["t_s"] <= 6.0 and s["loss_fraction"] is not None]
+    for answer, hint in [
+        (100 * right, "percentage"),
+        (b["packets_lost"] / (b["packets_lost"] + b["packets_received"]), "whole call"),
+        (lost / got, "divided by the packets received"),
+        (sum(fractions) / len(fractions), "mean of the per-interval"),
+        (1.5, "between 0 and 1"),
+        (right * 2, "too high"),
+        ("0.1", "without quotes"),
+    ]:
+        assert_hint(ch12.window_loss(answer), hint, right)
