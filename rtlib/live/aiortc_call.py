@@ -27,6 +27,9 @@
   RTP timestamp units: divided by the clock rate, 48 kHz for Opus).
 
 What the measurements show about aiortc 1.x itself (worth a look in the notebook):
+its video jitter buffer hands a frame to the decoder only when the first packet of
+the *next* frame arrives, so glass-to-glass delay is typically the path's delay plus
+one frame interval (33 ms at 30 fps) plus a few ms of coding;
 its audio jitter buffer (16 packets, prefetch 4) waits for a missing packet until
 16 more have arrived and then discards a run of them, so one lost 20 ms packet
 costs far more than 20 ms of audio (``audio_concealed_ms`` counts what the decoder
@@ -76,7 +79,8 @@ CLOCK_RATES_HZ = {"audio": AUDIO_RATE_HZ, "video": VIDEO_CLOCK_HZ}  # Opus (RFC 
 TIMECODE_DATA_BITS = 24  # milliseconds since the call's epoch, modulo 2^24 (4.6 hours)
 TIMECODE_CRC_BITS = 8
 TIMECODE_CELLS = TIMECODE_DATA_BITS + TIMECODE_CRC_BITS
-TIMECODE_HEIGHT_PX = 16
+TIMECODE_CELL_PX = 16  # one VP8 macroblock (RFC 6386 section 2): a flat block codes cleanly
+TIMECODE_ROWS = 2
 _WHITE, _BLACK = 255, 0
 
 
@@ -90,47 +94,49 @@ def _crc8(value: int) -> int:
     return crc
 
 
-def _cell_bounds(width: int) -> list[tuple[int, int]]:
-    w = width // TIMECODE_CELLS
-    if w < 4:
-        raise ValueError(f"width must be >= {4 * TIMECODE_CELLS} pixels to hold the time code, got {width}")
-    left = (width - w * TIMECODE_CELLS) // 2
-    return [(left + k * w, left + (k + 1) * w) for k in range(TIMECODE_CELLS)]
+def _cells(height: int, width: int) -> list[tuple[int, int]]:
+    """Top-left corners of the 32 cells: two rows of 16 macroblock-aligned 16 × 16 squares at the bottom."""
+    per_row = TIMECODE_CELLS // TIMECODE_ROWS
+    c = TIMECODE_CELL_PX
+    if width < per_row * c or height < (TIMECODE_ROWS + 1) * c:
+        raise ValueError(f"the frame must be at least {per_row * c} x {(TIMECODE_ROWS + 1) * c} pixels to hold "
+                         f"the time code, got {width} x {height}")
+    top = (height // c - TIMECODE_ROWS) * c
+    return [(top + r * c, k * c) for r in range(TIMECODE_ROWS) for k in range(per_row)]
 
 
 def stamp_timecode(img: np.ndarray, value_ms: int) -> np.ndarray:
-    """Draw ``value_ms`` (mod 2^24) as a bar code of 32 black/white cells across the bottom rows, in place.
+    """Draw ``value_ms`` (mod 2^24) as a bar code of 32 black/white cells at the bottom, in place.
 
-    24 data bits (most significant first) then a CRC-8 of them; each cell is
-    ``width // 32`` pixels wide and 16 rows tall, big enough to survive VP8 at a few
-    hundred kbit/s.  Returns ``img`` (H × W × 3 uint8 RGB).
+    24 data bits (most significant first) then a CRC-8 of them, in two rows of 16
+    cells; each cell is one 16 × 16 macroblock, aligned to the codec's grid, so even a
+    low bitrate keeps it flat.  Returns ``img`` (H × W × 3 uint8 RGB).
     """
-    if img.ndim != 3 or img.shape[0] < 2 * TIMECODE_HEIGHT_PX:
-        raise ValueError(f"img must be an H x W x 3 image at least {2 * TIMECODE_HEIGHT_PX} rows tall")
+    if img.ndim != 3:
+        raise ValueError(f"img must be an H x W x 3 image, got shape {img.shape}")
     value = int(value_ms) % (1 << TIMECODE_DATA_BITS)
     word = (value << TIMECODE_CRC_BITS) | _crc8(value)
-    rows = slice(img.shape[0] - TIMECODE_HEIGHT_PX, img.shape[0])
-    for k, (x0, x1) in enumerate(_cell_bounds(img.shape[1])):
+    c = TIMECODE_CELL_PX
+    for k, (y0, x0) in enumerate(_cells(*img.shape[:2])):
         bit = (word >> (TIMECODE_CELLS - 1 - k)) & 1
-        img[rows, x0:x1] = _WHITE if bit else _BLACK
+        img[y0:y0 + c, x0:x0 + c] = _WHITE if bit else _BLACK
     return img
 
 
 def read_timecode(luma: np.ndarray) -> int | None:
     """The value stamped by :func:`stamp_timecode`, read from a decoded frame's luma plane (H × W); None if unreadable.
 
-    Each cell is read as the mean of its inner half (away from edges blurred by the
-    codec) against a mid-grey threshold; a CRC mismatch gives None.
+    Each cell is read as the mean of its inner 8 × 8 pixels (away from edges the codec
+    blurs) against a mid-grey threshold; a CRC mismatch gives None.
     """
-    h, w = luma.shape[:2]
-    if h < 2 * TIMECODE_HEIGHT_PX:
+    try:
+        cells = _cells(*luma.shape[:2])
+    except ValueError:
         return None
-    y0 = h - TIMECODE_HEIGHT_PX + TIMECODE_HEIGHT_PX // 4
-    y1 = h - TIMECODE_HEIGHT_PX // 4
+    q = TIMECODE_CELL_PX // 4
     word = 0
-    for x0, x1 in _cell_bounds(w):
-        q = (x1 - x0) // 4
-        cell = luma[y0:y1, x0 + q: x1 - q]
+    for y0, x0 in cells:
+        cell = luma[y0 + q: y0 + TIMECODE_CELL_PX - q, x0 + q: x0 + TIMECODE_CELL_PX - q]
         word = (word << 1) | int(cell.mean() > 128)
     value, crc = word >> TIMECODE_CRC_BITS, word & 0xFF
     return value if _crc8(value) == crc else None
@@ -375,9 +381,9 @@ class AiortcCall:
     def __init__(self, *, forward: Impairment | None = None, backward: Impairment | None = None, seed: int = 0,
                  pcap: str | None = None, width: int = 320, height: int = 240, fps: float = 30.0,
                  sample_interval_s: float = SAMPLE_INTERVAL_S):
-        for name, v in (("width", width), ("height", height)):
-            if isinstance(v, bool) or not isinstance(v, int) or not 128 <= v <= 1920 or v % 2:
-                raise ValueError(f"{name} must be an even integer in [128, 1920] pixels, got {v!r}")
+        for name, v, low in (("width", width, 256), ("height", height, 128)):  # the time code needs 256 x 48
+            if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= 1920 or v % 2:
+                raise ValueError(f"{name} must be an even integer in [{low}, 1920] pixels, got {v!r}")
         if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 1 <= fps <= 60:
             raise ValueError(f"fps must be in [1, 60] frames per second, got {fps!r}")
         if not isinstance(sample_interval_s, (int, float)) or not 0.05 <= sample_interval_s <= 10:

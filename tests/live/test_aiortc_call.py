@@ -61,11 +61,14 @@ def test_timecode_roundtrip_and_crc():
         stamp_timecode(img, value)
         luma = img.mean(axis=2)
         assert read_timecode(luma) == value % (1 << 24)
-        luma[-8, 160:170] = 255 - luma[-8, 160:170]  # flip one cell's centre
-        luma[-12:-4, 160:170] = 255 - luma[-12:-4, 160:170]
-        assert read_timecode(luma) in (None,)  # the CRC catches a flipped bit
+        for k in (0, 17, 31):  # invert one cell (a data bit, or the CRC's last): the CRC catches it
+            bad = luma.copy()
+            y0, x0 = (208 + 16 * (k // 16), 16 * (k % 16))
+            bad[y0:y0 + 16, x0:x0 + 16] = 255 - bad[y0:y0 + 16, x0:x0 + 16]
+            assert read_timecode(bad) is None
     assert timecode_delay_ms(5.0, (1 << 24) - 10) == 15.0
-    with pytest.raises(ValueError, match="width"):
+    assert read_timecode(np.zeros((20, 20))) is None
+    with pytest.raises(ValueError, match="at least 256 x 48"):
         stamp_timecode(np.zeros((64, 64, 3), np.uint8), 3)
 
 
