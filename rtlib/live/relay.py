@@ -17,7 +17,9 @@ and the relay never sends anywhere but to those two loopback addresses.
 
 The fate of each datagram is decided by the sans-IO
 :class:`rtlib.live.impair.ImpairedDirection` (chapter 04's path model); this module
-is only the asyncio shell: receive, ask, ``loop.call_at`` the departure, send.
+is only the asyncio shell: receive, ask, queue the datagram until its departure
+(one heap and one ``loop.call_at`` timer per direction, ties kept in arrival order),
+send.
 ``relay.forward`` and ``relay.backward`` are the live :class:`Impairment` objects:
 change them while the call runs (``relay.forward.loss = 0.2``).
 
@@ -32,6 +34,7 @@ Used in: notebooks/12_live_call.ipynb, :mod:`rtlib.live.aiortc_call`,
 from __future__ import annotations
 
 import asyncio
+import heapq
 import ipaddress
 import time
 from decimal import Decimal
@@ -42,6 +45,7 @@ from rtlib.live.impair import DirectionCounters, ImpairedDirection, Impairment
 from rtlib.rtp.pcap import udp_frame
 
 HOST = "127.0.0.1"
+_CLOCK_RESOLUTION_S = time.get_clock_info("monotonic").resolution
 DIRECTIONS = ("forward", "backward")
 
 
@@ -105,7 +109,9 @@ class UdpRelay:
         self.b_addr: tuple[str, int] | None = None
         self.foreign = 0
         self.errors = 0
-        self._timers: set[asyncio.TimerHandle] = set()
+        self._queues: dict[str, list] = {d: [] for d in DIRECTIONS}
+        self._timer: dict[str, asyncio.TimerHandle | None] = {d: None for d in DIRECTIONS}
+        self._seq = 0
         self._pcap: _PcapSink | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
@@ -179,7 +185,7 @@ class UdpRelay:
     @property
     def pending(self) -> int:
         """Datagrams scheduled to leave and not yet sent."""
-        return len(self._timers)
+        return sum(len(q) for q in self._queues.values())
 
     # -- the shell ------------------------------------------------------------------------
     def _received(self, side: str, data: bytes, addr) -> None:
@@ -201,25 +207,38 @@ class UdpRelay:
             self.foreign += 1
             return
         direction = "forward" if side == "a" else "backward"
-        d = self._dirs[direction]
         now_s = self._loop.time()
-        decision = d.decide(now_s, len(data))
+        decision = self._dirs[direction].decide(now_s, len(data))
         if not decision.forwarded:
             return
         out_side = "b" if side == "a" else "a"
-        if decision.depart_s <= now_s:
-            self._send(direction, out_side, data, None)
+        queue = self._queues[direction]
+        if decision.depart_s <= now_s and not queue:
+            self._send(direction, out_side, data)
             return
-        handle: asyncio.TimerHandle | None = None
+        # one heap and one timer per direction; the sequence number keeps equal departure
+        # times in arrival order (asyncio's timer heap would not), so "no reordering" holds
+        self._seq += 1
+        heapq.heappush(queue, (decision.depart_s, self._seq, out_side, data))
+        timer = self._timer[direction]
+        if timer is None or decision.depart_s < timer.when():
+            if timer is not None:
+                timer.cancel()
+            self._timer[direction] = self._loop.call_at(queue[0][0], self._due, direction)
 
-        def fire():
-            self._timers.discard(handle)
-            self._send(direction, out_side, data, handle)
+    def _due(self, direction: str) -> None:
+        self._timer[direction] = None
+        if self._closed:
+            return
+        queue = self._queues[direction]
+        horizon_s = self._loop.time() + _CLOCK_RESOLUTION_S  # asyncio fires timers this early
+        while queue and queue[0][0] <= horizon_s:
+            _, _, out_side, data = heapq.heappop(queue)
+            self._send(direction, out_side, data)
+        if queue:
+            self._timer[direction] = self._loop.call_at(queue[0][0], self._due, direction)
 
-        handle = self._loop.call_at(decision.depart_s, fire)
-        self._timers.add(handle)
-
-    def _send(self, direction: str, out_side: str, data: bytes, handle) -> None:
+    def _send(self, direction: str, out_side: str, data: bytes) -> None:
         if self._closed:
             return
         dst = self.b_addr if out_side == "b" else self.a_addr
@@ -237,9 +256,11 @@ class UdpRelay:
         if self._closed:
             return
         self._closed = True
-        for h in list(self._timers):
-            h.cancel()
-        self._timers.clear()
+        for d in DIRECTIONS:
+            if self._timer[d] is not None:
+                self._timer[d].cancel()
+                self._timer[d] = None
+            self._queues[d].clear()
         for proto in self._sides.values():
             if proto.transport is not None:
                 proto.transport.close()

@@ -140,3 +140,24 @@ def test_bad_arguments():
         await relay.close()
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("reorder", [False, True])
+def test_jitter_reorders_only_when_asked(reorder):
+    async def main():
+        relay = await UdpRelay.start(Impairment(delay_ms=5, jitter_ms=20, reorder=reorder), seed=4)
+        a, b = await peer(), await peer()
+        relay.connect(addr(a), addr(b))
+        for i in range(200):
+            a.transport.sendto(b"%05d" % i, ("127.0.0.1", relay.port_for_a))
+            if i % 20 == 0:
+                await asyncio.sleep(0.001)
+        await asyncio.sleep(0.3)
+        got = [int(d) for _, d in b.got]
+        a.transport.close(), b.transport.close()
+        await relay.close()
+        return got
+
+    got = asyncio.run(main())
+    assert sorted(got) == list(range(200))
+    assert (got == sorted(got)) is (not reorder)
