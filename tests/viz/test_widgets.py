@@ -1,0 +1,158 @@
+"""The redraw machinery: coalescing without backlog, errors shown, layouts reused only when they fit."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+import rtlib.viz  # noqa: E402,F401  (the house style)
+from rtlib.viz.experiments import load_all  # noqa: E402
+from rtlib.viz.widgets import LayoutMemo, Redrawer, figure_png  # noqa: E402
+
+
+def _two_panels(top: float, title: str = "t", ylabel: str = "y [1]"):
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(6, 3), layout="constrained")
+    for ax in (ax1, ax2):
+        ax.plot([0, 1], [0, top])
+        ax.set_xlabel("time [s]")
+    ax1.set_ylabel("rate [kbit/s]")
+    ax2.set_title(title)
+    ax2.set_ylabel(ylabel)
+    plt.close(fig)
+    return fig
+
+
+def _size(png: bytes) -> tuple[int, int]:
+    return Image.open(io.BytesIO(png)).size
+
+
+def _inside(extents, size, slack_px: float = 1.0) -> bool:
+    w, h = size
+    return all(x0 >= -slack_px and y0 >= -slack_px and x1 <= w + slack_px and y1 <= h + slack_px
+               for x0, y0, x1, y1 in extents)
+
+
+def _disjoint(a, b) -> bool:
+    return a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+
+
+# A y label three lines tall: the right panel needs room to its left, where the left panel is.
+WIDE_LABEL = "queueing delay\nat the bottleneck\n[ms]"
+
+
+def test_same_figure_twice_reuses_the_layout_and_gives_the_same_pixels():
+    memo = LayoutMemo()
+    first = figure_png(_two_panels(10), memo)
+    second = figure_png(_two_panels(10), memo)
+    assert (memo.layouts, memo.reused) == (1, 1)
+    assert first == second
+
+
+def test_reused_layout_matches_a_full_layout_of_the_same_figure():
+    memo = LayoutMemo()
+    figure_png(_two_panels(10), memo)
+    reused = figure_png(_two_panels(12), memo)
+    assert memo.reused == 1
+    full = figure_png(_two_panels(12))
+    a = np.asarray(Image.open(io.BytesIO(reused)).convert("L"), dtype=int)
+    b = np.asarray(Image.open(io.BytesIO(full)).convert("L"), dtype=int)
+    assert a.shape == b.shape
+    assert np.mean(a != b) < 0.01  # same layout; at most a few anti-aliased pixels differ
+
+
+def test_a_part_that_grows_gets_a_new_layout_and_stays_inside_and_apart():
+    memo = LayoutMemo()
+    figure_png(_two_panels(10), memo)
+    png = figure_png(_two_panels(10, ylabel=WIDE_LABEL), memo)
+    assert memo.layouts == 2 and memo.reused == 0
+    assert _inside(memo.last_extents, _size(png))
+    left, right = memo.last_extents[:2]
+    assert _disjoint(left, right)
+
+
+def test_growth_check_is_what_keeps_parts_apart(monkeypatch):
+    """With the check disabled, the same growth overlaps the panels: the guard can fail."""
+    monkeypatch.setattr(LayoutMemo, "fits", lambda self, extents: True)
+    memo = LayoutMemo()
+    figure_png(_two_panels(10), memo)
+    figure_png(_two_panels(10, ylabel=WIDE_LABEL), memo)
+    assert memo.reused == 1
+    left, right = memo.last_extents[:2]
+    assert not _disjoint(left, right)
+
+
+def test_a_different_shape_is_laid_out_afresh():
+    memo = LayoutMemo()
+    figure_png(_two_panels(10), memo)
+    fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
+    ax.plot([0, 1])
+    plt.close(fig)
+    figure_png(fig, memo)
+    assert memo.layouts == 2 and memo.reused == 0
+
+
+def _next_value(spec):
+    if hasattr(spec, "options"):
+        options = list(spec.options)
+        return options[(options.index(spec.default) + 1) % len(options)]
+    step = spec.step or (spec.high - spec.low) / 100
+    value = spec.default + step if spec.default + step <= spec.high else spec.default - step
+    return int(value) if spec.integer else value
+
+
+@pytest.mark.parametrize("name", sorted(n for n, e in load_all().items() if e.plot is not None))
+def test_one_slider_step_draws_every_part_inside_the_image(name):
+    """Each experiment: default, then one step of its first control, as a learner's first move."""
+    exp = load_all()[name]
+    first = next(iter(exp.params))
+    memo = LayoutMemo()
+    for values in (exp.defaults(), {**exp.defaults(), first: _next_value(exp.params[first])}):
+        fig = exp.plot(exp(**values))
+        plt.close(fig)
+        png = figure_png(fig, memo)
+        assert _inside(memo.last_extents, _size(png)), f"{name} at {values}: a part lies outside the image"
+    assert memo.layouts + memo.reused == 2
+
+
+def test_redrawer_coalesces_a_burst_and_ends_on_the_last_value():
+    shown, drawn, errors = [], [], []
+    gate = threading.Event()
+
+    def plot(values):
+        gate.wait(5)
+        fig, ax = plt.subplots(figsize=(2, 2))
+        ax.plot([0, values["x"]])
+        return fig
+
+    r = Redrawer(plot, shown.append, drawn.append, errors.append)
+    for x in range(20):
+        r.request({"x": x}, wait=False)
+    gate.set()
+    deadline = time.monotonic() + 20
+    while (not drawn or drawn[-1] != '{"x": 19}') and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.2)
+    assert drawn[-1] == '{"x": 19}'
+    assert r.draws <= 2  # the first value, then only the latest: no backlog
+    assert errors and errors[-1] == ""
+
+
+def test_redrawer_shows_an_error_instead_of_a_figure():
+    shown, drawn, errors = [], [], []
+
+    def plot(values):
+        raise ValueError("loss must be in [0, 1]")
+
+    r = Redrawer(plot, shown.append, drawn.append, errors.append)
+    with pytest.raises(ValueError):
+        r.request({"loss": 2}, wait=True)
+    assert not shown and "loss must be in [0, 1]" in errors[-1]
