@@ -372,7 +372,7 @@ def _stats_of(report, kind_type: str) -> list:
 
 
 class AiortcCall:
-    """One aiortc call through a :class:`UdpRelay`: :meth:`start`, then :meth:`samples` or :meth:`run`, then :meth:`close`.
+    """One aiortc call through a :class:`UdpRelay`: :meth:`start`, :meth:`samples` or :meth:`run`, :meth:`close`.
 
     ``forward`` impairs A→B (the media), ``backward`` B→A (the feedback); both stay
     live: ``call.relay.forward.loss = 0.2`` takes effect on the next packet.
@@ -475,7 +475,10 @@ class AiortcCall:
         return 0.0 if self.media_start_s is None else self.clock() - self.media_start_s
 
     def schedule(self, events: Iterable[tuple[float, str, dict]]) -> None:
-        """Apply ``(t_s, direction, params)`` impairment changes at call time ``t_s`` (direction: forward/backward/both)."""
+        """Apply ``(t_s, direction, params)`` impairment changes at call time ``t_s``.
+
+        ``direction``: "forward", "backward" or "both"; ``params`` are validated now.
+        """
         if self.relay is None or self.media_start_s is None:
             raise RuntimeError("start() the call before scheduling impairment changes")
         loop = asyncio.get_running_loop()

@@ -8,8 +8,9 @@ clock: the same object runs under a virtual clock in the tests.
 A datagram arriving at ``now_s`` meets, in the order of chapter 04's
 :func:`rtlib.net.simulate_path` (so its parameters mean the same thing here)::
 
-    outage? ──► random loss ──► FIFO bottleneck (rate_kbps, drop-tail queue_ms) ──► delay + jitter ──► (no overtaking)
-     dropped      dropped          dropped when the wait would exceed queue_ms
+    outage? ──► random loss ──► FIFO bottleneck ──► delay + jitter ──► (no overtaking)
+       │             │           rate_kbps, queue_ms
+    dropped       dropped        dropped when the wait would exceed queue_ms
 
 1. **outage** (a cable pulled, a tunnel): while ``outage`` is True every datagram is
    dropped; datagrams already in flight still arrive.
