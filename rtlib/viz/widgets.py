@@ -2,19 +2,22 @@
 
 A slider move in JupyterLab costs more than the experiment: the kernel draws the
 figure, encodes a PNG and sends it; the browser decodes and paints it.  Measured in
-a real browser (``make bench``, ``benchmarks/bench_browser.py``), two things made a
-step slow, and both are fixed here once for every experiment:
+a real browser (``make bench``, ``benchmarks/bench_browser.py``), three things made a
+step slow, and they are fixed here once for every experiment:
 
 - **more pixels than shown.**  Widgets were saved at the 120 dpi save resolution;
   :func:`figure_png` renders at the figure's own dpi, as the inline backend shows
-  static figures, with the fastest zlib level.  (Laying out once and cropping to the
-  tight box was tried: measuring the tight box costs what the second pass did.)
+  static figures, with the fastest zlib level.
 - **a queue of stale values.**  A drag or a held arrow key sends one value after
   another; drawing each in turn in the kernel's message handler leaves a backlog,
   and the figure for the final value arrives only after all the intermediate ones.
   A :class:`Redrawer` coalesces: the handler only records the latest values; one
   worker thread draws, and when it finishes it draws whatever is latest then.  At
   most one stale draw is ever in flight.
+- **a layout per step.**  Constrained layout and the tight box each measure every
+  label again, together as costly as the drawing itself.  A :class:`LayoutMemo` per
+  widget reuses the last layout while every part still fits in it, and lays the
+  figure out again the moment one part grows.
 
 Outside a running kernel (a plain script, pytest) a redraw happens at once, in the
 caller's thread, so ``slider.value = 9`` is followed by the new figure.
