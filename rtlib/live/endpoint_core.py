@@ -77,12 +77,12 @@ class EndpointConfig:
     video_max_bps: float = 1.2e6
     audio_rate_bps: float = 32e3
     nack: bool = True
-    nack_retry_s: float = 0.15
+    nack_retry_s: float = 0.12
     rtcp_interval_s: float = 0.5
     feedback_interval_s: float = 0.05
     frame_drop_queue_ms: float = 100.0
     pli_interval_s: float = 0.3
-    frame_wait_s: float = 0.2
+    frame_wait_s: float = 0.3
     encoder_response_s: float = 0.3
 
     def __post_init__(self):
@@ -461,7 +461,8 @@ class EndpointCore:
                 self._gap_since_s = None
                 continue
             keys = sorted((s for s, v in pend.items() if v[1]), key=self._order)
-            waited = self._gap_since_s is not None and now_s - self._gap_since_s >= self.config.frame_wait_s
+            # (the same sum as in next_deadline_s, so the deadline always finds the wait over)
+            waited = self._gap_since_s is not None and now_s >= self._gap_since_s + self.config.frame_wait_s
             if keys and (self._expect is None or waited):
                 k = keys[0]
                 for s in [s for s in pend if self._order(s) < self._order(k)]:
