@@ -233,11 +233,11 @@ def summarize(samples: Iterable) -> dict:
 # -- the figure: made once, its lines updated ----------------------------------------------
 
 def nice_top(needed: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 × 10^k at or above ``needed`` (an axis end that reads well)."""
+    """The smallest of 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k at or above ``needed`` (an axis end that reads well)."""
     if not math.isfinite(needed) or needed <= 0:
         return 1.0
     k = math.floor(math.log10(needed))
-    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
+    for m in (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
         if m * 10 ** k >= needed * (1 - 1e-9):
             return m * 10 ** k
     return 10.0 ** (k + 1)  # pragma: no cover
@@ -253,7 +253,7 @@ class DashboardFigure:
     ``live=True`` makes redraws cheap by blitting: axes, ticks, legends and markers are
     drawn once into a background, and each :meth:`png` only restores it and draws the
     lines and the title over it.  The background is drawn again only when a limit
-    grows (axes ends move in steps of 1, 2, 2.5, 5 × 10^k, and never shrink during a
+    grows (axes ends move in steps of :func:`nice_top`, and never shrink during a
     call) or a marker is added.  ``duration_s`` fixes the time axis to the call's
     length; without it the axis grows in steps of 10 s.
     """
@@ -287,7 +287,8 @@ class DashboardFigure:
                                                         label="freeze counted", animated=live)[0]
             legend(self.axes["stall"], where="outside")
             self.axes["latency"].set_xlim(0, duration_s or 10.0)
-        self.marks: list[tuple[float, str]] = []
+        self.marks: list[tuple[float, str, int]] = []
+        self.spans: list[tuple[float, float, str]] = []
         self._tops = {p.name: p.min_top for p in PANELS}
         self._background = None
 
@@ -303,6 +304,17 @@ class DashboardFigure:
             text, xy=(t_s, 1.0), xycoords=("data", "axes fraction"), xytext=(2, 2 + 11 * row),
             textcoords="offset points", fontsize=8, color=COLORS["neutral"], va="bottom", ha="left",
             annotation_clip=False)
+        self._background = None
+
+    def span(self, t0_s: float, t1_s: float, text: str) -> None:
+        """A shaded band from ``t0_s`` to ``t1_s`` on every panel (an impairment that was on),
+        ``text`` above the top panel at its start."""
+        self.spans.append((float(t0_s), float(t1_s), str(text)))
+        for ax in self.axes.values():
+            ax.axvspan(t0_s, t1_s, color=COLORS["yellow"], alpha=0.25, lw=0, zorder=0)
+        self.axes["latency"].annotate(
+            text, xy=(t0_s, 1.0), xycoords=("data", "axes fraction"), xytext=(1, 2),
+            textcoords="offset points", fontsize=8, color="#333333", va="bottom", ha="left", annotation_clip=False)
         self._background = None
 
     def draw(self, samples: list[dict], *, title: str | None = None) -> Any:
@@ -532,9 +544,15 @@ class QosDashboard:
         """Where impairments changed: ``(t_s, text)`` pairs (give them to :func:`report_png`)."""
         return [(t, text) for t, text, _row in self.figure.marks]
 
+    @property
+    def spans(self) -> list[tuple[float, float, str]]:
+        """Impairments switched on and off by :meth:`play`: ``(on_s, off_s, text)``."""
+        return list(self.figure.spans)
+
     def report_png(self, path, **kwargs) -> Path:
-        """The finished call's report figure, with this dashboard's markers."""
-        return report_png(self.samples, path, marks=self.marks, **{"title": self.name, **kwargs})
+        """The finished call's report figure, with this dashboard's markers and bands."""
+        return report_png(self.samples, path, **{"title": self.name, "marks": self.marks, "spans": self.spans,
+                                                 **kwargs})
 
     @property
     def draws(self) -> int:
@@ -583,18 +601,62 @@ class QosDashboard:
         except ValueError as exc:
             self._set_error(str(exc))
 
-    async def play(self, steps: Iterable[tuple[float, dict]], *, direction: str | None = None) -> None:
-        """Apply ``steps`` = ``[(t_s, {param: value, ...}), ...]`` at those call times.
+    def run_in_background(self, call):
+        """Run ``call`` (a coroutine, e.g. ``run_rtlib_call(..., on_sample=dash.update)``) on the
+        kernel's event loop and return at once, so the sliders answer while it runs (a cell
+        that awaits a call holds the kernel: slider moves would wait until it ends).
 
-        Times are on the samples' clock (the call's ``t_s``), so the markers land where
+        Returns the :class:`asyncio.Task`; when it ends the final figure is drawn and an
+        error, if any, is shown under the dashboard.  ``await task`` gives the call's result.
+        """
+        import asyncio
+
+        task = asyncio.ensure_future(call)
+
+        def done(t):
+            if t.cancelled():
+                return
+            exc = t.exception()
+            if exc is not None:
+                self._set_error(f"the call ended with {type(exc).__name__}: {exc}")
+            self.refresh(wait=False)
+
+        task.add_done_callback(done)
+        self.task = task
+        return task
+
+    async def play(self, steps: Iterable[tuple], *, direction: str | None = None) -> None:
+        """Apply ``steps`` at their call times: ``(t_s, {param: value, ...})`` is one change
+        (marked by a line), ``(on_s, off_s, {params on}, {params off})`` an impairment that is
+        switched on and off again (marked by a shaded band, labelled with what was switched on).
+
+        Times are on the samples' clock (the call's ``t_s``), so the marks land where
         the panels show them; run it beside the call with ``asyncio.gather``.
         """
         import asyncio
 
-        for t_s, params in sorted(steps, key=lambda s: s[0]):
+        from rtlib.viz.widgets import _DRAW_LOCK
+
+        changes = []  # (t_s, params, what to mark: None, "line" or (off_s, text))
+        for step in steps:
+            if len(step) == 2:
+                changes.append((float(step[0]), step[1], "line"))
+            elif len(step) == 4:
+                on_s, off_s, on, off = step
+                if not on_s < off_s:
+                    raise ValueError(f"a window's on time must come before its off time, got {on_s!r}, {off_s!r}")
+                changes.append((float(on_s), on, (float(off_s), describe_change(on))))
+                changes.append((float(off_s), off, None))
+            else:
+                raise ValueError(f"a step is (t_s, params) or (on_s, off_s, params_on, params_off), got {step!r}")
+        for t_s, params, how in sorted(changes, key=lambda c: c[0]):
             while self.now_s() < t_s or not self.samples:
                 await asyncio.sleep(min(0.02, max(0.005, t_s - self.now_s())))
-            self.apply(direction, **params)
+            self.apply(direction, mark=how == "line", **params)
+            if isinstance(how, tuple):
+                with _DRAW_LOCK:
+                    self.figure.span(self.now_s(), how[0], how[1])
+
 
 
 def describe_change(params: dict) -> str:
@@ -612,6 +674,87 @@ def describe_change(params: dict) -> str:
         else:
             parts.append(f"{k} {v}")
     return ", ".join(parts)
+
+
+# -- which metric answers an impairment, and when ------------------------------------------
+
+#: series -> (direction, absolute step, relative step): a sample "responds" when it leaves the
+#: median of the second before the change by more than both steps, in that direction.
+RESPONSE_RULES = {
+    "e2e_delay_ms": ("up", 20.0, 0.3),
+    "rtt_ms": ("up", 20.0, 0.3),
+    "loss_pct": ("up", 2.0, 0.0),
+    "jitter_ms": ("up", 3.0, 0.5),
+    "recv_kbps": ("either", 100.0, 0.25),
+    "fps": ("down", 5.0, 0.2),
+    "stall_pct": ("up", 1.0, 0.0),
+}
+#: what the response table calls each series
+RESPONSE_NAMES = {"e2e_delay_ms": "end-to-end delay", "rtt_ms": "RTT", "loss_pct": "loss", "jitter_ms": "jitter",
+                  "recv_kbps": "received bitrate", "fps": "frame rate", "stall_pct": "stall rate"}
+
+
+def first_response(samples, at_s: float, until_s: float, *, baseline_s: float = 1.0,
+                   grace_s: float = 0.5) -> dict[str, float | None]:
+    """For each series of :data:`RESPONSE_RULES`: seconds from ``at_s`` (an impairment switched
+    on) to the first sample that leaves its baseline, looking until ``until_s + grace_s``; None
+    if it never does.  The baseline is the median of the ``baseline_s`` before ``at_s``.
+
+    A sample is taken every 250 ms, so a response reads "within 0.25 s" at best.  A series
+    unknown before the change (no baseline) or after it (the delay of frames that never
+    arrive) never "responds".
+    """
+    rows = [sample_dict(s) for s in samples]
+    d = derive(rows)
+    t = d["t_s"]
+    base = (t >= at_s - baseline_s) & (t <= at_s)
+    after = (t > at_s) & (t <= until_s + grace_s)
+    out: dict[str, float | None] = {}
+    for key, (direction, step, rel) in RESPONSE_RULES.items():
+        y = d[key]
+        b = y[base][np.isfinite(y[base])]
+        out[key] = None
+        if not b.size:
+            continue
+        ref = float(np.median(b))
+        limit = max(step, rel * abs(ref))
+        for ti, yi in zip(t[after], y[after]):
+            if not math.isfinite(yi):
+                continue
+            up, down = yi - ref > limit, ref - yi > limit
+            if (direction == "up" and up) or (direction == "down" and down) or (direction == "either" and (up or down)):
+                out[key] = float(ti - at_s)
+                break
+    return out
+
+
+def compare_figure(calls: dict, keys: Iterable[str] = ("e2e_delay_ms", "loss_pct", "jitter_ms", "recv_kbps"), *,
+                   title: str = "Two runs of one scenario"):
+    """Calls side by side, one panel per series of ``keys`` (names of :func:`derive`'s series):
+    ``calls`` maps a label ("live", "simulated") to a call (anything :func:`load_call` reads)."""
+    from rtlib.viz.style import new_figure
+
+    keys = list(keys)
+    ylabels = {s.key: (p.ylabel, s.label) for p in PANELS for s in p.series}
+    ylabels.update({"e2e_delay_ms": ("end-to-end [ms]", ""), "rtt_ms": ("RTT [ms]", ""),
+                    "send_kbps": ("sent [kbit/s]", ""), "recv_kbps": ("received [kbit/s]", ""),
+                    "loss_pct": (f"loss, last {LOSS_WINDOW_S:g} s [%]", "")})
+    unknown = [k for k in keys if k not in ylabels]
+    if unknown:
+        raise ValueError(f"unknown series {unknown}; known: {sorted(ylabels)}")
+    fig, axes = new_figure(len(keys), 1, sharex=True, figsize=(8.0, 1.7 * len(keys) + 0.8))
+    axes = np.atleast_1d(axes)
+    styles = [(COLORS["rtc"], "-"), (COLORS["im"], "--"), (COLORS["good"], ":"), (COLORS["accent"], "-.")]
+    series = {label: derive(load_call(call)[0]) for label, call in calls.items()}
+    for i, (ax, key) in enumerate(zip(axes, keys)):
+        for (label, d), (color, style) in zip(series.items(), styles):
+            ax.plot(d["t_s"], d[key], style, color=color, label=label)
+        ax.set_ylim(bottom=0)
+        label_axes(ax, "call time [s]" if i == len(keys) - 1 else "", ylabels[key][0],
+                   unitless=() if i == len(keys) - 1 else ("x",))
+        legend(ax)
+    axes[0].set_title(title)
+    return fig
 
 
 # -- a finished call: PNG and HTML report ---------------------------------------------------
@@ -647,7 +790,8 @@ def load_call(stats) -> tuple[list[dict], dict, dict | None]:
     return rows, dict(config), summary
 
 
-def report_figure(stats, *, title: str | None = None, marks: Iterable[tuple[float, str]] = ()):
+def report_figure(stats, *, title: str | None = None, marks: Iterable[tuple[float, str]] = (),
+                  spans: Iterable[tuple[float, float, str]] = ()):
     """The report's figure of a finished call (the dashboard's panels, 120 dpi save resolution)."""
     samples, config, _ = load_call(stats)
     name = title or config.get("name") or config.get("stack") and f"{config['stack']} call" or "call"
@@ -656,12 +800,16 @@ def report_figure(stats, *, title: str | None = None, marks: Iterable[tuple[floa
     dash.draw(samples, title=f"{name}: {s['duration_s']:.1f} s")
     for m in marks:
         dash.mark(m[0], m[1])
+    for t0_s, t1_s, text in spans:
+        dash.span(t0_s, t1_s, text)
     return dash.fig
 
 
-def report_png(stats, path, *, title: str | None = None, marks: Iterable[tuple[float, str]] = ()) -> Path:
-    """Write the report figure of a finished call as PNG; returns the path."""
-    fig = report_figure(stats, title=title, marks=marks)
+def report_png(stats, path, *, title: str | None = None, marks: Iterable[tuple[float, str]] = (),
+               spans: Iterable[tuple[float, float, str]] = ()) -> Path:
+    """Write the report figure of a finished call as PNG (``marks``: lines, ``spans``: shaded
+    impairment windows, as :meth:`QosDashboard.marks` / :meth:`QosDashboard.spans` give them)."""
+    fig = report_figure(stats, title=title, marks=marks, spans=spans)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=HOUSE_STYLE["savefig.dpi"])
@@ -709,14 +857,15 @@ def _config_rows(config: dict) -> list[tuple[str, str]]:
     return rows
 
 
-def report_html(stats, path, *, title: str | None = None, marks: Iterable[tuple[float, str]] = ()) -> Path:
+def report_html(stats, path, *, title: str | None = None, marks: Iterable[tuple[float, str]] = (),
+                spans: Iterable[tuple[float, float, str]] = ()) -> Path:
     """Write a self-contained HTML report of a finished call: the figure inline, the summary table.
 
     No external URL: the PNG is embedded as base64, the style inline, so the file can
     be mailed or handed out as it is.
     """
     samples, config, _ = load_call(stats)
-    fig = report_figure(samples if not config else {"samples": samples, "config": config}, title=title, marks=marks)
+    fig = report_figure({"samples": samples, "config": config}, title=title, marks=marks, spans=spans)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=HOUSE_STYLE["savefig.dpi"])
     png = base64.b64encode(buf.getvalue()).decode("ascii")
@@ -779,5 +928,6 @@ def synthetic_samples(seconds: float = 6.0, *, step_s: float = 0.25, delay_ms: f
     return out
 
 
-__all__ = ["DashboardFigure", "PANELS", "QosDashboard", "describe_change", "derive", "load_call", "report_figure",
+__all__ = ["DashboardFigure", "PANELS", "QosDashboard", "compare_figure", "describe_change", "derive", "first_response", "load_call",
+           "report_figure",
            "report_html", "report_png", "summarize", "summary_rows", "synthetic_samples"]

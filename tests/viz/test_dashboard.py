@@ -61,7 +61,7 @@ def test_summary_of_a_synthetic_call():
 
 
 def test_nice_axis_ends():
-    assert [nice_top(x) for x in (0.7, 1, 1.2, 2.2, 4, 30, 115, 240)] == [1, 1, 2, 2.5, 5, 50, 200, 250]
+    assert [nice_top(x) for x in (0.7, 1, 1.2, 2.2, 4, 35, 115, 240, 1150)] == [0.8, 1, 1.5, 2.5, 4, 40, 150, 250, 1500]
 
 
 def test_live_figure_blits_and_keeps_its_background_while_limits_hold():
@@ -83,7 +83,7 @@ def test_live_figure_blits_and_keeps_its_background_while_limits_hold():
 def test_axes_grow_in_steps_and_time_axis_is_the_call():
     fig = DashboardFigure(live=True, duration_s=6)
     fig.draw(synthetic_samples(6, events=[(4, 6, "cap")]))
-    assert fig.axes["latency"].get_ylim()[1] == 500 and fig.axes["latency"].get_xlim() == (0, 6)
+    assert fig.axes["latency"].get_ylim()[1] == 400 and fig.axes["latency"].get_xlim() == (0, 6)
     assert fig.axes["loss"].get_ylim()[1] <= 100
 
 
