@@ -375,12 +375,14 @@ class AiortcCall:
     """One aiortc call through a :class:`UdpRelay`: :meth:`start`, :meth:`samples` or :meth:`run`, :meth:`close`.
 
     ``forward`` impairs A→B (the media), ``backward`` B→A (the feedback); both stay
-    live: ``call.relay.forward.loss = 0.2`` takes effect on the next packet.
+    live: ``call.relay.forward.loss = 0.2`` takes effect on the next packet.  Pass a
+    started ``relay`` to use it instead (its own impairments apply; ``pcap`` is then
+    the relay's business, and :meth:`close` leaves it open).
     """
 
     def __init__(self, *, forward: Impairment | None = None, backward: Impairment | None = None, seed: int = 0,
                  pcap: str | None = None, width: int = 320, height: int = 240, fps: float = 30.0,
-                 sample_interval_s: float = SAMPLE_INTERVAL_S):
+                 sample_interval_s: float = SAMPLE_INTERVAL_S, relay: UdpRelay | None = None):
         for name, v, low in (("width", width, 256), ("height", height, 128)):  # the time code needs 256 x 48
             if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= 1920 or v % 2:
                 raise ValueError(f"{name} must be an even integer in [{low}, 1920] pixels, got {v!r}")
@@ -388,12 +390,17 @@ class AiortcCall:
             raise ValueError(f"fps must be in [1, 60] frames per second, got {fps!r}")
         if not isinstance(sample_interval_s, (int, float)) or not 0.05 <= sample_interval_s <= 10:
             raise ValueError(f"sample_interval_s must be in [0.05, 10] s, got {sample_interval_s!r}")
+        if relay is not None and not isinstance(relay, UdpRelay):
+            raise ValueError(f"relay must be a started UdpRelay or None, got {type(relay).__name__}")
+        self._own_relay = relay is None
+        if relay is not None:  # a given relay brings its own live impairments
+            forward, backward = relay.forward, relay.backward
         self._forward = forward if forward is not None else Impairment()
         self._backward = backward if backward is not None else Impairment()
         self.seed, self.pcap = seed, pcap
         self.width, self.height, self.fps_target = width, height, float(fps)
         self.sample_interval_s = float(sample_interval_s)
-        self.relay: UdpRelay | None = None
+        self.relay: UdpRelay | None = relay
         self.pc_a = self.pc_b = None
         self.clock = time.monotonic
         self.epoch_s = self.clock()
@@ -415,7 +422,8 @@ class AiortcCall:
         from aiortc import RTCConfiguration, RTCPeerConnection
         from aiortc.rtcconfiguration import RTCBundlePolicy
 
-        self.relay = await UdpRelay.start(self._forward, self._backward, seed=self.seed, pcap=self.pcap)
+        if self.relay is None:
+            self.relay = await UdpRelay.start(self._forward, self._backward, seed=self.seed, pcap=self.pcap)
         config = RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         self.pc_a, self.pc_b = RTCPeerConnection(config), RTCPeerConnection(config)
         connected = {"a": asyncio.Event(), "b": asyncio.Event()}
@@ -574,7 +582,7 @@ class AiortcCall:
         for pc in (self.pc_a, self.pc_b):
             if pc is not None:
                 await pc.close()
-        if self.relay is not None:
+        if self.relay is not None and self._own_relay:
             await self.relay.close()
         await asyncio.sleep(0)
 
@@ -597,18 +605,20 @@ def outage_events(at_s: float, duration_s: float, direction: str = "both") -> li
 async def run_aiortc_call(*, seconds: float = 10.0, forward: Impairment | None = None,
                           backward: Impairment | None = None, seed: int = 0, pcap: str | None = None,
                           on_sample: Callable[[StatsSample], Any] | None = None,
-                          events: Iterable[tuple[float, str, dict]] = (), **options) -> CallStats:
+                          events: Iterable[tuple[float, str, dict]] = (), relay: UdpRelay | None = None,
+                          **options) -> CallStats:
     """Run one aiortc call for ``seconds`` through the relay and return its :class:`CallStats`.
 
     ``forward``/``backward``: the live :class:`Impairment` objects of A→B and B→A (the
     relay uses these very objects, so changing them during the call takes effect);
+    ``relay``: a started :class:`UdpRelay` to use instead (left open; its impairments apply);
     ``events``: scheduled changes, e.g. :func:`outage_events`; ``options``: width,
     height, fps, sample_interval_s of :class:`AiortcCall`.  Always closes everything,
     also when cancelled.
     """
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 3600:
         raise ValueError(f"seconds must be in (0, 3600], got {seconds!r}")
-    call = AiortcCall(forward=forward, backward=backward, seed=seed, pcap=pcap, **options)
+    call = AiortcCall(forward=forward, backward=backward, seed=seed, pcap=pcap, relay=relay, **options)
     try:
         await call.start()
         return await call.run(seconds, on_sample=on_sample, events=events)

@@ -172,3 +172,27 @@ def test_call_survives_heavy_loss_and_an_outage():
     s = stats.summary()
     assert s["freeze_count"] >= 1 and s["freeze_s"] >= outage_s
     assert leftover == [] and open_sockets() - before_sockets <= 0
+
+
+def test_a_given_relay_is_used_and_left_open():
+    """As the dashboard does it: start the relay, run the call through it, change it live, close it after."""
+    from rtlib.live.relay import UdpRelay
+
+    async def main():
+        relay = await UdpRelay.start(Impairment(delay_ms=30), Impairment(delay_ms=30), seed=2)
+        try:
+            def lossy_after_1s(sample):
+                if sample.t_s > 1:
+                    relay.forward.loss = 0.5
+
+            stats = await run_aiortc_call(seconds=2, relay=relay, on_sample=lossy_after_1s)
+            still_open = not relay._closed
+            counters = relay.counters("forward")
+        finally:
+            await relay.close()
+        return stats, still_open, counters
+
+    stats, still_open, counters = asyncio.run(main())
+    assert still_open and counters["dropped_loss"] > 0
+    assert stats.config["forward"]["delay_ms"] == 30
+    assert stats.config["measured"]["e2e_delay_ms_min"] >= 30
