@@ -5,7 +5,6 @@ Used in: notebooks/12_live_call.ipynb (the same call from the command line).
 
 from __future__ import annotations
 
-import argparse
 import inspect
 import math
 

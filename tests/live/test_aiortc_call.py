@@ -25,6 +25,7 @@ from rtlib.live.aiortc_call import (
 from rtlib.live.impair import Impairment
 
 pytest.importorskip("aiortc")
+pytestmark = [pytest.mark.interop, pytest.mark.timeout(120)]
 
 DELAY_MS = 50.0
 LOSS = 0.05

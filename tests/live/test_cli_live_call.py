@@ -12,6 +12,8 @@ import rtlib.cli.live_call as live_call
 from rtlib.cli import main
 from rtlib.live.stats import CallStats, StatsSample
 
+pytestmark = pytest.mark.timeout(120)
+
 CMD = [sys.executable, "-X", "dev", "-m", "rtlib", "live-call"]
 
 
@@ -75,6 +77,7 @@ def test_outage_flips_the_live_impairments_for_runners_without_events(monkeypatc
     assert out["outage"] == {"at_s": 1.0, "duration_s": 1.0} and out["interrupted"] is False
 
 
+@pytest.mark.interop
 def test_real_call_prints_summary_and_ends_clean(tmp_path):
     p = popen(["--seconds", "3", "--delay-ms", "40", "--jitter-ms", "5", "--loss", "0.05", "--rate-kbps", "1000",
                "--pcap", str(tmp_path / "c.pcap"), "--stats-json", str(tmp_path / "s.json"), "--json"])
@@ -89,6 +92,7 @@ def test_real_call_prints_summary_and_ends_clean(tmp_path):
     assert len(CallStats.from_json(tmp_path / "s.json").samples) == 12
 
 
+@pytest.mark.interop
 def test_ctrl_c_ends_cleanly():
     p = popen(["--seconds", "60", "--json"])
     time.sleep(6)  # past the imports and the ICE/DTLS handshake: the call is running

@@ -1,13 +1,13 @@
 """The asyncio relay: real UDP sockets on 127.0.0.1, impaired both ways, changed live."""
 
 import asyncio
-import shutil
-import subprocess
 
 import dpkt
 import pytest
 
 from rtlib.live.relay import Impairment, UdpRelay
+
+pytestmark = pytest.mark.timeout(60)
 
 
 class Peer(asyncio.DatagramProtocol):
