@@ -13,7 +13,8 @@ field                  meaning (and where it comes from)
 ``loss_fraction``      packets lost / packets expected *in the last interval*
                        (RFC 3550 6.4.1 "fraction lost", computed from the counters)
 ``packets_lost``       cumulative packets lost (RFC 3550 A.3), all media streams
-``packets_received``   cumulative RTP packets received, all media streams
+                       (retransmission streams, RFC 4588, left out: they are repairs)
+``packets_received``   cumulative RTP packets received, the same streams
 ``send_kbps``          what A's transport sent in the last interval (kbit/s, all UDP payload)
 ``recv_kbps``          what B's transport received in the last interval
 ``frames_decoded``     cumulative video frames the receiver decoded
