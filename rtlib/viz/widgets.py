@@ -73,26 +73,40 @@ class LayoutMemo:
     the space each part then took (each axes with its labels, each figure legend and
     title).  The next figure of the same shape is drawn at those positions into that
     box with no layout pass, and its parts are measured in the same draw; if any part
-    (a wider tick label, a longer title) reaches outside the space it took before, the
-    figure is laid out and saved again and the memo renewed.  Reuse therefore never
-    clips or overlaps anything that a full layout would have shown.
+    (a wider tick label, a longer title) reaches the edge of the box or overlaps a part
+    it did not overlap before, the figure is laid out and saved again and the memo
+    renewed.  Reuse therefore never clips a part or makes two parts collide.
     """
 
     def __init__(self):
         self.shape = None
         self.positions: list = []
         self.bbox_inches = None
+        self.size_px: tuple[float, float] | None = None  # the kept box in pixels
         self.extents: list = []
         self.last_extents: list = []  # the parts as the latest draw placed them, in image pixels
         self.layouts = 0  # full layout passes
         self.reused = 0   # draws that reused the layout
 
     def fits(self, extents: list) -> bool:
-        """True when every part stays inside the space the same part took before (0.5 px slack)."""
-        if len(extents) != len(self.extents):
+        """True when the parts as now drawn still make a good figure at the kept layout:
+        every part inside the kept box, and no two parts overlapping that did not before
+        (0.5 px slack).  A title or label may grow into free space; it may not reach the
+        edge of the picture or another panel."""
+        if len(extents) != len(self.extents) or self.size_px is None:
             return False
-        return all(n[0] >= o[0] - 0.5 and n[1] >= o[1] - 0.5 and n[2] <= o[2] + 0.5 and n[3] <= o[3] + 0.5
-                   for n, o in zip(extents, self.extents))
+        w, h = self.size_px
+        if not all(x0 >= -0.5 and y0 >= -0.5 and x1 <= w + 0.5 and y1 <= h + 0.5 for x0, y0, x1, y1 in extents):
+            return False
+        n = len(extents)
+        return all(_apart(extents[i], extents[j]) for i in range(n) for j in range(i + 1, n)
+                   if _apart(self.extents[i], self.extents[j]))
+
+
+def _apart(a, b, slack_px: float = 0.5) -> bool:
+    """Two pixel boxes ``(x0, y0, x1, y1)`` do not overlap (touching is apart)."""
+    return (a[2] <= b[0] + slack_px or b[2] <= a[0] + slack_px
+            or a[3] <= b[1] + slack_px or b[3] <= a[1] + slack_px)
 
 
 def _shape(fig) -> tuple:
@@ -159,19 +173,23 @@ def figure_png(fig, memo: LayoutMemo | None = None) -> bytes:
     engine = fig.get_layout_engine()
     with _DRAW_LOCK:
         if memo is not None and memo.shape is not None and memo.shape == _shape(fig):
-            fig.set_layout_engine("none")
             in_layout = [ax.get_in_layout() for ax in fig.axes]
             for ax, pos in zip(fig.axes, memo.positions):
                 ax.set_position(pos)  # (this also takes the axes out of any layout: undone below)
             buf = io.BytesIO()
-            with _Measure(fig, tight_box=False) as measured:
-                _save(fig, buf, memo.bbox_inches)
+            # No layout engine at all, not even matplotlib's "none" placeholder: with any
+            # engine, savefig first runs a whole draw (rendering disabled) to lay out.
+            fig._layout_engine = None
+            try:
+                with _Measure(fig, tight_box=False) as measured:
+                    _save(fig, buf, memo.bbox_inches)
+            finally:
+                fig._layout_engine = engine
             if memo.fits(measured.extents):
                 memo.last_extents = measured.extents
                 memo.reused += 1
                 return buf.getvalue()
-            fig.set_layout_engine(engine)  # a part grew: lay it out properly
-            for ax, was in zip(fig.axes, in_layout):
+            for ax, was in zip(fig.axes, in_layout):  # a part grew: lay it out properly
                 ax.set_in_layout(was)
         buf = io.BytesIO()
         if memo is None:
@@ -182,6 +200,7 @@ def figure_png(fig, memo: LayoutMemo | None = None) -> bytes:
         memo.shape = _shape(fig)
         memo.positions = [ax.get_position(original=True).frozen() for ax in fig.axes]
         memo.bbox_inches = measured.bbox_inches
+        memo.size_px = (measured.bbox_inches.width * fig.dpi, measured.bbox_inches.height * fig.dpi)
         memo.extents = memo.last_extents = measured.extents
         memo.layouts += 1
         return buf.getvalue()
