@@ -202,7 +202,9 @@ async def run_rtlib_call(*, seconds: float, forward: Impairment, backward: Impai
     the call runs.  ``config``: the endpoints' :class:`EndpointConfig` (default: real
     Opus + VP8, GCC from 300 kbit/s).  The returned :class:`CallStats` has the samples
     and, in ``config``, the scenario and ``config["rtlib"]``: what the endpoints did
-    (frames, PLIs, NACKs, RTX, GCC's target over time).
+    (frames, PLIs, NACKs, RTX, GCC's target over time), ``config["relay"]`` (its counters)
+    and ``config["loop_lag_ms"]`` (how late the sampler's timer fired: when the machine
+    is busy, every datagram is late by as much, and the measured delays include it).
 
     Everything opened is closed before returning, also on error or cancellation.
     """
@@ -236,14 +238,20 @@ async def run_rtlib_call(*, seconds: float, forward: Impairment, backward: Impai
             drv.wake()
         sampler = CallSampler(a, b)
         n = int(round(seconds / SAMPLE_INTERVAL_S))
+        lag_ms = []
         for k in range(1, n + 1):
             await asyncio.sleep(max(t0 + k * SAMPLE_INTERVAL_S - loop.time(), 0.0))
+            lag_ms.append((loop.time() - t0 - k * SAMPLE_INTERVAL_S) * 1000)
             s = sampler.sample(k * SAMPLE_INTERVAL_S)
             stats.add(s)
             if on_sample is not None:
                 on_sample(s)
         stats.config["rtlib"] = _details(a, b)
         stats.config["relay"] = relay.counters()
+        # how late the 250 ms sampler woke: a busy machine delays every packet the same way
+        lag_ms.sort()
+        stats.config["loop_lag_ms"] = {"p50": lag_ms[len(lag_ms) // 2], "p95": lag_ms[int(0.95 * (len(lag_ms) - 1))],
+                                       "max": lag_ms[-1]}
     finally:
         a.stop()
         b.stop()
@@ -278,7 +286,7 @@ class _SimDriver:
 
     def wake(self) -> None:
         for d in self.core.poll(self.loop.time()):
-            self.path.send(d, len(d) + IP_UDP_BYTES, self.peer.on_datagram)
+            self.path.send(d, len(d), self.peer.on_datagram)  # UDP payload bytes, as the relay counts them
         at = self.core.next_deadline_s()
         if at != self._handle_at:
             if self._handle is not None:
