@@ -141,3 +141,30 @@ def test_gcc_backs_off_below_a_live_rate_cap():
     assert min(r for t, r in stats.config["rtlib"]["target_kbps"] if t > 1.0) < 250
     assert stats.config["relay"]["forward"]["dropped_queue"] >= 0
     assert pending == [] and threading.active_count() <= threads
+
+
+def test_survives_20_percent_loss_and_a_2_s_outage():
+    """Both directions go dark from 1.5 s to 3.5 s under 20 % forward loss: the picture freezes, then recovers."""
+    async def call():
+        relay = await UdpRelay.start(forward=Impairment(delay_ms=30, loss=0.2), backward=Impairment(delay_ms=30))
+
+        def on_sample(s):
+            if abs(s.t_s - 1.5) < 1e-9:
+                relay.set("both", outage=True)
+            elif abs(s.t_s - 3.5) < 1e-9:
+                relay.set("both", outage=False)
+        try:
+            return await run_rtlib_call(seconds=7, forward=relay.forward, backward=relay.backward, relay=relay,
+                                        on_sample=on_sample)
+        finally:
+            await relay.close()
+
+    stats, pending = _run(call)
+    by_t = {round(x.t_s, 2): x for x in stats.samples}
+    assert by_t[3.5].frames_decoded == by_t[2.5].frames_decoded  # nothing gets through the outage
+    assert by_t[7.0].frames_decoded - by_t[4.0].frames_decoded >= 30  # and video flows again after it
+    assert by_t[7.0].fps >= 10
+    assert by_t[7.0].freeze_count >= 1 and by_t[7.0].freeze_s >= 1.5  # the outage counted as a freeze
+    assert by_t[6.5].recv_kbps > 0 and by_t[7.0].rtt_ms is not None
+    assert stats.config["rtlib"]["plis_sent"] >= 1  # recovery asked for a keyframe (RFC 4585 6.3.1)
+    assert pending == []
