@@ -98,3 +98,52 @@ def test_aiortc_decodes_the_opus_audio(a_sent):
     assert all(f.samples == 960 and f.sample_rate == 48000 for f in out)
     loud = sum(abs(int(x)) for x in out[-1].to_ndarray().ravel()[:960]) / 960
     assert loud > 100  # the tone came through, not silence
+
+
+def test_ffmpeg_rtp_demuxer_decodes_the_video_from_an_sdp(a_sent, tmp_path):
+    """FFmpeg's own RTP stack (through PyAV), told only what an SDP says, decodes every frame."""
+    import socket
+    import threading
+    import time
+
+    import av
+
+    datagrams, a, _ = a_sent
+    video = [d for d in datagrams if not is_rtcp(d) and int.from_bytes(d[8:12], "big") == a.ssrcs.video]
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1] & ~1  # RTP on an even port (RFC 3550 11)
+    probe.close()
+    sdp = tmp_path / "video.sdp"
+    sdp.write_text(f"v=0\no=- 0 0 IN IP4 127.0.0.1\ns=rtlib endpoint A\nc=IN IP4 127.0.0.1\nt=0 0\n"
+                   f"m=video {port} RTP/AVP {VP8_PT}\na=rtpmap:{VP8_PT} VP8/90000\n")
+    sizes, errors = [], []
+
+    def demux():
+        try:
+            with av.open(str(sdp), format="sdp", timeout=(5, 1),
+                         options={"protocol_whitelist": "file,udp,rtp", "reorder_queue_size": "0"}) as c:
+                for f in c.decode(video=0):
+                    sizes.append((f.width, f.height))
+        except av.error.ExitError:
+            pass  # the 1 s read timeout after the last packet ends the stream
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    th = threading.Thread(target=demux)
+    th.start()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # wait until FFmpeg has bound the port
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                break
+        time.sleep(0.02)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+        for d in video:
+            tx.sendto(d, ("127.0.0.1", port))
+            time.sleep(0.0005)
+    th.join(15)
+    assert not th.is_alive() and not errors
+    assert len(sizes) == a.frames_encoded
