@@ -35,7 +35,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from statistics import median
 
-from rtlib.live.endpoint_core import IP_UDP_BYTES, EndpointConfig, EndpointCore
+from rtlib.live.endpoint_core import EndpointConfig, EndpointCore
 from rtlib.live.impair import Impairment
 from rtlib.live.relay import HOST, UdpRelay
 from rtlib.live.stats import (
