@@ -21,8 +21,9 @@ INSTALL_HINT = "install Wireshark's command line: apt-get install -y tshark (or 
 _ROW = re.compile(
     r"^\s*(?P<start>[\d.]+)\s+(?P<end>[\d.]+)\s+(?P<src>\S+)\s+(?P<sport>\d+)\s+(?P<dst>\S+)\s+(?P<dport>\d+)\s+"
     r"(?P<ssrc>0x[0-9A-Fa-f]+)\s+(?P<payload>.+?)\s+(?P<pkts>\d+)\s+(?P<lost>-?\d+)\s+\((?P<lost_pct>-?[\d.]+)%\)\s+"
-    r"(?P<min_delta_ms>[\d.]+)\s+(?P<mean_delta_ms>[\d.]+)\s+(?P<max_delta_ms>[\d.]+)\s+"
-    r"(?P<min_jitter_ms>[\d.]+)\s+(?P<mean_jitter_ms>[\d.]+)\s+(?P<max_jitter_ms>[\d.]+)\s*(?P<problems>X?)\s*$"
+    # tshark prints -1.000 where it cannot tell (a dynamic payload type's unknown clock rate)
+    r"(?P<min_delta_ms>-?[\d.]+)\s+(?P<mean_delta_ms>-?[\d.]+)\s+(?P<max_delta_ms>-?[\d.]+)\s+"
+    r"(?P<min_jitter_ms>-?[\d.]+)\s+(?P<mean_jitter_ms>-?[\d.]+)\s+(?P<max_jitter_ms>-?[\d.]+)\s*(?P<problems>X?)\s*$"
 )
 
 
