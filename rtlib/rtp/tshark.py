@@ -62,6 +62,11 @@ def rtp_streams(pcap: str | Path, *, rtp_port: int = RTP_PORT, rtcp_port: int | 
     text = rtp_streams_text(pcap, rtp_port=rtp_port, rtcp_port=rtcp_port)
     if text is None:
         return None
+    return parse_rtp_streams(text)
+
+
+def parse_rtp_streams(text: str) -> list[dict]:
+    """The rows of a ``-z rtp,streams`` table (as :func:`rtp_streams` returns them) from its text."""
     rows = []
     for line in text.splitlines():
         m = _ROW.match(line)

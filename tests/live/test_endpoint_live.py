@@ -8,6 +8,7 @@ outlive the call: no asyncio task, socket or encoder thread.
 
 import asyncio
 import os
+import subprocess
 import threading
 
 import pytest
@@ -55,6 +56,7 @@ def lossy_call(tmp_path_factory):
             await relay.close()
 
     for _attempt in range(2):
+        seen.clear()
         (stats, port_a, port_b, counters), pending = _run(call)
         if stats.config["loop_lag_ms"]["p95"] <= BUSY_LAG_MS:
             break  # else the machine was too busy for a real-time measurement: once more
@@ -100,30 +102,37 @@ def test_nothing_outlives_the_call(lossy_call):
     assert after <= before  # encoder threads joined
 
 
+def _tshark(pcap, ports, *args) -> str:
+    """tshark on ``pcap`` with both relay ports decoded as RTP (RTCP multiplexed on them, RFC 5761)."""
+    decode = [a for p in ports for a in ("-d", f"udp.port=={p},rtp")]
+    res = subprocess.run([tshark.tshark_path(), "-r", str(pcap), *decode, *args], capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode == 0, res.stderr[-500:]
+    return res.stdout
+
+
 @pytest.mark.interop
 def test_the_relay_capture_decodes_as_rtp_rtcp_with_transport_cc(lossy_call):
     if tshark.tshark_path() is None:
         pytest.skip(tshark.INSTALL_HINT)
-    port_a, port_b = lossy_call["ports"]
-    rows = tshark.fields(lossy_call["pcap"], ["rtcp.pt", "rtcp.rtpfb.fmt", "rtp.ssrc"], rtp_port=port_b,
-                         rtcp_port=port_a)
+    pcap, ports = lossy_call["pcap"], lossy_call["ports"]
+    rows = [line.split("\t") for line in _tshark(pcap, ports, "-T", "fields", "-E", "separator=\t", "-E",
+                                                  "occurrence=a", "-E", "aggregator=,", "-e", "rtcp.pt", "-e",
+                                                  "rtcp.rtpfb.fmt", "-e", "rtcp.psfb.fmt", "-e", "rtp.ssrc",
+                                                  "-e", "rtp.p_type").splitlines()]
     rtcp_types = {x for r in rows for x in r[0].split(",") if x}
     fb_formats = {x for r in rows for x in r[1].split(",") if x}
-    ssrcs = {r[2] for r in rows if r[2]}
-    assert {"200", "201", "205"} <= rtcp_types  # SR, RR, RTPFB (RFC 3550, RFC 4585)
+    ssrcs = {r[3] for r in rows if r[3]}
+    assert {"200", "201", "202", "205"} <= rtcp_types  # SR, RR, SDES, RTPFB (RFC 3550, RFC 4585)
     assert "15" in fb_formats  # transport-wide congestion control feedback
     assert "1" in fb_formats  # generic NACK
-    assert len(ssrcs) >= 4  # audio and video both ways (plus RTX and probes)
-    # Wireshark's RTP stream analysis sees the forward loss too.  (Read from the text: with
-    # dynamic payload types it prints jitter -1.000, which tshark.rtp_streams' pattern skips.)
-    text = tshark.rtp_streams_text(lossy_call["pcap"], rtp_port=port_b, rtcp_port=port_a)
-    lost = []
-    for line in text.splitlines():
-        cols = line.split()
-        pct = [i for i, c in enumerate(cols) if c.endswith("%)")]
-        if pct and cols[0][0].isdigit():
-            lost.append(int(cols[pct[0] - 1]))
-    assert len(lost) >= 4 and max(lost) > 0
+    assert {"96", "97", "111"} <= {r[4] for r in rows}  # VP8, its RTX, Opus
+    assert len(ssrcs) >= 6  # audio, video and RTX both ways (plus probes)
+    # Wireshark's RTP stream analysis sees the forward loss too
+    streams = tshark.parse_rtp_streams(_tshark(pcap, ports, "-q", "-z", "rtp,streams"))
+    assert len(streams) >= 6
+    forward = [r for r in streams if r["dport"] not in ports and r["sport"] == ports[1]]
+    assert forward and sum(r["lost"] for r in forward) > 0
 
 
 def test_gcc_backs_off_below_a_live_rate_cap():
