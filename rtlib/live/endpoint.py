@@ -226,9 +226,9 @@ async def run_rtlib_call(*, seconds: float, forward: Impairment, backward: Impai
             _, drv = await loop.create_datagram_endpoint(
                 lambda c=core, p=port: _LiveDriver(c, t0, (HOST, p)), local_addr=(HOST, 0))
             drivers.append(drv)
-        if own_relay:
-            relay.connect(drivers[0].transport.get_extra_info("sockname")[:2],
-                          drivers[1].transport.get_extra_info("sockname")[:2])
+        # tell the relay who A and B are now (a relay passed in may have served an earlier call)
+        relay.connect(drivers[0].transport.get_extra_info("sockname")[:2],
+                      drivers[1].transport.get_extra_info("sockname")[:2])
         t0 = loop.time()
         for drv in drivers:
             drv.t0 = t0

@@ -177,3 +177,18 @@ def test_survives_20_percent_loss_and_a_2_s_outage():
     assert by_t[6.5].recv_kbps > 0 and by_t[7.0].rtt_ms is not None
     assert stats.config["rtlib"]["plis_sent"] >= 1  # recovery asked for a keyframe (RFC 4585 6.3.1)
     assert pending == []
+
+
+def test_a_relay_passed_in_serves_call_after_call_and_stays_open():
+    async def calls():
+        async with await UdpRelay.start(forward=Impairment(delay_ms=20), backward=Impairment(delay_ms=20)) as relay:
+            out = []
+            for seed in (1, 2):
+                st = await run_rtlib_call(seconds=1.5, forward=None, backward=None, relay=relay, seed=seed,
+                                          config=EndpointConfig(media="model"))
+                out.append((st.summary()["frames_decoded"], relay.foreign, relay._closed))
+            return out
+
+    out, pending = _run(calls)
+    assert [(frames > 20, foreign, closed) for frames, foreign, closed in out] == [(True, 0, False)] * 2
+    assert pending == []
