@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from rtlib.live.impair import Impairment
-from rtlib.viz.dashboard import (PANELS, DashboardFigure, QosDashboard, derive, describe_change, load_call,
-                                 nice_top, report_html, report_png, summarize, synthetic_samples)
+from rtlib.viz.dashboard import (PANELS, RESPONSE_NAMES, DashboardFigure, QosDashboard, compare_figure, derive,
+                                 describe_change, first_response, load_call, nice_top, report_figure, report_html,
+                                 report_png, summarize, synthetic_samples)
 from rtlib.viz.style import legend_overlaps_data
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -201,3 +202,72 @@ def test_report_of_nothing_is_refused(tmp_path):
         report_png({"samples": []}, tmp_path / "x.png")
     with pytest.raises(ValueError, match="samples"):
         report_html({"config": {}}, tmp_path / "x.html")
+
+
+def test_slider_steps_in_quick_succession_make_one_marker_at_the_first_step():
+    relay = FakeRelay()
+    dash = QosDashboard(relay, show=False)
+    dash.SETTLE_S = 0.1
+
+    async def main():
+        dash.update({"t_s": 1.0})
+        for v in (0.01, 0.02, 0.03):  # a held arrow key
+            dash.controls["loss"].value = v
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)
+
+    asyncio.run(main())
+    assert relay.forward.loss == pytest.approx(0.03) and len(relay.calls) == 3
+    assert [text for _, text in dash.marks] == ["loss 3 %"] and dash.marks[0][0] == pytest.approx(1.0, abs=0.05)
+
+
+def test_a_call_in_the_background_leaves_the_loop_free_and_draws_the_end():
+    dash = QosDashboard(show=False, refresh_s=0.05, duration_s=1)
+
+    async def call():
+        for s in synthetic_samples(1.0):
+            dash.update(s)
+            await asyncio.sleep(0.01)
+        return "done"
+
+    async def failing():
+        raise RuntimeError("the relay closed")
+
+    async def main():
+        task = dash.run_in_background(call())
+        ticks = 0
+        while not task.done():  # the caller keeps running while the call does
+            ticks += 1
+            await asyncio.sleep(0.005)
+        assert ticks > 3 and await task == "done"
+        bad = dash.run_in_background(failing())
+        with pytest.raises(RuntimeError):
+            await bad
+        await asyncio.sleep(0)
+
+    asyncio.run(main())
+    dash.finish()
+    assert dash.figure.lines["fps"].get_xdata().size == 4
+    assert "the relay closed" in dash._error.value
+
+
+def test_first_response_names_what_moved_and_when():
+    samples = synthetic_samples(6, events=[(3, 4, "outage")])
+    r = first_response(samples, 3.0, 4.0)
+    assert r["recv_kbps"] == 0.25 and r["fps"] == 0.25  # at the first sample
+    assert r["jitter_ms"] is None and r["rtt_ms"] is None  # these never move in the synthetic outage
+    assert set(r) == set(RESPONSE_NAMES)
+
+
+def test_report_draws_impairment_bands_and_calls_side_by_side(tmp_path):
+    samples = synthetic_samples(6, events=[(2, 3, "loss")])
+    fig = report_figure({"samples": samples}, spans=[(2.0, 3.0, "loss 20 %")], marks=[(4.0, "note")])
+    top = fig.axes[0]
+    assert any(t.get_text() == "loss 20 %" for t in top.texts) and any(t.get_text() == "note" for t in top.texts)
+    assert len(top.patches) == 1  # the band
+    both = compare_figure({"live": samples, "simulated": synthetic_samples(6, seed=1)}, keys=("e2e_delay_ms", "recv_kbps"))
+    assert len(both.axes) == 2 and [l.get_label() for l in both.axes[0].lines] == ["live", "simulated"]
+    for ax in both.axes:
+        assert legend_overlaps_data(ax) == []
+    with pytest.raises(ValueError, match="unknown series"):
+        compare_figure({"a": samples}, keys=("mos",))

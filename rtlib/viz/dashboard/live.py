@@ -109,10 +109,12 @@ class QosDashboard:
         self._last_request = -math.inf
         self._last_sample_clock: float | None = None
         self._syncing = False
+        self._pending_marks: dict[str, tuple[float, Any]] = {}
         self.update_s: list[float] = []  # time spent inside update() per sample (the call's share)
         self.widget, self._out, self.controls = self._build(tuple(sliders) if relay is not None else ())
         self._redrawer = _BlitRedrawer(self._plot, self._show, lambda _text: None, self._set_error)
         self._error_text = ""
+        self._errors: dict[str, str] = {}
         if show:
             from IPython.display import display
 
@@ -142,19 +144,22 @@ class QosDashboard:
         for pname, ctl in controls.items():
             ctl.observe(lambda change, p=pname: self._on_control(p, change["new"]), names="value")
         side = [w.HTML(f"<b>impairment, {html.escape(self.direction)}</b>"), *controls.values()] if controls else []
-        box = w.HBox([out, w.VBox(side)] if side else [out])
+        box = w.HBox([out, w.VBox(side)] if side else [out], layout=w.Layout(flex_flow="row wrap"))
         box.add_class("rtlib-dashboard")
         return w.VBox([box, self._error]), out, controls
 
     def _show(self, bundle: dict) -> None:
         self._out.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
 
-    def _set_error(self, text: str) -> None:
+    def _set_error(self, text: str, source: str = "draw") -> None:
+        """Show (or clear, with "") the error of one ``source``: "draw" (the redraw worker clears
+        its own after each good draw), "control" (a slider value the relay refused) or "call"."""
         from rtlib.viz.widgets import error_html
 
-        self._error_text = text
-        if self._error.value != error_html(text):
-            self._error.value = error_html(text)
+        self._errors[source] = text
+        self._error_text = "\n".join(t for t in self._errors.values() if t)
+        if self._error.value != error_html(self._error_text):
+            self._error.value = error_html(self._error_text)
 
     def _plot(self, values: dict):
         # always the latest samples: a draw that was queued earlier must not show an older state
@@ -243,15 +248,44 @@ class QosDashboard:
             finally:
                 self._syncing = False
 
+    #: a slider's steps closer together than this (s) are one change: one marker, at the first step
+    SETTLE_S = 0.8
+
     def _on_control(self, pname: str, value) -> None:
         if self._syncing:
             return
         if pname == "rate_kbps":
             value = None if value <= 0 else float(value)
         try:
-            self.apply(self.direction, **{pname: value})
+            self.apply(self.direction, mark=False, **{pname: value})
         except ValueError as exc:
-            self._set_error(str(exc))
+            self._set_error(str(exc), "control")
+            return
+        self._set_error("", "control")
+        self._mark_when_settled(pname, value)
+
+    def _mark_when_settled(self, pname: str, value) -> None:
+        """Mark a slider's change once it has settled: a drag or a held arrow key sends one value
+        after another, and ten markers for one move would bury the figure.  The marker sits where
+        the move began and names the final value.  Outside a running event loop: at once."""
+        import asyncio
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None:
+            self.mark(describe_change({pname: value}))
+            return
+        first_t, handle = self._pending_marks.get(pname, (self.now_s(), None))
+        if handle is not None:
+            handle.cancel()
+
+        def settle():
+            self._pending_marks.pop(pname, None)
+            self.mark(describe_change({pname: value}), t_s=first_t)
+
+        self._pending_marks[pname] = (first_t, loop.call_later(self.SETTLE_S, settle))
 
     def run_in_background(self, call):
         """Run ``call`` (a coroutine, e.g. ``run_rtlib_call(..., on_sample=dash.update)``) on the
@@ -270,7 +304,7 @@ class QosDashboard:
                 return
             exc = t.exception()
             if exc is not None:
-                self._set_error(f"the call ended with {type(exc).__name__}: {exc}")
+                self._set_error(f"the call ended with {type(exc).__name__}: {exc}", "call")
             self.refresh(wait=False)
 
         task.add_done_callback(done)
