@@ -216,12 +216,13 @@ async def run_rtlib_call(*, seconds: float, forward: Impairment, backward: Impai
     loop = asyncio.get_running_loop()
     epoch_s = time.time()
     t0 = loop.time()
-    a = EndpointCore(0, config, seed=seed, epoch_s=epoch_s)
-    b = EndpointCore(1, config, seed=seed, epoch_s=epoch_s)
+    a = b = None
     drivers: list[_LiveDriver] = []
     stats = CallStats(config={"stack": "rtlib", "seconds": seconds, "seed": seed, "media": config.media,
                               "forward": relay.forward.to_dict(), "backward": relay.backward.to_dict()})
     try:
+        a = EndpointCore(0, config, seed=seed, epoch_s=epoch_s)
+        b = EndpointCore(1, config, seed=seed, epoch_s=epoch_s)
         for core, port in ((a, relay.port_for_a), (b, relay.port_for_b)):
             _, drv = await loop.create_datagram_endpoint(
                 lambda c=core, p=port: _LiveDriver(c, t0, (HOST, p)), local_addr=(HOST, 0))
@@ -247,14 +248,16 @@ async def run_rtlib_call(*, seconds: float, forward: Impairment, backward: Impai
             if on_sample is not None:
                 on_sample(s)
         stats.config["rtlib"] = _details(a, b)
+        stats.config["rtlib"]["encode_errors"] = sum(d.encode_errors for d in drivers)
         stats.config["relay"] = relay.counters()
         # how late the 250 ms sampler woke: a busy machine delays every packet the same way
         lag_ms.sort()
         stats.config["loop_lag_ms"] = {"p50": lag_ms[len(lag_ms) // 2], "p95": lag_ms[int(0.95 * (len(lag_ms) - 1))],
                                        "max": lag_ms[-1]}
     finally:
-        a.stop()
-        b.stop()
+        for core in (a, b):
+            if core is not None:
+                core.stop()
         for drv in drivers:
             drv.close()
         if own_relay:

@@ -79,7 +79,7 @@ def test_statistics_agree_with_the_configured_path(lossy_call):
     assert len(e2e) >= 15 and min(e2e) >= 50  # measured capture-to-render delay >= the configured delay
     assert s["frames_decoded"] >= 90 and s["fps_p50"] >= 15
     d = stats.config["rtlib"]
-    assert d["rtx_repaired"] > 0 and d["invalid"] == 0
+    assert d["rtx_repaired"] > 0 and d["invalid"] == 0 and d["encode_errors"] == 0
 
 
 def test_live_and_simulated_runs_agree(lossy_call):
