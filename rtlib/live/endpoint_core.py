@@ -19,11 +19,13 @@ calls :meth:`EndpointCore.receive` for each datagram and :meth:`EndpointCore.pol
 and the same object runs in :class:`rtlib.sim.EventLoop` over :class:`rtlib.net.Path`
 (:func:`rtlib.live.endpoint.simulate_same_scenario`).
 
-Choices beyond the simulator's MediaFlow, each a WebRTC habit: video losses are repaired
+Choices beyond the simulator's MediaFlow (the first two as WebRTC does): video losses are repaired
 by generic NACK (RFC 4585 6.2.1) answered with RFC 4588 RTX, so the receiver's loss
 statistics keep describing the network; the receiver renders frames in order and waits
 up to ``frame_wait_s`` for a repair before it gives up on a gap and asks for a keyframe
-(PLI, RFC 4585 6.3.1); GCC's start-up probes are padding packets on their own SSRC.
+(PLI, RFC 4585 6.3.1); GCC's probe clusters (start-up and periodic) are 1200-byte
+packets of zeros (WebRTC sends RTX padding) on their own SSRC and payload type 127, which the receiver counts for
+transport-cc and then drops.
 
 Used in: notebooks/12_live_call.ipynb (the live rtlib call and its simulation).
 """
