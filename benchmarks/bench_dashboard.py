@@ -87,5 +87,6 @@ def run() -> list[Row]:
         Row("dashboard live redraw (blit + JPEG, on the redraw worker)", float(np.mean([r["draw_ms"] for r in w])), "ms",
             bar=100.0, higher_is_better=False,
             note=f"{np.mean([r['draws'] for r in w]):.0f} redraws per {SECONDS:g} s call at refresh {REFRESH_S:g} s, "
-                 f"{np.mean([r['full_draws'] for r in w]):.1f} of them whole-figure draws (an axis grew)"),
+                 f"{np.mean([r['full_draws'] for r in w]):.1f} whole-figure draws per call (the first before the "
+                 "call starts, then one each time an axis grows)"),
     ]
