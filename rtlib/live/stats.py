@@ -21,9 +21,12 @@ field                  meaning (and where it comes from)
 ``fps``                decoded frames per second over the last second
 ``freeze_count``       cumulative video freezes, W3C webrtc-stats ``freezeCount``
 ``freeze_s``           cumulative freeze time, W3C ``totalFreezesDuration``
-``e2e_delay_ms``       median glass-to-glass delay of the frames decoded in the last
-                       interval: capture time stamped into the pixels, read back after
-                       decoding (measured, not estimated)
+``e2e_delay_ms``       median capture-to-render delay of the frames completed in the
+                       last interval, measured, not estimated: for aiortc, the capture
+                       time stamped into the pixels and read back after decoding
+                       (glass to glass); for the rtlib endpoint, the capture time in
+                       each frame's abs-capture-time extension, read when the frame is
+                       complete and ready to render (no decoder in the loop)
 ``audio_concealed_ms`` cumulative audio the receiver did not get in time and had to
                        conceal (W3C ``concealedSamples`` / sample rate)
 =====================  ==================================================================
