@@ -11,7 +11,9 @@ only what does not give the fault away.
     python data/live/make_mystery.py --only a
 
 A live call is not bit-for-bit repeatable (the machine's timing is part of it): a
-re-run records a call with the same fault and different details.  The learner's
+re-run records a call with the same fault and different details.  Record on an idle
+machine: a busy CPU shows up as delay and jitter before the fault begins (look at the
+first 2 s of each file's report before committing it).  The learner's
 check (:func:`rtlib.checks.ch12.mystery_fault`) needs only the fault's name.
 """
 
