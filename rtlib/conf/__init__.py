@@ -2,3 +2,33 @@
 
 Used in: notebooks/10_many_participants.ipynb, notebooks/11_edge_latency.ipynb.
 """
+
+# P2P and NAT traversal
+from rtlib.conf.nat import NAT_PRESETS, Nat, NatBehaviour, NatDependence, nat_preset  # noqa: E402
+from rtlib.conf.stun import (  # noqa: E402
+    StunClass,
+    StunMessage,
+    StunMethod,
+    binding_error,
+    binding_request,
+    binding_success,
+    parse_message,
+    short_term_key,
+)
+
+__all__ = [  # noqa: PLE0605 - extends whatever __all__ the other blocks of this file define
+    *globals().get("__all__", ()),
+    "NAT_PRESETS",
+    "Nat",
+    "NatBehaviour",
+    "NatDependence",
+    "StunClass",
+    "StunMessage",
+    "StunMethod",
+    "binding_error",
+    "binding_request",
+    "binding_success",
+    "nat_preset",
+    "parse_message",
+    "short_term_key",
+]
