@@ -190,13 +190,15 @@ class _LiveDriver(asyncio.DatagramProtocol):
             self.transport.close()
 
 
-async def run_rtlib_call(*, seconds: float, forward: Impairment, backward: Impairment, seed: int = 0,
+async def run_rtlib_call(*, seconds: float, forward: Impairment | None = None, backward: Impairment | None = None,
+                         seed: int = 0,
                          pcap: str | None = None, on_sample=None, relay: UdpRelay | None = None,
                          config: EndpointConfig | None = None) -> CallStats:
     """Run a two-way rtlib call for ``seconds`` through the impairment relay; return its statistics.
 
-    ``forward`` / ``backward``: the A→B / B→A impairments (used to create a relay when
-    ``relay`` is None; that relay writes ``pcap`` and is closed at the end).  A given
+    ``forward`` / ``backward``: the A→B / B→A impairments (None: an unimpaired direction),
+    used to create a relay when ``relay`` is None; that relay writes ``pcap`` and is
+    closed at the end.  A given
     ``relay`` is used as it is (its own ``forward``/``backward`` apply) and left open.
     ``on_sample(sample)`` is called with each :class:`StatsSample` (every 250 ms) while
     the call runs.  ``config``: the endpoints' :class:`EndpointConfig` (default: real

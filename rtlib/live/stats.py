@@ -57,6 +57,10 @@ import numpy as np
 FREEZE_WINDOW_FRAMES = 30
 FREEZE_FACTOR = 3.0
 FREEZE_MARGIN_S = 0.150
+# libwebrtc's VideoQualityObserver (the code behind Chrome's freezeCount) judges no gap
+# a freeze before it has this many inter-frame durations (kMinFrameSamplesToDetectFreeze):
+# a call's first frames are too few to say what normal is.
+FREEZE_MIN_SAMPLES = 5
 
 SAMPLE_INTERVAL_S = 0.25
 
@@ -186,7 +190,8 @@ class FreezeDetector:
     Feed :meth:`frame` with each rendered (decoded) frame's time in seconds.  A frame
     whose duration d (since the previous frame) satisfies
     d >= max(3 × avg, avg + 150 ms), avg = mean of the previous 30 durations, counts
-    one freeze of duration d.  :meth:`pending_s` tells how long the current gap has
+    one freeze of duration d, once at least :data:`FREEZE_MIN_SAMPLES` durations are known
+    (libwebrtc's rule; before that, no gap counts).  :meth:`pending_s` tells how long the current gap has
     lasted, so a dashboard can show a freeze that has not ended yet.
     """
 
@@ -201,8 +206,9 @@ class FreezeDetector:
         self.freeze_s = 0.0
 
     def threshold_s(self) -> float | None:
-        """The duration that would count as a freeze now (None before two frames)."""
-        if not self._durations:
+        """The duration that would count as a freeze now (None before :data:`FREEZE_MIN_SAMPLES`
+        inter-frame durations are known)."""
+        if len(self._durations) < FREEZE_MIN_SAMPLES:
             return None
         avg = sum(self._durations) / len(self._durations)
         return max(FREEZE_FACTOR * avg, avg + FREEZE_MARGIN_S)

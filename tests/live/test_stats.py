@@ -104,3 +104,12 @@ def test_sample_roundtrip_and_json(tmp_path):
     assert summ["fps_p50"] is None
     with pytest.raises(ValueError, match="name must be one of"):
         cs.column("latency")
+
+
+def test_no_freeze_before_five_frame_durations_are_known():
+    """libwebrtc's kMinFrameSamplesToDetectFreeze: a start-up gap is not a freeze; the same gap later is."""
+    early = [0.0, 0.033, 0.066, 0.8]          # 3 durations, then a 734 ms gap
+    later = [i * 0.033 for i in range(7)] + [6 * 0.033 + 0.734]  # 6 durations, then the same gap
+    assert count_freezes(early) == (0, 0.0)
+    n, total_s = count_freezes(later)
+    assert n == 1 and abs(total_s - 0.734) < 1e-9
