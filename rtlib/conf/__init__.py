@@ -27,6 +27,7 @@ from rtlib.conf.stun import (  # noqa: E402
     parse_message,
     short_term_key,
 )
+from rtlib.conf.turn import TurnCost, turn_cost  # noqa: E402
 
 __all__ = [  # noqa: PLE0605 - extends whatever __all__ the other blocks of this file define
     *globals().get("__all__", ()),
@@ -53,4 +54,6 @@ __all__ = [  # noqa: PLE0605 - extends whatever __all__ the other blocks of this
     "nat_preset",
     "parse_message",
     "short_term_key",
+    "TurnCost",
+    "turn_cost",
 ]
