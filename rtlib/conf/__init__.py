@@ -57,3 +57,14 @@ __all__ = [  # noqa: PLE0605 - extends whatever __all__ the other blocks of this
     "TurnCost",
     "turn_cost",
 ]
+
+# Topologies: mesh, SFU, MCU
+from rtlib.conf.topology import TOPOLOGIES, Load, load, mesh_saturation_n  # noqa: E402
+
+__all__ = [  # noqa: PLE0605
+    *globals().get("__all__", ()),
+    "Load",
+    "TOPOLOGIES",
+    "load",
+    "mesh_saturation_n",
+]
