@@ -374,7 +374,7 @@ class IceAgent:
             self.ignored += 1
             return
         if not msg.check_integrity(stun.short_term_key(self.remote_password)):
-            self.ignored += 1  # section 7.2.5.1: not from our peer; keep waiting
+            self.ignored += 1  # RFC 8489 section 9.1.4: a response failing integrity is discarded
             return
         del self._tx[msg.transaction_id]
         pair = tx.pair
@@ -588,7 +588,7 @@ def simulate_ice(
         first_pair=first,
         best_pair=best,
         valid_pairs=valid,
-        turn_needed=bool(valid) and all(v.type == "relay" for v in valid),
+        turn_needed=not any(v.type != "relay" for v in valid),
         connected=bool(valid),
         checks_sent=left.checks_sent + agents["R"].checks_sent,
         stun_bytes_sent=left.bytes_sent + agents["R"].bytes_sent,
@@ -613,8 +613,8 @@ class PairOutcome:
 def nat_pair_outcome(left_nat: str | NatBehaviour, right_nat: str | NatBehaviour, **kwargs: Any) -> PairOutcome:
     """Which pair type connects first behind ``left_nat`` and ``right_nat``, and whether TURN is needed.
 
-    ``kwargs`` go to :func:`simulate_ice`.  "TURN needed" means only relayed pairs passed
-    their checks; with ``turn=False`` such a pair does not connect at all.
+    ``kwargs`` go to :func:`simulate_ice`.  "TURN needed" means no pair without a relay
+    passed its checks; with ``turn=False`` such a pair of NATs does not connect at all.
     """
     r = simulate_ice(left_nat, right_nat, **kwargs)
     return PairOutcome(

@@ -14,7 +14,7 @@ does into separate, independently variable behaviours:
   destination), *address-dependent* (a new mapping per destination address Y),
   *address-and-port-dependent* (a new mapping per destination Y:y).  REQ-1: a NAT MUST
   have endpoint-independent mapping.
-* **Port assignment** (section 4.1): the external port x' is the internal x when free
+* **Port assignment** (section 4.2): the external port x' is the internal x when free
   ("port preservation") or any port (here drawn from a seeded RNG).
 * **Mapping lifetime** (section 4.3): a mapping idle for longer than its timeout is
   removed (REQ-5: not less than 2 minutes, 5 minutes RECOMMENDED).  Outbound packets
@@ -66,7 +66,7 @@ Address = tuple[str, int]
 
 #: RFC 4787 REQ-5: mappings MUST NOT expire in less than 2 minutes; 5 minutes RECOMMENDED.
 DEFAULT_MAPPING_LIFETIME_S = 300.0
-#: Dynamic ports a NAT hands out in this model (RFC 4787 REQ-3 keeps 0-1023 for well-known ports).
+#: Dynamic ports a NAT hands out in this model (RFC 4787 section 4.2.1, REQ-3: 0-1023 stay for well-known ports).
 EXTERNAL_PORT_RANGE = (1024, 65535)
 
 

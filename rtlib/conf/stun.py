@@ -36,7 +36,7 @@ attributes, each a type-length-value (section 14) padded to a multiple of 4 byte
 
 The Length field is the value's length *before* padding.  Attributes 0x0000-0x7FFF
 are comprehension-required (a receiver that does not know one must reject the
-request with error 420 and an UNKNOWN-ATTRIBUTES list, section 7.3.1); 0x8000-0xFFFF
+request with error 420 and an UNKNOWN-ATTRIBUTES list, section 6.3.1); 0x8000-0xFFFF
 are comprehension-optional (ignored when unknown).
 
 Two attributes protect the message and always come last, in this order:
@@ -410,7 +410,7 @@ class StunMessage:
     read :attr:`integrity` / :attr:`fingerprint` and call :meth:`check_integrity`.
 
     ``unknown_attributes`` holds, from parsing, the ``(type, value bytes)`` of attributes
-    this codec does not know (RFC 8489 section 7.3: comprehension-optional ones are
+    this codec does not know (RFC 8489 section 6.3: comprehension-optional ones are
     ignored; :meth:`unknown_comprehension_required` lists the ones that make a request fail
     with 420, see :func:`unknown_attributes_error`).
     """
@@ -496,7 +496,7 @@ class StunMessage:
         return hmac.compare_digest(self.integrity, compute_integrity(self._integrity_prefix, key))
 
     def unknown_comprehension_required(self) -> list[int]:
-        """Unknown attribute types in 0x0000-0x7FFF (RFC 8489 sections 7.3.1 and 15)."""
+        """Unknown attribute types in 0x0000-0x7FFF (RFC 8489 sections 6.3.1 and 14)."""
         return [t for t, _ in self.unknown_attributes if t < 0x8000]
 
     @property
@@ -621,7 +621,7 @@ def binding_request(
 
 
 def binding_success(request: StunMessage, mapped_address: tuple[str, int]) -> StunMessage:
-    """The success response to ``request``: XOR-MAPPED-ADDRESS = where the request came from (RFC 8489 section 7.3.1)."""
+    """The success response to ``request``: XOR-MAPPED-ADDRESS = where the request came from (RFC 8489 section 6.3.1.1)."""
     return StunMessage(
         request.method,
         StunClass.SUCCESS_RESPONSE,
@@ -640,7 +640,7 @@ def binding_error(request: StunMessage, code: int, reason: str | None = None) ->
 def unknown_attributes_error(request: StunMessage) -> StunMessage | None:
     """The 420 response a server owes ``request`` for its unknown comprehension-required attributes, or None.
 
-    RFC 8489 section 7.3.1: it lists them in UNKNOWN-ATTRIBUTES (section 14.9).
+    RFC 8489 section 6.3.1: it lists them in UNKNOWN-ATTRIBUTES (section 14.13).
     """
     unknown = request.unknown_comprehension_required()
     if not unknown or request.message_class != StunClass.REQUEST:

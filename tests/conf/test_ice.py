@@ -175,7 +175,8 @@ def test_table_matches_rfc4787_rules(table, left, right):
 def test_two_port_dependent_mappings_need_turn_and_fail_without_it():
     assert nat_pair_outcome("symmetric", "symmetric").turn_needed
     assert nat_pair_outcome("symmetric", "port-restricted cone").turn_needed
-    assert not nat_pair_outcome("symmetric", "symmetric", turn=False).connected
+    without = nat_pair_outcome("symmetric", "symmetric", turn=False)
+    assert without.turn_needed and not without.connected and without.first_pair_type is None
 
 
 @pytest.mark.parametrize("f_left, f_right", list(itertools.product([EIM, ADM, APDM], repeat=2)))
