@@ -304,3 +304,26 @@ def test_round_trip_property(username, priority, tiebreaker, controlling, tid):
 def test_bad_input_value_error_names_parameter(call, word):
     with pytest.raises(ValueError, match=word):
         call()
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.integers(0, 0x3FFF), st.binary(max_size=25).map(lambda b: b + bytes(-len(b) % 4)), st.binary(max_size=80))
+def test_random_attributes_behind_a_valid_header_raise_only_parse_error(mtype, head, tail):
+    # a valid header, so the attribute parser (not only the header checks) meets the random bytes
+    body = head + tail[: len(tail) - len(tail) % 4]
+    data = struct.pack("!HHI12s", mtype, len(body), stun.MAGIC_COOKIE, TID) + body
+    try:
+        parse_message(data)
+    except ParseError:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(sorted(stun.ATTRIBUTE_TYPES.values())), st.binary(max_size=30))
+def test_every_known_attribute_with_random_value_raises_only_parse_error(attr_type, value):
+    attr = struct.pack("!HH", attr_type, len(value)) + value + bytes(-len(value) % 4)
+    data = struct.pack("!HHI12s", 0x0001, len(attr), stun.MAGIC_COOKIE, TID) + attr
+    try:
+        parse_message(data)
+    except ParseError:
+        pass
