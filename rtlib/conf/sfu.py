@@ -45,9 +45,10 @@ What it does per packet, and where the idea comes from:
 - **PLI/FIR merged and rate-limited (RFC 4585 §6.3.1, RFC 5104 §3.5.1, §4.3.1).**  A
   receiver's PLI or FIR for an outgoing SSRC, and a layer switch, all become "a
   keyframe of incoming SSRC X please"; the SFU sends at most one PLI per incoming
-  SSRC per ``pli_min_interval_s`` (the rest wait in ``_pending_kf`` and are sent
-  together once the interval passes): ten receivers losing the same packet cost the
-  sender one keyframe, not ten.
+  SSRC per ``pli_min_interval_s``; a request inside that interval is served by the
+  keyframe already on its way (``keyframe_requests_merged``), and a leg still waiting
+  after the interval asks again from :meth:`Sfu.poll` (the keyframe may have been
+  lost): ten receivers losing the same packet cost the sender one keyframe, not ten.
 - **NACK answered from the SFU's cache (RFC 4585 §6.2.1).**  Each leg keeps its
   last ``cache_packets`` outgoing packets; a receiver's NACK is answered from it
   (``nacks_answered``), which repairs the downlink loss in one downlink round trip.
@@ -185,7 +186,7 @@ class Sfu:
         self._estimate_kbps: dict[object, float] = {}
         # counters
         self.packets_in = self.packets_out = self.bytes_in = self.bytes_out = 0
-        self.plis_received = self.firs_received = self.plis_sent = 0
+        self.plis_received = self.firs_received = self.plis_sent = self.keyframe_requests_merged = 0
         self.nacks_received = self.nacks_answered = self.nack_misses = 0
         self.rtcp_bytes_out = 0
 
@@ -425,28 +426,29 @@ class Sfu:
         return out + self._drain_kf(now_s)
 
     def _request_keyframe(self, now_s: float, in_ssrc: int) -> None:
+        """Ask for a keyframe of ``in_ssrc``, merged: a request within ``pli_min_interval_s``
+        of the last PLI for that SSRC is served by the keyframe already asked for."""
+        if in_ssrc in self._pending_kf or now_s - self._last_pli_s.get(in_ssrc, -1e9) < self.pli_min_interval_s:
+            self.keyframe_requests_merged += 1
+            return
         self._pending_kf.add(in_ssrc)
+        self._last_pli_s[in_ssrc] = now_s
 
     def _drain_kf(self, now_s: float) -> list[tuple]:
         out = []
-        for ssrc in list(self._pending_kf):
-            if now_s - self._last_pli_s.get(ssrc, -1e9) >= self.pli_min_interval_s:
-                self._pending_kf.discard(ssrc)
-                self._last_pli_s[ssrc] = now_s
-                self.plis_sent += 1
-                pkt = bytes(Pli(self.ssrc, ssrc))
-                self.rtcp_bytes_out += len(pkt)
-                out.append((self._sources[ssrc].pid, pkt))
+        for ssrc in sorted(self._pending_kf):
+            self.plis_sent += 1
+            pkt = bytes(Pli(self.ssrc, ssrc))
+            self.rtcp_bytes_out += len(pkt)
+            out.append((self._sources[ssrc].pid, pkt))
+        self._pending_kf.clear()
         return out
 
     def _drain(self) -> list[tuple]:
-        return []  # keyframe requests leave at the next on_rtp/on_rtcp/poll (merged there)
+        return self._drain_kf(0.0)
 
     def next_deadline_s(self) -> float:
-        """When :meth:`poll` next has something to do."""
-        if self._pending_kf:
-            return min(self._next_rtcp_s, min(self._last_pli_s.get(s, -1e9) + self.pli_min_interval_s
-                                              for s in self._pending_kf))
+        """When :meth:`poll` next has something to do (its own RTCP; keyframe re-requests ride on it)."""
         return self._next_rtcp_s
 
     def poll(self, now_s: float) -> list[tuple]:
@@ -490,7 +492,8 @@ class Sfu:
         return {
             "packets_in": self.packets_in, "packets_out": self.packets_out, "bytes_in": self.bytes_in,
             "bytes_out": self.bytes_out, "plis_received": self.plis_received, "firs_received": self.firs_received,
-            "plis_sent": self.plis_sent, "nacks_received": self.nacks_received,
+            "plis_sent": self.plis_sent, "keyframe_requests_merged": self.keyframe_requests_merged,
+            "nacks_received": self.nacks_received,
             "nacks_answered": self.nacks_answered, "nack_misses": self.nack_misses,
             "rtcp_bytes_out": self.rtcp_bytes_out, "dominant_speaker": self.speakers.dominant,
             "switches": sum(lg.switches for lg in self._legs.values()),
