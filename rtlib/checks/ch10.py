@@ -30,15 +30,18 @@ _WHAT = {"client_up": "a client's uplink", "client_down": "a client's downlink",
 def meeting_table(participants: int, bitrate_kbps: float) -> dict[str, dict[str, float]]:
     """Per-client and server bandwidth in kbit/s, one video stream of ``bitrate_kbps`` per sender.
 
-    Every participant sends; no simulcast; the MCU sends each participant one mixed
-    stream at the same bitrate.  A mesh has no server (0 in and out).
+    Every participant sends video only (audio left out); no simulcast; the MCU sends
+    each participant one mixed stream at the same bitrate; a mesh has no server (0 in
+    and out).  The numbers are :func:`rtlib.conf.topology.load`'s.
     """
-    n, b = participants, bitrate_kbps
-    return {
-        "mesh": {"client_up": (n - 1) * b, "client_down": (n - 1) * b, "server_in": 0.0, "server_out": 0.0},
-        "sfu": {"client_up": b, "client_down": (n - 1) * b, "server_in": n * b, "server_out": n * (n - 1) * b},
-        "mcu": {"client_up": b, "client_down": b, "server_in": n * b, "server_out": n * b},
-    }
+    from rtlib.conf.topology import TOPOLOGIES as _TOPOS, load
+
+    out = {}
+    for topo in _TOPOS:
+        ld = load(topo, participants, bitrate_kbps, audio_kbps=0.0)
+        out[topo] = {"client_up": ld.client_up_kbps, "client_down": ld.client_down_kbps,
+                     "server_in": ld.server_in_kbps, "server_out": ld.server_out_kbps}
+    return out
 
 
 def _unanswered(answer) -> Feedback | None:
@@ -268,6 +271,9 @@ def relay_rule(func) -> Feedback:
             except Exception as exc:
                 return fail(f"Your function raised {type(exc).__name__}: {exc}.",
                             "It takes two NatBehaviour objects; read their .mapping and .filtering.")
+            if got is None:
+                return fail("Your function returns None: replace the template's return with your rule "
+                            "(True or False).")
             if not isinstance(got, (bool, np.bool_)):
                 return fail(f"Your function should return True or False, got {type(got).__name__}.")
             if bool(got) != truth:
