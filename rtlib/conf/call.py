@@ -39,6 +39,7 @@ import numpy as np
 
 from rtlib.cc.oracle import LaggedOracle
 from rtlib.conf.sfu import Sfu
+from rtlib.conf.simulcast import LayerSelector
 from rtlib.conf.topology import DEFAULT_AUDIO_KBPS, DEFAULT_LAYERS_KBPS, TOPOLOGIES, check_layers, load
 from rtlib.net import Path
 from rtlib.rtp.packet import RtpPacket
@@ -282,10 +283,12 @@ class ConfCall:
     simulcast, layers_kbps : SFU only: three layers per sender (RFC 8853).
     audio_kbps : audio payload rate per sender.
     uplink_kbps, downlink_kbps : every participant's access link.
-    poor_link_kbps : if set, participant ``poor_index``'s downlink capacity.
+    poor_link_kbps : if set, participant ``poor_index``'s downlink capacity: kbit/s, or
+        ``(t_s, kbit/s)`` rows of a step pattern (a link that degrades mid-call).
     delay_ms : one-way delay of each access link.
     capture : keep every RTP datagram each receiver got (for pcap/tshark tests).
     selector_factory : passed to :class:`rtlib.conf.sfu.Sfu` (a learner's selector).
+    start_layer : the layer every SFU leg starts at (default selector only).
     """
 
     def __init__(self, topology: str = "sfu", participants: int = 6, duration_s: float = 20.0, *,
@@ -293,7 +296,7 @@ class ConfCall:
                  audio_kbps: float = DEFAULT_AUDIO_KBPS, uplink_kbps: float = 20_000.0,
                  downlink_kbps: float = 20_000.0, poor_link_kbps: float | None = None, poor_index: int = -1,
                  delay_ms: float = 20.0, last_n: int | None = None, seed: int = 0, capture: bool = False,
-                 selector_factory=None, talk_turn_s: float = 5.0):
+                 selector_factory=None, start_layer: int = 0, talk_turn_s: float = 5.0):
         self.calc = load(topology, participants, bitrate_kbps, simulcast=simulcast, layers_kbps=layers_kbps,
                          audio_kbps=audio_kbps, last_n=last_n)  # validates the shared parameters
         if participants > 16:
@@ -305,6 +308,13 @@ class ConfCall:
         for name, v in (("uplink_kbps", uplink_kbps), ("downlink_kbps", downlink_kbps)):
             if not 100 <= v <= 1e6:
                 raise ValueError(f"{name} must be in [100, 1000000] kbit/s, got {v!r}")
+        poor_steps = None
+        if poor_link_kbps is not None and not isinstance(poor_link_kbps, (int, float)):
+            poor_steps = np.asarray(poor_link_kbps, dtype=float)
+            if poor_steps.ndim != 2 or poor_steps.shape[1] != 2 or not (poor_steps[:, 1] >= 100).all():
+                raise ValueError("poor_link_kbps must be None, a number in [100, 1000000] kbit/s or (t_s, kbit/s) "
+                                 f"rows with rates >= 100, got {poor_link_kbps!r}")
+            poor_link_kbps = float(poor_steps[:, 1].min())
         if poor_link_kbps is not None and not 100 <= poor_link_kbps <= 1e6:
             raise ValueError(f"poor_link_kbps must be None or in [100, 1000000] kbit/s, got {poor_link_kbps!r}")
         if not -participants <= poor_index < participants:
@@ -321,14 +331,20 @@ class ConfCall:
         down = [poor_link_kbps if (poor_link_kbps is not None and j == self.poor_index) else downlink_kbps
                 for j in range(self.n)]
         self.downlink_kbps = [float(x) for x in down]
+        down_cap = [d * 1000 for d in down]
+        if poor_steps is not None:
+            down_cap[self.poor_index] = np.column_stack((poor_steps[:, 0], poor_steps[:, 1] * 1000))
         self.up = [Path(self.loop, delay_ms=delay_ms, capacity_bps=uplink_kbps * 1000, queue_limit_ms=500,
                         seed=seed, stream=f"up-{i}", name=f"up-{i}") for i in range(self.n)]
-        self.down = [Path(self.loop, delay_ms=delay_ms, capacity_bps=down[j] * 1000, queue_limit_ms=500,
+        self.down = [Path(self.loop, delay_ms=delay_ms, capacity_bps=down_cap[j], queue_limit_ms=500,
                           seed=seed, stream=f"down-{j}", name=f"down-{j}") for j in range(self.n)]
         self.oracles = [LaggedOracle(300e3, 50e3, 1e9, capacity=self.down[j].capacity, margin=0.85, lag_s=0.1)
                         for j in range(self.n)]
         self.sfu = None
         if topology == "sfu":
+            if selector_factory is None:
+                def selector_factory(layers, _start=start_layer):
+                    return LayerSelector(layers, start_layer=min(_start, len(layers) - 1))
             self.sfu = Sfu(layers_kbps=self.layers_kbps, last_n=last_n, selector_factory=selector_factory)
             for i, s in enumerate(self.senders):
                 self.sfu.add_participant(i, video_ssrcs=s.video_ssrcs, audio_ssrc=s.audio_ssrc)
@@ -351,7 +367,7 @@ class ConfCall:
             self.up[i].send(data, len(data) + 28, self._up_cb[i])
 
     def _mesh_hop(self, j: int, i: int, data: bytes) -> None:
-        # a mesh leg: rewrite the SSRC so each peer connection is its own stream (its own encoder)
+        # a mesh leg: the copy for peer j crosses i's uplink, then j's downlink (no server)
         self.down[j].send(data, len(data) + 28, self._down_cb[j])
 
     def _at_server(self, i: int, data: bytes) -> None:
