@@ -59,12 +59,30 @@ __all__ = [  # noqa: PLE0605 - extends whatever __all__ the other blocks of this
 ]
 
 # Topologies: mesh, SFU, MCU
+from rtlib.conf.call import ConfCall, ConfResult, simulate  # noqa: E402
+from rtlib.conf.mcu import Mcu, compose_tiles, mix_minus, mix_minus_demo  # noqa: E402
+from rtlib.conf.sfu import Sfu  # noqa: E402
+from rtlib.conf.simulcast import LayerSelector, over_estimate_spans, replay, vp8_keyframe_start  # noqa: E402
+from rtlib.conf.speaker import DominantSpeaker  # noqa: E402
 from rtlib.conf.topology import TOPOLOGIES, Load, load, mesh_saturation_n  # noqa: E402
 
 __all__ = [  # noqa: PLE0605
     *globals().get("__all__", ()),
+    "ConfCall",
+    "ConfResult",
+    "DominantSpeaker",
+    "LayerSelector",
     "Load",
+    "Mcu",
+    "Sfu",
     "TOPOLOGIES",
+    "compose_tiles",
     "load",
     "mesh_saturation_n",
+    "mix_minus",
+    "mix_minus_demo",
+    "over_estimate_spans",
+    "replay",
+    "simulate",
+    "vp8_keyframe_start",
 ]
