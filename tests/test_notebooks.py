@@ -95,4 +95,9 @@ def test_notebook_runs_headless(path):
     nb, elapsed_s = run_notebook(path)
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert errors == []
+    # A cell that ends in a plotting call without ';' shows "<matplotlib.legend.Legend at 0x…>".
+    stray = [i for i, c in enumerate(nb.cells) for o in c.get("outputs", [])
+             if o.get("output_type") == "execute_result" and "image/png" not in o.get("data", {})
+             and o.get("data", {}).get("text/plain", "").startswith(("<matplotlib.", "[<matplotlib.", "Text("))]
+    assert stray == [], f"cells {stray} show a matplotlib object's repr instead of nothing"
     print(f"{path.name}: {elapsed_s:.1f} s")
