@@ -343,3 +343,142 @@ def _plot_layers(r):
                f"above the estimate {r['over_s']:.1f} s in all, longest {r['longest_over_s']:.1f} s")
     legend(ax, where="below", ncols=3)
     return fig
+
+
+# -- 4. a 6-person SFU call with one receiver on a poor link ------------------------------------------
+POOR_CALL = {"participants": 6, "duration_s": 20.0, "bitrate_kbps": 1500.0, "poor_link_kbps": 1500.0}
+POOR_RUNS = {
+    "all on 20 Mbit/s, simulcast": dict(simulcast=True),
+    "one on 1.5 Mbit/s, simulcast": dict(simulcast=True, poor_link_kbps=POOR_CALL["poor_link_kbps"]),
+    "one on 1.5 Mbit/s, no simulcast": dict(simulcast=False, poor_link_kbps=POOR_CALL["poor_link_kbps"]),
+}
+
+
+@lru_cache(maxsize=1)
+def poor_receiver_calls() -> dict:
+    """Three simulated 6-person SFU calls (:func:`rtlib.conf.call.simulate`, 20 s, seed 0): everyone on
+    20 Mbit/s; the last participant's downlink at 1.5 Mbit/s with simulcast; the same without."""
+    from rtlib.conf.call import simulate
+
+    n, d, b = POOR_CALL["participants"], POOR_CALL["duration_s"], POOR_CALL["bitrate_kbps"]
+    return {name: simulate("sfu", n, d, bitrate_kbps=b, seed=0, **kw) for name, kw in POOR_RUNS.items()}
+
+
+def _layer_steps(log, layers_kbps, end_s):
+    t = [x[0] for x in log] + [end_s]
+    r = [layers_kbps[max(x[1], 0)] for x in log]
+    return np.array(t), np.array(r + r[-1:])
+
+
+def poor_receiver_figure(runs: dict | None = None):
+    """Left: what the SFU forwards from one sender to a good and to the poor receiver, against each
+    one's per-stream estimate.  Right: video received per participant in the three calls."""
+    from rtlib.conf.topology import DEFAULT_LAYERS_KBPS
+    from rtlib.viz import label_axes, new_figure
+    from rtlib.viz.style import legend
+
+    runs = poor_receiver_calls() if runs is None else runs
+    names = list(POOR_RUNS)
+    sim = runs[names[1]]
+    n, d = sim.participants, sim.duration_s
+    poor, good, sender = n - 1, 0, 1
+    fig, (ax, bx, cx_) = new_figure(1, 3, figsize=(13, 4.6), gridspec_kw={"width_ratios": [1.4, 1, 1]})
+    for j, color, who in ((good, "#0072B2", f"receiver {good + 1} (20 Mbit/s)"),
+                          (poor, "#D55E00", f"receiver {poor + 1} (1.5 Mbit/s)")):
+        bt, bv = zip(*sim.budget_logs[j])
+        ax.plot(bt, bv, color=color, lw=1, alpha=0.6, ls="--", label=f"{who}: estimate per stream")
+        t, r = _layer_steps(sim.layer_logs[(j, sender)], DEFAULT_LAYERS_KBPS, d)
+        ax.step(t, r, where="post", color=color, lw=2.2, label=f"{who}: layer forwarded")
+    ax.set_yscale("log")
+    ax.set_xlim(0, d)
+    ax.set_ylim(20, 1e4)
+    label_axes(ax, "time [s]", "rate per stream [kbit/s, log scale]",
+               f"With simulcast: what the SFU forwards\nfrom participant {sender + 1}")
+    legend(ax, where="below", ncols=1)
+    width = 0.27
+    x = np.arange(n)
+    expected = (n - 1) * 30 * d
+    colors = ("#999999", "#009E73", "#CC79A7")
+    for k, (name, color) in enumerate(zip(names, colors)):
+        per = runs[name].per_participant
+        bx.bar(x + (k - 1) * width, [p["received_video_kbps"] / 1000 for p in per], width, color=color, label=name)
+        cx_.bar(x + (k - 1) * width, [min(100.0, 100 * p["frames_rendered"] / expected) for p in per], width,
+                color=color, label=name)
+    for a in (bx, cx_):
+        a.set_xticks(x, [f"{i + 1}" for i in range(n)])
+    label_axes(bx, "receiver (participant number)", "video received [Mbit/s]", "Video each receiver gets")
+    label_axes(cx_, "receiver (participant number)", "frames shown [% of frames sent]", "Frames each receiver shows")
+    cx_.set_ylim(0, 105)
+    shown = 100 * runs[names[2]].per_participant[-1]["frames_rendered"] / expected
+    cx_.annotate(f"{shown:.1f} %", xy=(x[-1] + width, shown), xytext=(x[-1] + width, 35), ha="center", fontsize=9,
+                 color="#CC79A7", arrowprops=dict(arrowstyle="->", color="#CC79A7"))
+    legend(bx, where="below", ncols=1, title=f"{n}-person SFU call, {d:.0f} s (bars, middle and right)",
+           title_fontsize=9)
+    return fig
+
+
+def poor_receiver_numbers(runs: dict | None = None) -> dict:
+    """The figures the notebook states about :func:`poor_receiver_calls`."""
+    runs = poor_receiver_calls() if runs is None else runs
+    base, sim, plain = (runs[k] for k in POOR_RUNS)
+    n, d = sim.participants, sim.duration_s
+    frames_expected = int(round((n - 1) * 30 * d))
+
+    def others(res, key):
+        return [p[key] for p in res.per_participant[:-1]]
+
+    return {
+        "n": n, "duration_s": d, "frames_expected": frames_expected,
+        "poor_sim": sim.per_participant[-1], "poor_plain": plain.per_participant[-1],
+        "others_base_kbps": others(base, "received_video_kbps"), "others_sim_kbps": others(sim, "received_video_kbps"),
+        "others_sim_freeze_s": others(sim, "freeze_s"), "others_sim_layer": others(sim, "mean_layer"),
+        "others_sim_final": others(sim, "final_layer"),
+        "others_plain_kbps": others(plain, "received_video_kbps"),
+        "server_sim": sim.server, "layer_names": ("180p", "360p", "720p"),
+    }
+
+
+# -- 5. listen: an MCU's mix-minus ----------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def mix_minus_listen(seconds: float = 6.0, rate_hz: int = 16_000) -> dict:
+    """Three talkers through a real :class:`rtlib.conf.mcu.Mcu` (Opus up and down, 20 ms frames).
+
+    A speaks the English clip, B the Mandarin clip, C the English clip from 8 s on (another
+    sentence).  Returns each talker's input, the decoded mix each one hears (mix-minus), the full
+    mix (what a plain "everyone" mix would send back) and the correlations that show who is in
+    which mix.
+    """
+    from rtlib.conf.mcu import Mcu
+    from rtlib.media.clips import load_speech
+    from rtlib.media.codecs import as_float, as_int16, get_codec
+
+    n = int(seconds * rate_hz)
+    en = load_speech("en", rate_hz, as_float=True)
+    zh = load_speech("zh", rate_hz, as_float=True)
+    inputs = {"A": 0.6 * en[:n], "B": 0.6 * zh[:n], "C": 0.6 * en[8 * rate_hz: 8 * rate_hz + n]}
+    args = {"rate_hz": rate_hz, "frame_ms": 20}
+    mcu = Mcu(list(inputs), audio_args=args, video=False, audio_codec="opus")
+    frame = mcu.samples_per_frame
+    up = {p: get_codec("opus", **args) for p in inputs}     # each client's encoder
+    down = {p: get_codec("opus", **args) for p in inputs}   # each client's decoder
+    heard = {p: [] for p in inputs}
+    for s in range(0, n - frame + 1, frame):
+        for p, x in inputs.items():
+            mcu.on_audio(p, up[p].encode(as_int16(x[s:s + frame])))
+        for p, payload in mcu.audio_tick().items():
+            heard[p].append(as_float(down[p].decode(payload)))
+    heard = {p: np.concatenate(v) for p, v in heard.items()}
+    m = min(len(v) for v in heard.values())
+    full = np.clip(sum(x[:m] for x in inputs.values()), -1, 1)
+
+    def corr(a, b):  # best normalised cross-correlation over the codec's delay (0-40 ms)
+        best = 0.0
+        for lag in range(0, int(0.04 * rate_hz), 8):
+            x, y = a[lag:m], b[: m - lag]
+            den = np.sqrt(np.dot(x, x) * np.dot(y, y))
+            best = max(best, float(np.dot(x, y) / den) if den else 0.0)
+        return best
+
+    corrs = {(p, q): corr(heard[p], inputs[q]) for p in inputs for q in inputs}
+    return {"inputs": {p: x[:m] for p, x in inputs.items()}, "heard": heard, "full_mix": full, "rate_hz": rate_hz,
+            "corr": corrs, "decodes": mcu.decodes, "encodes": mcu.encodes}

@@ -104,3 +104,24 @@ def test_architecture_figure_draws_one_arrow_per_stream(n):
     plt.close(fig)
     with pytest.raises(ValueError, match="participants"):
         cx.architecture_figure(9)
+
+
+def test_poor_receiver_gets_the_low_layer_and_the_others_do_not_suffer():
+    num = cx.poor_receiver_numbers()
+    assert num["poor_sim"]["final_layer"] == [0] * 5
+    assert num["poor_sim"]["frames_rendered"] >= 0.99 * num["frames_expected"]
+    assert np.allclose(num["others_sim_kbps"], num["others_base_kbps"], rtol=0.01)
+    assert all(f == [2] * 5 for f in num["others_sim_final"]) and max(num["others_sim_freeze_s"]) == 0
+    # without simulcast the poor receiver's link overflows and its picture freezes
+    assert num["poor_plain"]["frames_rendered"] < 0.05 * num["frames_expected"]
+    fig = cx.poor_receiver_figure()
+    assert len(fig.axes) == 3
+    plt.close(fig)
+
+
+def test_mix_minus_nobody_hears_themself():
+    mm = cx.mix_minus_listen()
+    for p in "ABC":
+        assert mm["corr"][(p, p)] < 0.1
+        assert all(mm["corr"][(p, q)] > 0.4 for q in "ABC" if q != p)
+    assert len(mm["heard"]["A"]) == len(mm["inputs"]["A"]) and mm["encodes"] == mm["decodes"]
