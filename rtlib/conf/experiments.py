@@ -211,8 +211,9 @@ def _plot_bandwidth(r):
         up.axvline(sat, color="#D55E00", ls=":", lw=1)
         up.text(sat + 0.3, 0.45, f"mesh uplink full\nat N = {sat}", transform=up.get_xaxis_transform(), va="top",
                 fontsize=9, color="#D55E00")
-    down.text(0.02, 0.97, "mesh and SFU coincide:\nN − 1 streams in", transform=down.transAxes, va="top",
-              fontsize=9, color="#555555")
+    if np.allclose(r["loads"]["mesh"]["client_down_kbps"], r["loads"]["sfu"]["client_down_kbps"]):
+        down.text(0.02, 0.97, "mesh and SFU coincide:\nN − 1 streams in", transform=down.transAxes, va="top",
+                  fontsize=9, color="#555555")
     for ax in (up, down):
         ax.axvline(r["participants"], color="#999999", lw=0.8)
         ax.set_xlim(n[0], n[-1])
@@ -270,8 +271,8 @@ def _plot_server_cost(r):
         ax.axvline(r["participants"], color="#999999", lw=0.8)
         ax.set_xlim(n[0], n[-1])
     label_axes(cpu, "participants N (count)", "server CPU [cores, log scale]",
-               f"CPU at N = {r['participants']}: MCU {m['mcu']['server_cpu_cores'][i]:.2f} cores, "
-               f"SFU {m['sfu']['server_cpu_cores'][i]:.3f}")
+               f"CPU at N = {r['participants']}: MCU {m['mcu']['server_cpu_cores'][i]:.1f} cores, "
+               f"SFU {m['sfu']['server_cpu_cores'][i]:.3f} cores")
     label_axes(bw, "participants N (count)", "server egress [Mbit/s]",
                f"Egress: SFU {m['sfu']['server_out_kbps'][i] / 1e3:.0f}, MCU {m['mcu']['server_out_kbps'][i] / 1e3:.0f} "
                "Mbit/s")
