@@ -164,31 +164,97 @@ def run() -> list[Row]:
                         note=f"measured {costs['when']}"))
         rows.append(Row(f"VP8 {name} decode (from cpu_costs.json)", v["decode_ms_per_frame"], "ms/frame",
                         note=f"measured {costs['when']}"))
-    try:
-        from benchmarks.bench_conf_sim import sim_rows  # noqa: F401  (never present; kept simple)
-    except ImportError:
-        pass
-    rows += _sim_rows()
+    out_pps, in_pps = forward_benchmark()
+    rows.append(Row("SFU forwarding in the simulator", out_pps, "packets/s", bar=100_000,
+                    note=f"rewritten packets out per wall second (+{in_pps:,.0f} in/s): 6 senders × 3 simulcast "
+                         f"layers + audio, 5 receivers each, on an rtlib.sim EventLoop, one core"))
+    call_s, summary = call_benchmark()
+    rows.append(Row("6-person 60 s SFU call (simulcast, one receiver on 1.2 Mbit/s)", call_s, "s",
+                    bar=6.0, higher_is_better=False, note=f"wall clock, best of 2, one core; {summary}"))
+    rows += agreement_rows()
     return rows
 
 
-def _sim_rows() -> list[Row]:
-    rows: list[Row] = []
-    try:
-        from rtlib.conf.sfu import forward_benchmark
-    except ImportError:
-        return rows
-    pps = forward_benchmark()
-    rows.append(Row("SFU forwarding in the simulator", pps, "packets/s", bar=100_000,
-                    note="real RTP packets in, rewritten packets out, one core"))
-    try:
-        from rtlib.conf.call import ConfCall
-    except ImportError:
-        return rows
-    t0 = time.perf_counter()
-    ConfCall("sfu", participants=6, duration_s=60.0, simulcast=True, poor_link_kbps=400.0, seed=1).run()
-    rows.append(Row("6-person 60 s SFU call (simulcast, one poor link)", time.perf_counter() - t0, "s",
-                    bar=6.0, higher_is_better=False, note="wall clock, one core"))
+def forward_benchmark(seconds: float = 3.0) -> tuple[float, float]:
+    """Forwarded packets/s (and incoming packets/s) of :class:`rtlib.conf.sfu.Sfu` on the event loop.
+
+    Pre-built real RTP datagrams (the senders of :mod:`rtlib.conf.call`) are scheduled
+    on an :class:`rtlib.sim.EventLoop` at their send times; each callback hands one to
+    ``Sfu.on_rtp`` and counts what comes out.  Best of 3 runs.
+    """
+    from rtlib.conf.call import ConfCall
+    from rtlib.conf.sfu import Sfu
+    from rtlib.sim import EventLoop
+
+    call = ConfCall("sfu", 6, 10.0, simulcast=True)
+    schedule = []
+    for f in range(int(seconds * 30)):
+        t = f / 30
+        for i, s in enumerate(call.senders):
+            schedule += [(t, i, p) for p in s.video_frame(t)]
+            if f % 3 != 2:  # ~50 audio packets/s
+                schedule.append((t, i, s.audio_packet(t)))
+
+    def once():
+        sfu = Sfu(layers_kbps=call.layers_kbps)
+        for i, s in enumerate(call.senders):
+            sfu.add_participant(i, video_ssrcs=s.video_ssrcs, audio_ssrc=s.audio_ssrc)
+        for lg in sfu.legs():  # everyone on a good link: the top layer
+            if lg.selector is not None:
+                lg.selector.layer = lg.target = 2
+        loop = EventLoop()
+        count = [0]
+
+        def deliver(i, pkt):
+            count[0] += len(sfu.on_rtp(loop.time(), i, pkt))
+
+        for t, i, p in schedule:
+            loop.call_at(t, deliver, i, p)
+        t0 = time.perf_counter()
+        loop.run()
+        return count[0], time.perf_counter() - t0
+
+    best = min((once() for _ in range(3)), key=lambda r: r[1])
+    return best[0] / best[1], len(schedule) / best[1]
+
+
+def call_benchmark() -> tuple[float, str]:
+    """Wall time of a 6-person, 60 s simulcast SFU call with one receiver on 1.2 Mbit/s (best of 2)."""
+    from rtlib.conf.call import ConfCall
+
+    best, res = float("inf"), None
+    for _ in range(2):
+        t0 = time.perf_counter()
+        res = ConfCall("sfu", participants=6, duration_s=60.0, simulcast=True, poor_link_kbps=1200.0, seed=1).run()
+        best = min(best, time.perf_counter() - t0)
+    poor = [r for r in res.per_participant if r["poor_link"]][0]
+    good = [r for r in res.per_participant if not r["poor_link"]]
+    return best, (f"poor receiver: layer {poor['final_layer'][0]}, {poor['received_kbps']:.0f} kbit/s, freeze "
+                  f"{poor['freeze_s']:.2f} s; others: layer {good[0]['final_layer'][0]}, "
+                  f"{np.mean([r['received_kbps'] for r in good]):.0f} kbit/s, freeze "
+                  f"{max(r['freeze_s'] for r in good):.2f} s; SFU {res.server['packets_per_s']:.0f} packets/s")
+
+
+def agreement_rows() -> list[Row]:
+    """Calculator vs simulation: worst relative difference of the four bandwidths, per topology."""
+    from rtlib.conf.call import simulate
+    from rtlib.conf.topology import load
+
+    rows = []
+    for topo, kw, calc_rate in (("mesh", {}, 600), ("sfu", {}, 600), ("mcu", {}, 600),
+                                ("sfu", {"simulcast": True, "start_layer": 2}, 1500)):
+        res = simulate(topo, 4, 10.0, bitrate_kbps=600, seed=3, **kw)
+        calc = load(topo, 4, calc_rate, simulcast=bool(kw.get("simulcast")))
+        pairs = [(r["sent_kbps"], calc.client_up_kbps) for r in res.per_participant]
+        pairs += [(r["received_kbps"], calc.client_down_kbps) for r in res.per_participant]
+        if topo != "mesh":
+            pairs += [(res.server["in_kbps"], calc.server_in_kbps), (res.server["out_kbps"], calc.server_out_kbps)]
+        worst = max(abs(a - b) / b for a, b in pairs)
+        name = f"{topo}{' simulcast' if kw else ''}"
+        rows.append(Row(f"calculator vs simulation, {name}, 4 people, 10 s", worst * 100, "% (worst)",
+                        bar=6.0, higher_is_better=False,
+                        note=f"client up {calc.client_up_kbps:.0f} vs {np.mean([p[0] for p in pairs[:4]]):.0f} "
+                             f"kbit/s simulated"))
     return rows
 
 

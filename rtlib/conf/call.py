@@ -30,6 +30,7 @@ Used in: notebooks/10_many_participants.ipynb, ``python -m rtlib conf``.
 
 from __future__ import annotations
 
+import gc
 import math
 import struct
 from dataclasses import dataclass, field
@@ -140,6 +141,7 @@ class _Sender:
 class _Stream:
     """One incoming video stream at a receiver: frames, decodability, freezes, NACK, PLI."""
 
+    # ``seen``: sequence numbers found missing (NACKed) and not yet received
     __slots__ = ("ssrc", "ext_max", "ext_base", "received", "jitter", "transit", "exp_prior", "rcv_prior", "frames", "next_seq", "renders", "last_pli_s", "max_seq", "bytes", "payload_bytes",
                  "pending", "stuck_since", "plis", "nacks", "capture", "seen")
 
@@ -165,14 +167,14 @@ class _Stream:
 
 class _Receiver:
     def __init__(self, call: "ConfCall", j: int):
-        self.call, self.j = call, j
+        self.call, self.j, self.loop = call, j, call.loop
         self.streams: dict[int, _Stream] = {}
         self.audio_bytes = 0
         self.audio_payload_bytes = 0
         self.rtcp_ssrc = 0x7000 + j
 
     def on_datagram(self, data: bytes) -> None:
-        now = self.call.loop.time()
+        now = self.loop.time()
         if 192 <= data[1] <= 223:
             return  # RTCP from the server (its SR): consumed
         b0, b1, seq, ts, ssrc = _HDR.unpack_from(data)
@@ -187,53 +189,52 @@ class _Receiver:
             st.capture.append((now, data))
         st.bytes += len(data)
         st.payload_bytes += len(data) - 12
-        if seq in st.seen:
-            return
-        st.seen.add(seq)
-        if len(st.seen) > 4096:
-            st.seen = {s for s in st.seen if not (s - seq) & 0x8000 and (seq - s) & 0xFFFF < 2048}
-        st.received += 1
+        # sequence: a new highest number, or an older one we are missing (a retransmission or
+        # a reordered packet), or a duplicate (dropped)
         if st.ext_max < 0:
             st.ext_max = st.ext_base = seq
+            st.max_seq = seq
         else:
-            d = (seq - st.ext_max) & 0xFFFF
-            if d < 0x8000:
+            d = (seq - st.max_seq) & 0xFFFF
+            if 0 < d < 0x8000:
+                if d > 1:  # a gap -> NACK (RFC 4585 §6.2.1), once per missing packet
+                    missing = [(st.max_seq + k) & 0xFFFF for k in range(1, min(d, 1024))]
+                    st.seen.update(missing)
+                    lost = missing[:64]
+                    st.nacks += 1
+                    self.call._send_rtcp(self.j, bytes(GenericNack(self.rtcp_ssrc, ssrc, lost)))
+                st.max_seq = seq
                 st.ext_max += d
+            elif seq in st.seen:  # one we missed
+                st.seen.discard(seq)
+            else:
+                return  # a duplicate
+        if len(st.seen) > 2048:
+            st.seen.clear()  # long gone
+        st.received += 1
         transit = now * 90_000.0 - ts
         if st.transit is not None:
             dd = abs(transit - st.transit)
             if dd < 2**31:
                 st.jitter += (dd - st.jitter) / 16.0
         st.transit = transit
-        # gaps -> NACK (RFC 4585 §6.2.1), once per missing packet
-        if st.max_seq is None:
-            st.max_seq = seq
-        else:
-            d = (seq - st.max_seq) & 0xFFFF
-            if 1 < d < 0x8000:
-                lost = [(st.max_seq + k) & 0xFFFF for k in range(1, min(d, 64))]
-                st.nacks += 1
-                self.call._send_rtcp(self.j, bytes(GenericNack(self.rtcp_ssrc, ssrc, lost)))
-            if 0 < d < 0x8000:
-                st.max_seq = seq
-        # frame assembly
+        # frame assembly: [first seq, last seq, keyframe, packets]
         fr = st.frames.get(ts)
         if fr is None:
-            fr = st.frames[ts] = [None, None, False, set()]
-        fr[3].add(seq)
-        payload0 = data[12]
-        if payload0 & 0x10:
+            fr = st.frames[ts] = [None, None, False, 0]
+        fr[3] += 1
+        if data[12] & 0x10:
             fr[0] = seq
             fr[2] = not data[13] & 0x01
         if b1 & 0x80:
             fr[1] = seq
-        if fr[0] is not None and fr[1] is not None and len(fr[3]) == ((fr[1] - fr[0]) & 0xFFFF) + 1:
+        if fr[0] is not None and fr[1] is not None and fr[3] == ((fr[1] - fr[0]) & 0xFFFF) + 1:
             del st.frames[ts]
             st.pending[fr[0]] = (fr[1], fr[2])
             self._decode(st, now)
-        if len(st.frames) > 64:  # forget incomplete frames far behind
-            for t in list(st.frames)[:32]:
-                del st.frames[t]
+            if len(st.frames) > 64:  # forget incomplete frames far behind
+                for t in list(st.frames)[:32]:
+                    del st.frames[t]
 
     def _decode(self, st: _Stream, now: float) -> None:
         progressed = True
@@ -374,8 +375,13 @@ class ConfCall:
         now = self.loop.time()
         self.server_in_payload += len(data) - 12
         if self.topology == "sfu":
+            down, cb = self.down, self._down_cb
             for j, pkt in self.sfu.on_rtp(now, i, data):
-                self._to_client(j, pkt)
+                if pkt[1] == 206:  # a merged PLI on its way to a sender
+                    self._from_sfu(j, pkt)
+                else:
+                    self.server_out_payload += len(pkt) - 12
+                    down[j].send(pkt, len(pkt) + 28, cb[j])
         # mcu: consumed here; the composite streams leave from _mcu_tick
 
     def _to_client(self, j: int, pkt: bytes) -> None:
@@ -434,7 +440,7 @@ class ConfCall:
         for j in range(self.n):
             est_kbps = self.oracles[j].on_packet_results(now, []) / 1000.0
             if self.sfu is not None:
-                n_video = sum(1 for lg in self.sfu.legs() if lg.dst == j and lg.kind == "video" and lg.active)
+                n_video = sum(1 for lg in self.sfu._legs_by_dst.get(j, ()) if lg.kind == "video" and lg.active)
                 n_audio = self.n - 1
                 self.budget_logs[j].append((now, max(est_kbps - 32.0 * n_audio, 0.0) / max(n_video, 1)))
                 for dst, pkt in self.sfu.set_estimate(now, j, est_kbps):
@@ -505,7 +511,15 @@ class ConfCall:
             self.mcu_frame, self.mcu_audio_seq = 0, 0
             self.loop.call_at(0.05, self._mcu_tick)
             self.loop.call_at(0.05, self._mcu_audio)
-        self.loop.run(until=self.duration_s + 1.0)
+        # The loop allocates a few hundred thousand short-lived handles per simulated
+        # minute; Python's young-generation collector would scan them ~every 700
+        # allocations.  Collect less often during the run (restored afterwards).
+        threshold = gc.get_threshold()
+        gc.set_threshold(max(threshold[0], 100_000), *threshold[1:])
+        try:
+            self.loop.run(until=self.duration_s + 1.0)
+        finally:
+            gc.set_threshold(*threshold)
         return self._result()
 
     def _result(self) -> ConfResult:

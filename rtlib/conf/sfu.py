@@ -125,6 +125,8 @@ class _Leg:
     packets: int = 0
     octets: int = 0
     switches: int = 0
+    retransmitted: int = 0
+    retransmitted_bytes: int = 0
     keyframe_requests: int = 0
     freeze_s: float = 0.0
     cache: list = field(default_factory=list)  # out_seq % cache_packets -> datagram
@@ -179,13 +181,14 @@ class Sfu:
         self._legs: dict[tuple, _Leg] = {}          # (dst, src, kind) -> leg
         self._legs_by_src: dict[tuple, list[_Leg]] = {}  # (src, kind) -> legs
         self._legs_by_out: dict[int, _Leg] = {}
+        self._legs_by_dst: dict = {}
         self._next_out_ssrc = ssrc + 1
         self._last_pli_s: dict[int, float] = {}
         self._pending_kf: set[int] = set()
         self._next_rtcp_s = 0.0
         self._estimate_kbps: dict[object, float] = {}
         # counters
-        self.packets_in = self.packets_out = self.bytes_in = self.bytes_out = 0
+        self.packets_in = self.bytes_in = 0
         self.plis_received = self.firs_received = self.plis_sent = self.keyframe_requests_merged = 0
         self.nacks_received = self.nacks_answered = self.nack_misses = 0
         self.rtcp_bytes_out = 0
@@ -230,6 +233,7 @@ class Sfu:
         self._legs[(dst, src, kind)] = leg
         self._legs_by_src.setdefault((src, kind), []).append(leg)
         self._legs_by_out[leg.out_ssrc] = leg
+        self._legs_by_dst.setdefault(dst, []).append(leg)
 
     def leg(self, dst, src, kind: str = "video") -> _Leg:
         """The outgoing stream of ``src``'s ``kind`` towards ``dst``."""
@@ -252,8 +256,9 @@ class Sfu:
         then picks its layer.
         """
         self._estimate_kbps[pid] = estimate_kbps
-        legs = [lg for lg in self._legs.values() if lg.dst == pid and lg.kind == "video" and lg.active]
-        n_audio = sum(1 for lg in self._legs.values() if lg.dst == pid and lg.kind == "audio")
+        mine = self._legs_by_dst.get(pid, ())
+        legs = [lg for lg in mine if lg.kind == "video" and lg.active]
+        n_audio = sum(1 for lg in mine if lg.kind == "audio")
         if not legs:
             return self._drain()
         per_leg = max(estimate_kbps - 32.0 * n_audio, 0.0) / len(legs)
@@ -296,6 +301,10 @@ class Sfu:
         else:
             layer = src.layer
             key = None
+            pack = _SEQ_TS_SSRC.pack
+            head, tail = data[:2], data[12:]
+            mask = self._cache_mask
+            octets = len(data) - 12
             for lg in self._legs_by_src.get((src.pid, "video"), ()):
                 if not lg.active:
                     continue
@@ -313,7 +322,17 @@ class Sfu:
                     continue
                 if (seq - lg.start_in_seq) & 0x8000:
                     continue  # older than the switch point
-                self._forward(now_s, lg, data, seq, ts, out)
+                # the hot path of _forward, inlined: patch seq, timestamp and SSRC (bytes 2-11)
+                out_seq = (seq + lg.seq_offset) & 0xFFFF
+                out_ts = (ts + lg.ts_offset) & 0xFFFFFFFF
+                pkt = head + pack(out_seq, out_ts, lg.out_ssrc) + tail
+                if not (out_seq - lg.last_out_seq) & 0x8000:
+                    lg.last_out_seq, lg.last_out_ts, lg.last_out_s = out_seq, out_ts, now_s
+                if mask:
+                    lg.cache[out_seq & mask] = pkt
+                lg.packets += 1
+                lg.octets += octets
+                out.append((lg.dst, pkt))
         if self._pending_kf:
             out += self._drain_kf(now_s)
         return out
@@ -354,8 +373,6 @@ class Sfu:
             lg.cache[out_seq & self._cache_mask] = pkt
         lg.packets += 1
         lg.octets += len(data) - 12
-        self.packets_out += 1
-        self.bytes_out += len(pkt)
         out.append((lg.dst, pkt))
 
     def _audio_level(self, now_s: float, pid, data: bytes) -> None:
@@ -415,8 +432,8 @@ class Sfu:
                         self.nack_misses += 1
                     else:
                         self.nacks_answered += 1
-                        self.packets_out += 1
-                        self.bytes_out += len(pkt)
+                        lg.retransmitted += 1
+                        lg.retransmitted_bytes += len(pkt)
                         out.append((lg.dst, pkt))
             elif isinstance(p, (ReceiverReport, SenderReport)):
                 for rb in p.reports:
@@ -488,6 +505,16 @@ class Sfu:
         return out
 
     # -- figures -----------------------------------------------------------------------------
+    @property
+    def packets_out(self) -> int:
+        """RTP packets sent to receivers (forwarded and retransmitted)."""
+        return sum(lg.packets + lg.retransmitted for lg in self._legs.values())
+
+    @property
+    def bytes_out(self) -> int:
+        """RTP bytes sent to receivers (forwarded and retransmitted)."""
+        return sum(lg.octets + 12 * lg.packets + lg.retransmitted_bytes for lg in self._legs.values())
+
     def stats(self) -> dict:
         return {
             "packets_in": self.packets_in, "packets_out": self.packets_out, "bytes_in": self.bytes_in,
