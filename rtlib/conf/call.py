@@ -31,7 +31,6 @@ Used in: notebooks/10_many_participants.ipynb, ``python -m rtlib conf``.
 from __future__ import annotations
 
 import gc
-import math
 import struct
 from dataclasses import dataclass, field
 from functools import partial
@@ -568,7 +567,9 @@ class ConfCall:
             st = self.sfu.stats()
             server.update(st)
             server["packets_per_s"] = (st["packets_in"] + st["packets_out"]) / d
-            server["keyframe_wait_freeze_s"] = st["freeze_s"]
+            still = sum(d - lg.wait_since_s for lg in self.sfu.legs()  # legs still waiting at the end
+                        if lg.kind == "video" and lg.active and lg.waiting and lg.mapped and lg.wait_since_s < d)
+            server["keyframe_wait_freeze_s"] = st["freeze_s"] + still
         if self.topology == "mesh":
             server = {"in_kbps": 0.0, "out_kbps": 0.0}
         server["cpu_cores_model"] = self.calc.server_cpu_cores
