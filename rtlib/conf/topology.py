@@ -84,8 +84,11 @@ def audio_cores(*, encode: bool) -> float:
 
 
 def packets_per_s(video_kbps: float, audio_kbps: float) -> float:
-    """RTP packets per second of one stream: full video packets plus 50 audio packets/s."""
-    video = video_kbps * 1000.0 / 8.0 / VIDEO_PACKET_BYTES
+    """RTP packets per second of one stream: each of 30 video frames/s split into packets of at most
+    1200 bytes (RFC 7741 §4: a frame spans one or more packets; the last one is short), plus 50
+    audio packets/s."""
+    fps = cpu_costs()["fps"]
+    video = fps * math.ceil(video_kbps * 1000.0 / 8.0 / fps / VIDEO_PACKET_BYTES) if video_kbps > 0 else 0.0
     return video + (AUDIO_PACKETS_PER_S if audio_kbps > 0 else 0.0)
 
 
@@ -228,7 +231,8 @@ def load(topology: str, participants: int, bitrate_kbps: float, *, simulcast: bo
             v_up, v_rx, enc_cpu, encodes = v, v, video_cores(v, encode=True), 1
         up = v_up + a
         down = m * v_rx + (n - 1) * a
-        pps_in = n * (packets_per_s(v_up, 0) + (AUDIO_PACKETS_PER_S if a > 0 else 0))
+        v_up_pps = sum(packets_per_s(x, 0) for x in layers) if simulcast else packets_per_s(v, 0)
+        pps_in = n * (v_up_pps + (AUDIO_PACKETS_PER_S if a > 0 else 0))
         pps_out = n * (m * packets_per_s(v_rx, 0) + (n - 1) * (AUDIO_PACKETS_PER_S if a > 0 else 0))
         server_cpu = (pps_in + pps_out) * fwd_s
         client_cpu = enc_cpu + enc_a + m * video_cores(v_rx, encode=False) + (n - 1) * dec_a

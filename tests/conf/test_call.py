@@ -135,3 +135,26 @@ def test_bad_parameters():
         ConfCall("sfu", 3, 5, poor_link_kbps=10)
     with pytest.raises(ValueError, match="topology"):
         ConfCall("p2p", 3, 5)
+
+
+@pytest.mark.parametrize("simulcast", [False, True])
+def test_server_packet_rate_agrees_with_the_calculator(simulcast):
+    kw = {"simulcast": True, "start_layer": 2} if simulcast else {}
+    res = simulate("sfu", 4, 6.0, bitrate_kbps=600, seed=3, **kw)
+    calc = load("sfu", 4, 1500 if simulcast else 600, simulcast=simulcast)
+    # frame sizes vary ±20 %, so a frame sometimes needs one packet more or less than the mean
+    assert res.server["packets_per_s"] == pytest.approx(calc.server_packets_per_s, rel=0.12)
+
+
+def test_a_learners_selector_plugs_in():
+    class AlwaysLow:
+        def __init__(self, layers_kbps):
+            self.layer, self.hysteresis_s = 0, 0.5
+
+        def update(self, now_s, estimate_kbps):
+            return 0
+
+    res = simulate("sfu", 3, 4.0, simulcast=True, selector_factory=AlwaysLow, seed=0)
+    for row in res.per_participant:
+        assert row["final_layer"] == [0, 0]
+        assert row["received_video_kbps"] == pytest.approx(2 * 150, rel=0.1)
