@@ -86,3 +86,72 @@ __all__ = [  # noqa: PLE0605
     "simulate",
     "vp8_keyframe_start",
 ]
+
+# Edges and global latency
+from rtlib.conf.edge import (  # noqa: E402
+    CallLatency,
+    Participant,
+    Placement,
+    central_call,
+    delay_matrix_ms,
+    edge_call,
+    exact_k_center,
+    greedy_k_center,
+    marginal_gains,
+    nearest_site,
+    place_edges,
+    placement_cost_ms,
+)
+from rtlib.conf.geo import (  # noqa: E402
+    ACCESS_RTT_MS,
+    BACKBONE_INFLATION,
+    EARTH_RADIUS_KM,
+    FIBRE_US_PER_KM,
+    PUBLIC_INTERNET_INFLATION,
+    distance_km,
+    fibre_floor_rtt_ms,
+    fibre_one_way_ms,
+    great_circle_points,
+    model_residuals,
+    model_rtt_ms,
+)
+from rtlib.conf.geodata import City, city, load_cities, load_land, load_measured_rtts  # noqa: E402
+from rtlib.conf.overlay import Backbone, Link, Route, loss_equivalent_ms  # noqa: E402
+from rtlib.conf.worldmap import draw_world  # noqa: E402
+
+__all__ = [  # noqa: PLE0605
+    *globals().get("__all__", ()),
+    "ACCESS_RTT_MS",
+    "BACKBONE_INFLATION",
+    "Backbone",
+    "CallLatency",
+    "City",
+    "EARTH_RADIUS_KM",
+    "FIBRE_US_PER_KM",
+    "Link",
+    "PUBLIC_INTERNET_INFLATION",
+    "Participant",
+    "Placement",
+    "Route",
+    "central_call",
+    "city",
+    "delay_matrix_ms",
+    "distance_km",
+    "draw_world",
+    "edge_call",
+    "exact_k_center",
+    "fibre_floor_rtt_ms",
+    "fibre_one_way_ms",
+    "great_circle_points",
+    "greedy_k_center",
+    "load_cities",
+    "load_land",
+    "load_measured_rtts",
+    "loss_equivalent_ms",
+    "marginal_gains",
+    "model_residuals",
+    "model_rtt_ms",
+    "nearest_site",
+    "place_edges",
+    "placement_cost_ms",
+]

@@ -153,7 +153,7 @@ def _pair(budget, a: Participant, b: Participant, path, network_ms) -> PairLaten
     return PairLatency(a.city, b.city, tuple(path), float(network_ms), float(m2e))
 
 
-def central(people, server: str = DEFAULT_CENTRAL, *, budget: LatencyBudget = TYPICAL_CALL,
+def central_call(people, server: str = DEFAULT_CENTRAL, *, budget: LatencyBudget = TYPICAL_CALL,
             server_ms: float = SERVER_FORWARD_MS) -> CallLatency:
     """Everyone through one server in ``server`` (a city), over the public Internet."""
     people = participants(people)
@@ -174,7 +174,7 @@ def nearest_site(place, sites) -> str:
     return min(sites, key=lambda s: (public_one_way_ms(place, s), s))
 
 
-def edge(people, sites=None, *, k: int = 3, backbone: Backbone | None = None,
+def edge_call(people, sites=None, *, k: int = 3, backbone: Backbone | None = None,
          budget: LatencyBudget = TYPICAL_CALL, server_ms: float = SERVER_FORWARD_MS,
          objective: str = "max") -> CallLatency:
     """Each participant through its nearest edge; edges joined by an overlay-routed backbone.
