@@ -147,8 +147,14 @@ TOPO_STYLE = {"mesh": ("#D55E00", "-", "full mesh"), "sfu": ("#0072B2", "-", "SF
               "mcu": ("#009E73", "--", "MCU")}
 
 
+#: The SFU simulcast ladders the bandwidth widget offers (kbit/s per layer, RFC 8853); "off": one stream.
+LADDERS = {"off": None, "150/500": (150.0, 500.0), "150/500/1500": (150.0, 500.0, 1500.0),
+           "150/500/1500/2500": (150.0, 500.0, 1500.0, 2500.0)}
+
+
 @lru_cache(maxsize=256)
-def _loads(bitrate_kbps: float, simulcast: bool, last_n: int | None) -> dict[str, dict[str, np.ndarray]]:
+def _loads(bitrate_kbps: float, simulcast: bool, last_n: int | None,
+           layers_kbps: tuple | None = None) -> dict[str, dict[str, np.ndarray]]:
     from rtlib.conf.topology import TOPOLOGIES, load
 
     out = {}
@@ -158,6 +164,8 @@ def _loads(bitrate_kbps: float, simulcast: bool, last_n: int | None) -> dict[str
             kw = {}
             if topo == "sfu":
                 kw["simulcast"] = simulcast
+                if simulcast and layers_kbps is not None:
+                    kw["layers_kbps"] = layers_kbps
             if topo != "mesh" and last_n is not None:
                 kw["last_n"] = min(last_n, int(n) - 1)
             rows.append(load(topo, int(n), bitrate_kbps, **kw))
@@ -174,22 +182,23 @@ def _loads(bitrate_kbps: float, simulcast: bool, last_n: int | None) -> dict[str
     participants=Param(6, 2, 25, 1, label="participants N", integer=True),
     bitrate_kbps=Param(1500.0, 150.0, 3000.0, 50.0, label="video per stream", unit="kbit/s"),
     uplink_mbps=Param(HOME_UPLINK_MBPS, 1.0, 50.0, 0.5, label="home uplink", unit="Mbit/s"),
-    simulcast=Choice(False, (False, True), label="SFU simulcast (150/500/1500 kbit/s)"),
+    layers=Choice("off", tuple(LADDERS), label="SFU simulcast layers [kbit/s]"),
     last_n=Param(24, 1, 24, 1, label="last-N (SFU, MCU tiles)", integer=True),
 )
-def conf_bandwidth(participants, bitrate_kbps, uplink_mbps, simulcast, last_n) -> dict:
+def conf_bandwidth(participants, bitrate_kbps, uplink_mbps, layers, last_n) -> dict:
     """Per-client uplink and downlink of mesh, SFU and MCU for N = 2..25 (audio 32 kbit/s included).
 
-    With simulcast the sender's uplink carries all three layers and each receiver gets
-    the highest layer at or below ``bitrate_kbps``; last-N caps the video streams an SFU
-    forwards to each receiver.
+    With simulcast (``layers`` other than "off") the sender's uplink carries every layer
+    of the ladder and each receiver gets the highest layer at or below ``bitrate_kbps``;
+    last-N caps the video streams an SFU forwards to each receiver.
     """
     from rtlib.conf.topology import mesh_saturation_n
 
-    loads = _loads(bitrate_kbps, simulcast, last_n)
+    simulcast = LADDERS[layers] is not None
+    loads = _loads(bitrate_kbps, simulcast, last_n, LADDERS[layers])
     i = int(np.flatnonzero(N_AXIS == participants)[0])
     return {"n": N_AXIS, "loads": loads, "participants": participants, "i": i, "bitrate_kbps": bitrate_kbps,
-            "uplink_mbps": uplink_mbps, "simulcast": simulcast, "last_n": last_n,
+            "uplink_mbps": uplink_mbps, "simulcast": simulcast, "layers": layers, "last_n": last_n,
             "mesh_saturation_n": mesh_saturation_n(uplink_mbps * 1000, bitrate_kbps)}
 
 
