@@ -41,9 +41,9 @@ class City:
 
 
 def _fold(name: str) -> str:
-    """Lower case, accents and punctuation dropped: 'São Paulo' -> 'sao paulo'."""
+    """Lower case, accents, spaces and punctuation dropped: 'São Paulo' -> 'saopaulo'."""
     text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return " ".join("".join(ch if ch.isalnum() else " " for ch in text.lower()).split())
+    return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
 @functools.lru_cache(maxsize=1)
