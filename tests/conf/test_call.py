@@ -99,11 +99,16 @@ def test_the_poor_call_is_bounded_too(poor_call):
     _check_never_above_estimate_longer_than_hysteresis(poor_call)
 
 
-def test_rewritten_streams_are_continuous_at_every_receiver():
+@pytest.fixture(scope="module")
+def switching_call():
     # receiver 2's link narrows to 3.2 Mbit/s (still enough: nothing is lost, but the estimate
     # no longer fits two 1.5 Mbit/s layers) and widens again: down then up, on keyframes
-    res = simulate("sfu", 3, 9.5, simulcast=True, poor_link_kbps=[(0, 20_000), (2, 3_200), (5, 20_000)],
-                   poor_index=2, start_layer=2, seed=5, capture=True)
+    return simulate("sfu", 3, 9.5, simulcast=True, poor_link_kbps=[(0, 20_000), (2, 3_200), (5, 20_000)],
+                    poor_index=2, start_layer=2, seed=5, capture=True)
+
+
+def test_rewritten_streams_are_continuous_at_every_receiver(switching_call):
+    res = switching_call
     assert res.captures and res.per_participant[2]["downlink_queue_drops"] == 0
     assert all({k for _, k in res.layer_logs[(2, i)]} >= {1, 2} for i in (0, 1))
     for (j, i), pkts in res.captures.items():
@@ -119,6 +124,28 @@ def test_rewritten_streams_are_continuous_at_every_receiver():
         ts_in_seq_order = np.unwrap(tss[order], period=2**32)
         assert (np.diff(ts_in_seq_order) >= 0).all()
         assert len(uniq) == uniq[-1] - uniq[0] + 1
+
+
+@pytest.mark.interop
+def test_tshark_reads_each_received_stream_as_one_stream(switching_call, tmp_path):
+    import shutil
+
+    from rtlib.rtp import tshark
+    from rtlib.rtp.pcap import write_pcap
+    from tests.conftest import IN_CI
+
+    if shutil.which("tshark") is None:
+        if IN_CI:
+            pytest.fail("tshark is missing in CI")
+        pytest.skip("tshark is not installed (apt-get install -y tshark)")
+    for (j, i), pkts in switching_call.captures.items():
+        if j != 2:
+            continue  # the receiver whose layers switched
+        path = tmp_path / f"rx{j}_from{i}.pcap"
+        write_pcap(path, pkts)
+        streams = tshark.rtp_streams(path)
+        assert len(streams) == 1, streams
+        assert streams[0]["pkts"] == len(pkts) and streams[0]["lost"] == 0 and not streams[0]["problems"]
 
 
 def test_dominant_speaker_follows_the_talk_turns():
