@@ -29,6 +29,8 @@ pytestmark = [pytest.mark.interop, pytest.mark.timeout(120)]
 
 DELAY_MS = 50.0
 LOSS = 0.05
+#: sampler timer lateness (p95) above which the machine was too busy to measure delays
+BUSY_LAG_MS = 10.0
 
 
 def open_sockets() -> int:
@@ -90,8 +92,11 @@ def test_rewrite_candidates_points_at_the_relay():
 @pytest.fixture(scope="module")
 def lossy_call(tmp_path_factory):
     pcap = tmp_path_factory.mktemp("live") / "call.pcap"
-    stats, leftover, sockets = run_call(seconds=5, forward=Impairment(delay_ms=DELAY_MS, loss=LOSS),
-                                        backward=Impairment(delay_ms=DELAY_MS), seed=1, pcap=str(pcap))
+    for _attempt in range(2):
+        stats, leftover, sockets = run_call(seconds=5, forward=Impairment(delay_ms=DELAY_MS, loss=LOSS),
+                                            backward=Impairment(delay_ms=DELAY_MS), seed=1, pcap=str(pcap))
+        if stats.config["loop_lag_ms"]["p95"] <= BUSY_LAG_MS:
+            break  # else the machine was too busy for a real-time measurement: once more
     return stats, leftover, sockets, pcap
 
 
@@ -101,7 +106,7 @@ def test_stats_agree_with_the_impairment(lossy_call):
     assert 19 <= s["samples"] <= 21
     assert s["loss_fraction"] > 0 and abs(s["loss_fraction"] - LOSS) <= 0.03, s
     assert s["jitter_ms_p50"] > 0
-    assert abs(s["rtt_ms_p50"] - 2 * DELAY_MS) <= 20, s
+    assert abs(s["rtt_ms_p50"] - 2 * DELAY_MS) <= 20, (s, stats.config["loop_lag_ms"])
     m = stats.config["measured"]
     assert m["e2e_delay_ms_min"] >= DELAY_MS
     assert s["e2e_delay_ms_p50"] >= DELAY_MS
