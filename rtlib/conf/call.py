@@ -19,7 +19,9 @@ estimator, is what this chapter studies.
 
 The MCU here is a packet-level model (it receives everything, sends one composite
 stream and one mix-minus audio stream per receiver at the call's bitrate); its CPU
-comes from the measured costs of :mod:`rtlib.conf.topology`.
+comes from the measured costs of :mod:`rtlib.conf.topology`.  In the mesh, each
+copy crosses the sender's uplink then the receiver's downlink, and feedback is not
+modelled (no NACK/PLI repair): the mesh shows bandwidth, not loss recovery.
 
 :meth:`ConfResult.summary` gives per participant the received layer, bitrate and
 freeze time, and the server's load in the same units as
@@ -141,7 +143,8 @@ class _Stream:
     """One incoming video stream at a receiver: frames, decodability, freezes, NACK, PLI."""
 
     # ``seen``: sequence numbers found missing (NACKed) and not yet received
-    __slots__ = ("ssrc", "ext_max", "ext_base", "received", "jitter", "transit", "exp_prior", "rcv_prior", "frames", "next_seq", "renders", "last_pli_s", "max_seq", "bytes", "payload_bytes",
+    __slots__ = ("ssrc", "ext_max", "ext_base", "received", "jitter", "transit", "exp_prior", "rcv_prior", "frames",
+                 "next_seq", "renders", "last_pli_s", "max_seq", "payload_bytes",
                  "pending", "stuck_since", "plis", "nacks", "capture", "seen")
 
     def __init__(self, ssrc: int, capture: bool):
@@ -151,13 +154,13 @@ class _Stream:
         self.received = self.exp_prior = self.rcv_prior = 0
         self.jitter = 0.0
         self.transit: float | None = None
-        self.frames: dict[int, list] = {}  # ts -> [first_seq, last_seq, key, set(seqs)]
+        self.frames: dict[int, list] = {}  # ts -> [first_seq, last_seq, key, packets]
         self.pending: dict[int, tuple] = {}  # first_seq -> (last_seq, key)
         self.next_seq: int | None = None  # first seq of the next decodable frame
         self.renders: list[float] = []
         self.last_pli_s = -1e9
         self.max_seq: int | None = None
-        self.bytes = self.payload_bytes = 0
+        self.payload_bytes = 0
         self.stuck_since: float | None = None
         self.plis = self.nacks = 0
         self.capture: list | None = [] if capture else None
@@ -168,7 +171,6 @@ class _Receiver:
     def __init__(self, call: "ConfCall", j: int):
         self.call, self.j, self.loop = call, j, call.loop
         self.streams: dict[int, _Stream] = {}
-        self.audio_bytes = 0
         self.audio_payload_bytes = 0
         self.rtcp_ssrc = 0x7000 + j
 
@@ -178,7 +180,6 @@ class _Receiver:
             return  # RTCP from the server (its SR): consumed
         b0, b1, seq, ts, ssrc = _HDR.unpack_from(data)
         if b1 & 0x7F == AUDIO_PT:
-            self.audio_bytes += len(data)
             self.audio_payload_bytes += len(data) - 12 - 8  # header + the 8-byte level extension
             return
         st = self.streams.get(ssrc)
@@ -186,7 +187,6 @@ class _Receiver:
             st = self.streams[ssrc] = _Stream(ssrc, self.call.capture)
         if st.capture is not None:
             st.capture.append((now, data))
-        st.bytes += len(data)
         st.payload_bytes += len(data) - 12
         # sequence: a new highest number, or an older one we are missing (a retransmission or
         # a reordered packet), or a duplicate (dropped)
