@@ -46,7 +46,7 @@ from rtlib.conf.geo import (
     fibre_one_way_ms,
     haversine_km,
 )
-from rtlib.conf.geodata import city, city_names, load_cities
+from rtlib.conf.geodata import city, city_names
 from rtlib.conf.overlay import Backbone
 from rtlib.quality.budget import G114_PLANNING_LIMIT_MS, G114_TRANSPARENT_MS, TYPICAL_CALL, LatencyBudget
 
@@ -205,8 +205,10 @@ def edge_call(people, sites=None, *, k: int = 3, backbone: Backbone | None = Non
 def delay_matrix_ms(people, candidates) -> np.ndarray:
     """One-way delay [ms] from each participant (rows) to each candidate site (columns):
     half the access RTT plus the public-Internet leg."""
-    people = participants(people) if not all(isinstance(p, Participant) for p in people) else list(people)
+    people = [p if isinstance(p, Participant) else Participant(p) for p in people]
     cand = [city(c) for c in candidates]
+    if not people or not cand:
+        raise ValueError("delay_matrix_ms needs at least one participant and one candidate site")
     lat_p = np.array([city(p.city).lat_deg for p in people])[:, None]
     lon_p = np.array([city(p.city).lon_deg for p in people])[:, None]
     lat_c = np.array([c.lat_deg for c in cand])[None, :]
@@ -334,7 +336,3 @@ def marginal_gains(people, k_max: int, candidates=None, *, objective: str = "max
         prev = cost
     return rows
 
-
-def all_cities() -> list[str]:
-    """Every city name of the table (the default edge candidates)."""
-    return [c.name for c in load_cities()]

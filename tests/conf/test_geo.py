@@ -51,7 +51,8 @@ def vincenty_km(lat1, lon1, lat2, lon2):
     u2 = c2a * (a * a - b * b) / (b * b)
     A = 1 + u2 / 16384 * (4096 + u2 * (-768 + u2 * (320 - 175 * u2)))
     B = u2 / 1024 * (256 + u2 * (-128 + u2 * (74 - 47 * u2)))
-    ds = B * ss * (c2sm + B / 4 * (cs * (-1 + 2 * c2sm ** 2) - B / 6 * c2sm * (-3 + 4 * ss ** 2) * (-3 + 4 * c2sm ** 2)))
+    ds = B * ss * (c2sm + B / 4 * (cs * (-1 + 2 * c2sm ** 2)
+                                   - B / 6 * c2sm * (-3 + 4 * ss ** 2) * (-3 + 4 * c2sm ** 2)))
     return b * A * (sigma - ds) / 1000.0
 
 
