@@ -96,9 +96,11 @@ from rtlib.conf.edge import (  # noqa: E402
     delay_matrix_ms,
     edge_call,
     exact_k_center,
+    floor_mouth_to_ear_ms,
     greedy_k_center,
     marginal_gains,
     nearest_site,
+    pairs_never_within,
     place_edges,
     placement_cost_ms,
 )
@@ -142,6 +144,7 @@ __all__ = [  # noqa: PLE0605
     "exact_k_center",
     "fibre_floor_rtt_ms",
     "fibre_one_way_ms",
+    "floor_mouth_to_ear_ms",
     "great_circle_points",
     "greedy_k_center",
     "load_cities",
@@ -152,6 +155,7 @@ __all__ = [  # noqa: PLE0605
     "model_residuals",
     "model_rtt_ms",
     "nearest_site",
+    "pairs_never_within",
     "place_edges",
     "placement_cost_ms",
 ]

@@ -200,6 +200,21 @@ def edge_call(people, sites=None, *, k: int = 3, backbone: Backbone | None = Non
     return CallLatency("edge", people, home, pairs, budget)
 
 
+def floor_mouth_to_ear_ms(a, b, budget: LatencyBudget = TYPICAL_CALL) -> float:
+    """The best any deployment can do for talker ``a`` and listener ``b`` [ms]: the budget's
+    fixed stages plus light in fibre along the great circle (no detour, no access, no server)."""
+    return budget.with_(propagation_ms=fibre_one_way_ms(distance_km(a, b))).total_ms
+
+
+def pairs_never_within(limit_ms: float = G114_TRANSPARENT_MS, cities=None,
+                       budget: LatencyBudget = TYPICAL_CALL) -> list[tuple[str, str, float]]:
+    """City pairs whose :func:`floor_mouth_to_ear_ms` exceeds ``limit_ms``: no server placement can
+    bring them under it.  Returns (a, b, floor_ms), farthest first; ``cities`` default: the table."""
+    names = city_names() if cities is None else [city(c).name for c in cities]
+    out = [(a, b, floor_mouth_to_ear_ms(a, b, budget)) for a, b in itertools.combinations(names, 2)]
+    return sorted([row for row in out if row[2] > limit_ms], key=lambda row: -row[2])
+
+
 # -- edge placement ------------------------------------------------------------------------
 
 def delay_matrix_ms(people, candidates) -> np.ndarray:

@@ -13,9 +13,11 @@ from rtlib.conf.edge import (
     central_call,
     delay_matrix_ms,
     edge_call,
+    floor_mouth_to_ear_ms,
     exact_k_center,
     greedy_k_center,
     marginal_gains,
+    pairs_never_within,
     place_edges,
     placement_cost_ms,
     public_one_way_ms,
@@ -117,3 +119,15 @@ def test_mobile_access_and_errors():
         central_call(["London"])
     with pytest.raises(ValueError, match="unknown city"):
         edge_call(["London", "Gotham"], ["London"])
+
+
+def test_speed_of_light_floor_against_g114():
+    fixed = TYPICAL_CALL.with_(propagation_ms=0).total_ms
+    assert floor_mouth_to_ear_ms("Paris", "Paris") == fixed
+    far = floor_mouth_to_ear_ms("Shanghai", "São Paulo")
+    assert 150 < far < 400
+    assert far <= central_call(["Shanghai", "São Paulo"]).pair("Shanghai", "São Paulo").mouth_to_ear_ms
+    never = pairs_never_within(150)
+    assert never and all(f > 150 for _, _, f in never) and never[0][2] == max(f for _, _, f in never)
+    assert ("London", "Paris") not in {(a, b) for a, b, _ in never}
+    assert pairs_never_within(400) == []  # light alone never breaks the planning limit on Earth
