@@ -40,7 +40,7 @@ from functools import partial
 import numpy as np
 
 from rtlib.cc.oracle import LaggedOracle
-from rtlib.conf.sfu import Sfu
+from rtlib.conf.sfu import PAUSED, Sfu
 from rtlib.conf.simulcast import LayerSelector
 from rtlib.conf.topology import DEFAULT_AUDIO_KBPS, DEFAULT_LAYERS_KBPS, TOPOLOGIES, check_layers, load
 from rtlib.net import Path
@@ -529,11 +529,9 @@ class ConfCall:
             video_kbps = sum(st.payload_bytes for st in r.streams.values()) * 8 / d / 1000
             audio_kbps = r.audio_payload_bytes * 8 / d / 1000
             freeze = 0.0
-            per_sender = {}
             for ssrc, st in r.streams.items():
-                f = _freeze_s(st.renders, d)
-                freeze += f
-                per_sender[ssrc] = f
+                leg = self.sfu._legs_by_out.get(ssrc) if self.sfu is not None else None
+                freeze += _freeze_s(st.renders, d, _paused(leg.layer_log, d) if leg is not None else ())
             layers = []
             if self.sfu is not None:
                 for i in range(self.n):
@@ -554,7 +552,8 @@ class ConfCall:
                 "sent_kbps": (self.mesh_up_payload[j] if self.topology == "mesh"
                               else self.senders[j].sent_payload_bytes) * 8 / d / 1000,
                 "mean_layer": float(np.mean(layers)) if layers else None,
-                "final_layer": [self.sfu.leg(j, i).current for i in range(self.n) if i != j] if self.sfu else None,
+                "final_layer": [self.sfu.leg(j, i).current if self.sfu.leg(j, i).active else None
+                                for i in range(self.n) if i != j] if self.sfu else None,
                 "freeze_s": freeze,
                 "freeze_s_mean_per_stream": freeze / max(len(r.streams), 1),
                 "plis_sent": sum(st.plis for st in r.streams.values()),
@@ -589,13 +588,30 @@ class ConfCall:
         return acc / tot if tot else float("nan")
 
 
-def _freeze_s(renders: list[float], duration_s: float) -> float:
-    """Total freeze time: gaps between rendered frames longer than :data:`FREEZE_MIN_S`."""
-    if len(renders) < 2:
-        return duration_s if not renders else 0.0
-    r = np.asarray(renders)
+def _paused(layer_log, duration_s: float) -> list[tuple[float, float]]:
+    """The ``(start, end)`` stretches a leg was paused by Last-N (:data:`rtlib.conf.sfu.PAUSED`)."""
+    out = []
+    for k, (t, layer) in enumerate(layer_log):
+        if layer == PAUSED:
+            out.append((t, layer_log[k + 1][0] if k + 1 < len(layer_log) else duration_s))
+    return out
+
+
+def _freeze_s(renders: list[float], duration_s: float, paused=()) -> float:
+    """Total freeze time: gaps between rendered frames longer than :data:`FREEZE_MIN_S`.
+
+    Time inside ``paused`` stretches (Last-N chose not to show this sender) is not a freeze."""
+    if len(renders) == 1:
+        return 0.0
+    r = np.asarray(renders if renders else [0.0, duration_s])  # nothing rendered: one gap, start to end
     gaps = np.diff(r)
-    return float(gaps[gaps > FREEZE_MIN_S].sum())
+    total = 0.0
+    for k in np.flatnonzero(gaps > FREEZE_MIN_S):
+        a, b = r[k], r[k + 1]
+        gap = (b - a) - sum(max(0.0, min(b, e) - max(a, s)) for s, e in paused)
+        if gap > FREEZE_MIN_S:
+            total += gap
+    return float(total)
 
 
 def simulate(topology: str = "sfu", participants: int = 6, duration_s: float = 20.0, **kwargs) -> ConfResult:

@@ -85,6 +85,8 @@ from rtlib.rtp.stats import SourceStats, ntp_from_unix_s, ntp_short
 
 VIDEO_CLOCK_HZ = 90_000  # RFC 7741 §4.1: VP8 uses a 90 kHz clock
 AUDIO_CLOCK_HZ = 48_000  # RFC 7587 §4.1: Opus, 48 kHz
+WAITING = -1  # in a leg's layer_log: nothing forwarded, waiting for a keyframe (the receiver's picture freezes)
+PAUSED = -2   # in a leg's layer_log: Last-N left this sender out (no video on purpose, not a freeze)
 _SEQ_TS_SSRC = struct.Struct("!HII")
 _HDR = struct.Struct("!BBHII")
 
@@ -131,7 +133,7 @@ class _Leg:
     freeze_s: float = 0.0
     cache: list = field(default_factory=list)  # out_seq % cache_packets -> datagram
     last_report: object = None
-    layer_log: list = field(default_factory=list)  # (t_s, layer forwarded, -1 while waiting)
+    layer_log: list = field(default_factory=list)  # (t_s, layer forwarded | WAITING | PAUSED)
 
 
 class Sfu:
@@ -277,7 +279,7 @@ class Sfu:
             return
         if down and not lg.waiting:  # the current layer no longer fits: stop it now
             lg.waiting, lg.wait_since_s = True, now_s
-            lg.layer_log.append((now_s, -1))
+            lg.layer_log.append((now_s, WAITING))
         self._request_keyframe(now_s, self._video_ssrcs[lg.src][target])
         lg.keyframe_requests += 1
 
@@ -402,7 +404,7 @@ class Sfu:
                     self._request_keyframe(now_s, self._video_ssrcs[src][lg.target])
                 elif not want and lg.active:
                     lg.active = False
-                    lg.layer_log.append((now_s, -1))
+                    lg.layer_log.append((now_s, PAUSED))
 
     # -- RTCP --------------------------------------------------------------------------------
     def on_rtcp(self, now_s: float, from_pid, data: bytes) -> list[tuple]:

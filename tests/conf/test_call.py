@@ -185,3 +185,15 @@ def test_a_learners_selector_plugs_in():
     for row in res.per_participant:
         assert row["final_layer"] == [0, 0]
         assert row["received_video_kbps"] == pytest.approx(2 * 150, rel=0.1)
+
+
+def test_last_n_forwards_the_recent_speakers_only_and_pausing_is_not_a_freeze():
+    res = simulate("sfu", 5, 8.0, last_n=2, talk_turn_s=2.5, seed=0)
+    calc = load("sfu", 5, 800, last_n=2)
+    for row in res.per_participant:
+        shown = [k for k in row["final_layer"] if k is not None]
+        assert len(shown) == 2
+        assert row["freeze_s"] == 0.0
+        assert row["received_kbps"] < 0.75 * load("sfu", 5, 800).client_down_kbps  # less than all four videos
+    assert res.server["dominant_speaker"] == 2  # 5-7.5 s: participant 2's turn
+    assert calc.video_streams_received == 2
