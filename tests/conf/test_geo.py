@@ -111,10 +111,10 @@ def test_model_against_measured_rtts():
     direct = [r for r in res if r.detour is None]
     detoured = [r for r in res if r.detour is not None]
     assert len(direct) >= 10 and len(detoured) == len(DETOURS)
-    # what the docstring states: direct routes within the bound, detours underestimated by 30+ ms
+    # what the docstring states: direct routes within the bound, detours underestimated by 50+ ms
     assert max(abs(r.residual_ms) for r in direct) <= DIRECT_RESIDUAL_BOUND_MS
     assert sum(abs(r.residual_ms) <= 20 for r in direct) >= len(direct) // 2 + 1
-    assert all(r.residual_ms > 30 for r in detoured)
+    assert all(r.residual_ms > 50 for r in detoured)
     short = min(direct, key=lambda r: r.distance_km)
     assert short.residual_ms > 10  # the fixed per-path cost the model lacks
     # the backbone inflation is the median of the direct pairs, between the conduit floor and the public Internet
