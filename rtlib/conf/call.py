@@ -345,7 +345,8 @@ class ConfCall:
             if selector_factory is None:
                 def selector_factory(layers, _start=start_layer):
                     return LayerSelector(layers, start_layer=min(_start, len(layers) - 1))
-            self.sfu = Sfu(layers_kbps=self.layers_kbps, last_n=last_n, selector_factory=selector_factory)
+            self.sfu = Sfu(layers_kbps=self.layers_kbps, last_n=last_n, selector_factory=selector_factory,
+                           audio_kbps=audio_kbps)
             for i, s in enumerate(self.senders):
                 self.sfu.add_participant(i, video_ssrcs=s.video_ssrcs, audio_ssrc=s.audio_ssrc)
         self.budget_logs: dict[int, list] = {j: [] for j in range(self.n)}
@@ -441,7 +442,7 @@ class ConfCall:
             if self.sfu is not None:
                 n_video = sum(1 for lg in self.sfu._legs_by_dst.get(j, ()) if lg.kind == "video" and lg.active)
                 n_audio = self.n - 1
-                self.budget_logs[j].append((now, max(est_kbps - 32.0 * n_audio, 0.0) / max(n_video, 1)))
+                self.budget_logs[j].append((now, max(est_kbps - self.sfu.audio_kbps * n_audio, 0.0) / max(n_video, 1)))
                 for dst, pkt in self.sfu.set_estimate(now, j, est_kbps):
                     self._from_sfu(dst, pkt)
         self.loop.call_later(0.1, self._estimate_tick)

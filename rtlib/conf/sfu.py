@@ -152,11 +152,12 @@ class Sfu:
     last_n : forward the video of the ``last_n`` most recent dominant speakers only
         (None: everyone's).
     audio_level_id : RFC 8285 id of the RFC 6464 audio level extension.
+    audio_kbps : what each forwarded audio stream takes off a receiver's estimate.
     """
 
     def __init__(self, *, layers_kbps=DEFAULT_LAYERS_KBPS, selector_factory=None, pli_min_interval_s: float = 0.3,
                  cache_packets: int = 1024, rtcp_interval_s: float = 1.0, last_n: int | None = None,
-                 audio_level_id: int = 1, ssrc: int = 0x5F000000):
+                 audio_level_id: int = 1, audio_kbps: float = 32.0, ssrc: int = 0x5F000000):
         self.layers_kbps = check_layers(layers_kbps)
         self.selector_factory = selector_factory or (lambda layers: LayerSelector(layers))
         if not 0 <= pli_min_interval_s <= 10:
@@ -175,6 +176,9 @@ class Sfu:
         self.rtcp_interval_s = float(rtcp_interval_s)
         self.last_n = last_n
         self.audio_level_id = audio_level_id
+        if not 0 <= audio_kbps <= 510:
+            raise ValueError(f"audio_kbps must be in [0, 510] kbit/s, got {audio_kbps!r}")
+        self.audio_kbps = float(audio_kbps)
         self.ssrc = ssrc
         self.speakers = DominantSpeaker()
         self.participants: list = []
@@ -253,7 +257,7 @@ class Sfu:
     def set_estimate(self, now_s: float, pid, estimate_kbps: float) -> list[tuple]:
         """Receiver ``pid``'s downlink estimate (kbit/s for everything the SFU sends it).
 
-        Audio is taken off the top (a 32 kbit/s allowance per audio leg), the rest is
+        Audio is taken off the top (``audio_kbps`` per audio leg), the rest is
         split evenly between the video legs being forwarded; each leg's selector
         then picks its layer.
         """
@@ -263,7 +267,7 @@ class Sfu:
         n_audio = sum(1 for lg in mine if lg.kind == "audio")
         if not legs:
             return self._drain()
-        per_leg = max(estimate_kbps - 32.0 * n_audio, 0.0) / len(legs)
+        per_leg = max(estimate_kbps - self.audio_kbps * n_audio, 0.0) / len(legs)
         for lg in legs:
             if lg.selector is None:
                 continue
