@@ -55,7 +55,7 @@ from rtlib.quality.budget import G114_PLANNING_LIMIT_MS, G114_TRANSPARENT_MS, TY
 SERVER_FORWARD_MS = 1.0
 
 #: Where the central deployment's server sits by default: US East (the AWS us-east-1 region is
-#: in Ashburn, Virginia, about 45 km from Washington, D.C.).
+#: in Ashburn, Virginia, about 50 km from Washington, D.C.).
 DEFAULT_CENTRAL = "Washington, D.C."
 
 OBJECTIVES = ("max", "p95")
