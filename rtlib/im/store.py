@@ -150,10 +150,14 @@ class Store:
         """Create a login token for ``user`` and return it; only its hash is stored.
 
         ``token`` may be given (the simulation uses seeded tokens); otherwise it is
-        drawn from :mod:`secrets` (192 bits).
+        drawn from :mod:`secrets` (192 bits), never starting with ``-``: a learner types it
+        after ``--token`` on a command line, where a leading dash reads as an option.
         """
         uid = self._uid(user)
-        token = token if token is not None else secrets.token_urlsafe(24)
+        if token is None:
+            token = secrets.token_urlsafe(24)
+            while token.startswith("-"):
+                token = secrets.token_urlsafe(24)
         if not isinstance(token, str) or not 1 <= len(token) <= 256:
             raise ValueError("token must be a string of 1-256 characters")
         self.db.execute("INSERT INTO tokens(hash, user_id, created_s) VALUES (?, ?, ?)", (hash_token(token), uid, now))

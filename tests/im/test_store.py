@@ -96,6 +96,18 @@ def test_tokens_are_stored_hashed(tmp_path):
     assert hash_token(token).encode() in data
 
 
+def test_drawn_tokens_never_start_with_a_dash(tmp_path, monkeypatch):
+    """``--token -x…`` would read as an option on the command line (a 1-in-64 chance per token)."""
+    import rtlib.im.store as store_mod
+
+    draws = iter(["-dashfirst" + "a" * 22, "_underscore" + "b" * 21])
+    monkeypatch.setattr(store_mod.secrets, "token_urlsafe", lambda n: next(draws))
+    with Store(tmp_path / "t.sqlite") as s:
+        s.create_user("alice")
+        token = s.new_token("alice")
+    assert token.startswith("_underscore")
+
+
 def test_revoke(store):
     t = store.new_token("alice")
     assert store.revoke_tokens("alice") == 1
