@@ -216,12 +216,7 @@ def _tracks():
                 from aiortc.mediastreams import MediaStreamError
 
                 raise MediaStreamError
-            if self._start_s is None:
-                self._start_s = self._clock()
-            else:
-                wait_s = self._start_s + self._pts / AUDIO_RATE_HZ - self._clock()
-                if wait_s > 0:
-                    await asyncio.sleep(wait_s)
+            self._start_s = await _pace(self._clock, self._start_s, self._pts / AUDIO_RATE_HZ)
             idx = (self._pos + np.arange(self._n)) % self._pcm.size
             self._pos = (self._pos + self._n) % self._pcm.size
             frame = av.AudioFrame.from_ndarray(self._pcm[idx].reshape(1, -1), format="s16", layout="mono")
@@ -250,12 +245,7 @@ def _tracks():
                 raise MediaStreamError
             from rtlib.media.clips import synthetic_video_frame
 
-            if self._start_s is None:
-                self._start_s = self._clock()
-            else:
-                wait_s = self._start_s + self._index / self._fps - self._clock()
-                if wait_s > 0:
-                    await asyncio.sleep(wait_s)
+            self._start_s = await _pace(self._clock, self._start_s, self._index / self._fps)
             img = synthetic_video_frame(self._index % 600, self._w, self._h, self._fps)
             stamp_timecode(img, int(round((self._clock() - self._epoch_s) * 1000)))
             frame = av.VideoFrame.from_ndarray(img, format="rgb24")
@@ -265,6 +255,16 @@ def _tracks():
             return frame
 
     return SpeechTrack, TimecodeVideoTrack
+
+
+async def _pace(clock: Callable[[], float], start_s: float | None, offset_s: float) -> float:
+    """Wait until ``offset_s`` after the track's first frame (a live source's pace); returns the start."""
+    if start_s is None:
+        return clock()
+    wait_s = start_s + offset_s - clock()
+    if wait_s > 0:
+        await asyncio.sleep(wait_s)
+    return start_s
 
 
 def _luma(frame) -> np.ndarray:

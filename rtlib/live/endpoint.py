@@ -126,7 +126,29 @@ def _check_seconds(seconds) -> float:
 
 
 # -- the asyncio shell ------------------------------------------------------------------------
-class _LiveDriver(asyncio.DatagramProtocol):
+class _Wakeable:
+    """One timer per driver: wake the core at its next deadline (``loop.call_at`` of asyncio or
+    of rtlib.sim, both of which return a handle with ``cancel()``); re-armed only when it moves."""
+
+    _handle = None
+    _handle_at = math.inf
+
+    def wake(self) -> None:
+        raise NotImplementedError
+
+    def _arm(self, at: float) -> None:
+        if at != self._handle_at:
+            if self._handle is not None:
+                self._handle.cancel()
+            self._handle_at = at
+            self._handle = self.loop.call_at(at, self._fire) if math.isfinite(at) else None
+
+    def _fire(self) -> None:
+        self._handle, self._handle_at = None, math.inf
+        self.wake()
+
+
+class _LiveDriver(_Wakeable, asyncio.DatagramProtocol):
     """Feeds one EndpointCore with datagrams and the time; sends what it returns."""
 
     def __init__(self, core: EndpointCore, t0: float, peer: tuple[str, int]):
@@ -135,8 +157,6 @@ class _LiveDriver(asyncio.DatagramProtocol):
         self._encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"rtlib-encoder-{core.name}")
         self.loop = asyncio.get_running_loop()
         self.transport: asyncio.DatagramTransport | None = None
-        self._handle: asyncio.TimerHandle | None = None
-        self._handle_at = math.inf
         self.send_errors = 0
         self.encode_errors = 0
 
@@ -161,16 +181,7 @@ class _LiveDriver(asyncio.DatagramProtocol):
         for job in self.core.take_encode_jobs():  # one worker: jobs run in order
             self._encoder.submit(job.run).add_done_callback(
                 lambda f, j=job: self.loop.call_soon_threadsafe(self._encoded, j, f))
-        at = self.t0 + self.core.next_deadline_s()
-        if at != self._handle_at:
-            if self._handle is not None:
-                self._handle.cancel()
-            self._handle_at = at
-            self._handle = self.loop.call_at(at, self._fire) if math.isfinite(at) else None
-
-    def _fire(self) -> None:
-        self._handle, self._handle_at = None, math.inf
-        self.wake()
+        self._arm(self.t0 + self.core.next_deadline_s())
 
     def _encoded(self, job, fut) -> None:
         if fut.cancelled() or self.transport is None or self.transport.is_closing():
@@ -279,11 +290,9 @@ def path_params(imp: Impairment) -> dict:
                 queue_limit_ms=None if imp.rate_kbps is None else imp.queue_ms)
 
 
-class _SimDriver:
+class _SimDriver(_Wakeable):
     def __init__(self, core: EndpointCore, loop: EventLoop, path: Path, peer: "_SimDriver | None" = None):
         self.core, self.loop, self.path, self.peer = core, loop, path, peer
-        self._handle = None
-        self._handle_at = math.inf
 
     def on_datagram(self, data: bytes) -> None:
         self.core.receive(data, self.loop.time())
@@ -292,16 +301,7 @@ class _SimDriver:
     def wake(self) -> None:
         for d in self.core.poll(self.loop.time()):
             self.path.send(d, len(d), self.peer.on_datagram)  # UDP payload bytes, as the relay counts them
-        at = self.core.next_deadline_s()
-        if at != self._handle_at:
-            if self._handle is not None:
-                self._handle.cancel()
-            self._handle_at = at
-            self._handle = self.loop.call_at(at, self._fire) if math.isfinite(at) else None
-
-    def _fire(self) -> None:
-        self._handle, self._handle_at = None, math.inf
-        self.wake()
+        self._arm(self.core.next_deadline_s())
 
 
 def simulate_same_scenario(*, seconds: float, forward: Impairment, backward: Impairment, seed: int = 0,

@@ -42,9 +42,9 @@ from decimal import Decimal
 import dpkt
 
 from rtlib.live.impair import DirectionCounters, ImpairedDirection, Impairment
+from rtlib.live.loopback import LOOPBACK_HOST as HOST
 from rtlib.rtp.pcap import udp_frame
 
-HOST = "127.0.0.1"
 _CLOCK_RESOLUTION_S = time.get_clock_info("monotonic").resolution
 DIRECTIONS = ("forward", "backward")
 
