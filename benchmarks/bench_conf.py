@@ -50,16 +50,13 @@ REPEAT = 5
 
 
 def best_cpu_s(fn, repeat: int = REPEAT) -> float:
-    """The smallest CPU time (``time.process_time``) of ``repeat`` runs of ``fn()``, in seconds.
+    """The smallest CPU time of ``repeat`` runs of ``fn()``, in seconds.
 
     CPU time rather than wall clock: the codecs run single-threaded in this process,
     and other processes sharing the machine then inflate the figure much less."""
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.process_time()
-        fn()
-        best = min(best, time.process_time() - t0)
-    return best
+    return best_of(fn, repeat, clock=time.process_time)
+
+
 FRAMES = 30
 RESOLUTIONS = {"180p": (320, 180, 150_000), "360p": (640, 360, 500_000), "720p": (1280, 720, 1_500_000)}
 
