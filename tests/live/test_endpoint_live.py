@@ -184,7 +184,7 @@ def test_a_relay_passed_in_serves_call_after_call_and_stays_open():
         async with await UdpRelay.start(forward=Impairment(delay_ms=20), backward=Impairment(delay_ms=20)) as relay:
             out = []
             for seed in (1, 2):
-                st = await run_rtlib_call(seconds=1.5, forward=None, backward=None, relay=relay, seed=seed,
+                st = await run_rtlib_call(seconds=3.0, forward=None, backward=None, relay=relay, seed=seed,
                                           config=EndpointConfig(media="model"))
                 out.append((st.summary()["frames_decoded"], relay.foreign, relay._closed))
             return out
