@@ -19,7 +19,7 @@ zeroed: short isolated tones, the "musical noise".  Berouti et al. subtract more
 
 **The decision-directed Wiener filter** estimates the a-priori SNR
 ``xi = a |S_prev|^2 / N + (1 - a) max(|Y|^2 / N - 1, 0)`` (Ephraim & Malah 1984,
-eq. 51, with ``a = 0.98`` as they recommend) and applies the Wiener gain
+their "decision-directed" estimate, with ``a = 0.98`` as they recommend) and applies the Wiener gain
 ``G = xi / (1 + xi)``, never below a floor.  In noise-only bins ``xi`` is dominated by
 the small previous-frame estimate, so a random peak of ``|Y|^2`` moves the gain little:
 the residual noise stays noise-like instead of musical (Cappe 1994 explains why).
@@ -41,7 +41,7 @@ O. Cappe, "Elimination of the musical noise phenomenon with the Ephraim and Mala
 noise suppressor", IEEE Trans. Speech and Audio Processing 2(2), 345-349, 1994;
 Y. Uemura, Y. Takahashi, H. Saruwatari, K. Shikano, K. Kondo, "Musical noise
 generation analysis for noise reduction methods based on spectral subtraction and
-MMSE STSA estimation", Proc. ICASSP 2009, 4433-4436.
+MMSE STSA estimation", Proc. ICASSP 2009.
 
 Used in: notebooks/09_echo_noise.ipynb.
 """
@@ -63,7 +63,7 @@ __all__ = [
     "noise_reduction_db",
 ]
 
-DD_SMOOTHING = 0.98        # a in the decision-directed rule (Ephraim & Malah 1984, section VI)
+DD_SMOOTHING = 0.98        # a in the decision-directed rule (Ephraim & Malah 1984)
 GAIN_FLOOR_DB = -12.0      # Wiener gain floor: deeper floors make the residual peaky (see WienerFilter)
 SUBTRACT_ALPHA = 1.0       # Boll's plain power subtraction
 SUBTRACT_BETA = 0.0        # no spectral floor
@@ -108,8 +108,9 @@ class SpectralSubtraction(_Suppressor):
 
     ``G^2 = max(1 - alpha N / |Y|^2, beta N / |Y|^2)``, so the cleaned power is
     ``|Y|^2 - alpha N`` or the floor ``beta N``, whichever is larger (Berouti et al.
-    1979; ``alpha = 1, beta = 0`` is Boll 1979's rule).  Berouti et al. found
-    ``alpha`` between 3 and 6 and ``beta`` between 0.005 and 0.1 best at low SNR.
+    1979; ``alpha = 1, beta = 0`` is Boll 1979's rule).  Berouti et al. subtract more
+    the lower the frame's SNR (``alpha = 4 - 3 SNR_dB / 20`` between -5 and 20 dB)
+    and keep ``beta`` small, a few hundredths.
     """
 
     def __init__(self, rate_hz: int = 16000, *, alpha: float = SUBTRACT_ALPHA, beta: float = SUBTRACT_BETA,
@@ -130,7 +131,7 @@ class WienerFilter(_Suppressor):
     """Wiener gain ``xi / (1 + xi)`` on a decision-directed a-priori SNR ``xi``.
 
     ``xi = a |G_prev Y_prev|^2 / N + (1 - a) max(|Y|^2 / N - 1, 0)`` with
-    ``a = smoothing`` (Ephraim & Malah 1984, eq. 51; ``a = 0.98``), and the gain is
+    ``a = smoothing`` (Ephraim & Malah 1984, who recommend ``a = 0.98``), and the gain is
     kept at or above ``gain_floor_db``.
 
     The floor trades noise removed against the character of what is left.  Measured

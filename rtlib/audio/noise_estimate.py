@@ -35,9 +35,9 @@ after 2 s, see tests/audio/test_noise.py).
 
 References: R. Martin, "Noise power spectral density estimation based on optimal
 smoothing and minimum statistics", IEEE Trans. Speech and Audio Processing 9(5),
-504-512, 2001 (sections II-IV: smoothing, minimum tracking in sub-windows, bias
-compensation); J. B. Allen, "Short term spectral analysis, synthesis, and modification
-by discrete Fourier transform", IEEE Trans. ASSP 25(3), 1977 (overlap-add).
+504-512, 2001 (smoothing, minimum tracking in sub-windows, bias compensation);
+J. B. Allen, "Short term spectral analysis, synthesis, and modification by discrete
+Fourier transform", IEEE Trans. ASSP 25(3), 1977 (overlap-add).
 
 Used in: notebooks/09_echo_noise.ipynb.
 """
@@ -60,8 +60,8 @@ __all__ = [
 
 FRAME_MS = 32.0            # frame length; the hop is half of it (50 % overlap)
 SMOOTHING = 0.85           # first-order smoothing of the periodogram, per frame (our choice, see tests)
-WINDOW_S = 1.5             # minimum-search window (Martin 2001 uses D = 96 frames of 16 ms: 1.536 s)
-SUB_WINDOWS = 8            # U, number of sub-windows (Martin 2001: U = 8, V = 12 for D = 96)
+WINDOW_S = 1.5             # minimum-search window: 96 frames of 16 ms, the D = 96 of Martin 2001
+SUB_WINDOWS = 8            # U, number of sub-windows (Martin 2001: U = 8 of V = 12 frames)
 RATES_HZ = (8000, 16000, 32000, 44100, 48000)
 
 
@@ -161,16 +161,16 @@ class MinimumStatistics:
     PSD estimate for that frame, in the same units:
 
     1. smoothing: ``P(k) = a P(k) + (1 - a) |Y(k)|^2`` with a fixed ``a = smoothing``
-       (Martin's eq. 2; he adapts ``a`` per bin, eq. 7, which we leave out).  Over
-       the first ``1 / (1 - a)`` frames ``P`` is a running mean and is itself the
+       (Martin adapts ``a`` per bin and frame, his "optimal smoothing"; we do not).
+       Over the first ``1 / (1 - a)`` frames ``P`` is a running mean and is itself the
        estimate: a minimum taken from one or two raw periodograms would sit far below
        the noise for a whole window (a start-up guard of ours);
     2. minimum tracking: the minimum of ``P`` over the current sub-window of ``V``
        frames; every ``V`` frames it is stored in a ring of ``U`` sub-window minima,
        and the window minimum is the smallest of those and the running one (Martin's
-       section IV: memory of ``U`` values instead of ``U * V``);
-    3. bias compensation: ``N(k) = bias * minimum`` (Martin's section III derives
-       the bias; here it is measured by :func:`minimum_bias` unless given).
+       scheme: memory of ``U`` values instead of ``U * V``);
+    3. bias compensation: ``N(k) = bias * minimum`` (Martin derives
+       the bias analytically; here it is measured by :func:`minimum_bias` unless given).
 
     ``window_s`` and ``hop_s`` set ``U * V``, the number of frames searched.
     """
@@ -200,6 +200,7 @@ class MinimumStatistics:
         self._p: np.ndarray | None = None
         self._sub_min = np.full(self.n_bins, np.inf)
         self._ring = np.full((self.sub_windows, self.n_bins), np.inf)
+        self._ring_min = np.full(self.n_bins, np.inf)
         self._ring_pos = 0
         self._count = 0
         self.frames = 0
@@ -222,11 +223,12 @@ class MinimumStatistics:
             self.noise_psd = self._p.copy()     # until P has settled, P itself is the estimate
             return self.noise_psd.copy()
         np.minimum(self._sub_min, self._p, out=self._sub_min)
-        window_min = np.minimum(self._ring.min(axis=0), self._sub_min)
+        window_min = np.minimum(self._ring_min, self._sub_min)
         self._count += 1
         if self._count == self.sub_window_frames:  # sub-window full: keep its minimum, start anew
             self._ring[self._ring_pos] = self._sub_min
             self._ring_pos = (self._ring_pos + 1) % self.sub_windows
+            self._ring_min = self._ring.min(axis=0)  # changes only here, once per sub-window
             self._sub_min = np.full(self.n_bins, np.inf)
             self._count = 0
         self.noise_psd = self.bias * window_min
@@ -245,8 +247,8 @@ def minimum_bias(smoothing: float = SMOOTHING, window_frames: int = 96, sub_wind
 
     Runs ``seconds`` of seeded white noise at 16 kHz through a 32 ms :class:`Stft` and a
     :class:`MinimumStatistics` with ``bias=1``, and returns mean periodogram / mean
-    tracked minimum over the frames after the first full window.  Martin (2001,
-    section III) computes the same factor analytically from the periodogram's
+    tracked minimum over the frames after the first full window.  Martin (2001)
+    computes the same factor analytically from the periodogram's
     degrees of freedom; measuring it keeps the code short and lets a learner see it.
     The frame overlap correlates neighbouring frames as the real input does.
     """

@@ -112,7 +112,7 @@ def test_minimum_statistics_is_unbiased_on_stationary_white_noise():
 
 
 def test_measured_bias_falls_as_the_smoothing_rises():
-    # Measured: 3.03 (a=0.7), 1.97 (0.85), 1.36 (0.95); Martin 2001's Fig. 4 shows the same trend.
+    # Measured: 3.03 (a=0.7), 1.97 (0.85), 1.36 (0.95): a steadier P has a minimum closer to its mean.
     b = [minimum_bias(a, 96, 8) for a in (0.7, 0.85, 0.95)]
     assert b[0] > b[1] > b[2] > 1.0
     assert 1.7 < b[1] < 2.3
@@ -204,7 +204,7 @@ def test_pesq_improves_with_the_wiener_filter(scene, outputs):
 
 
 def test_wiener_runs_far_faster_than_real_time():
-    # Measured: ~200x real time at 16 kHz on the course machine (2 cores, shared).
+    # Measured: 175x real time at 16 kHz (best of 5, 19.5 s clip, 2 shared cores).
     x = np.random.default_rng(8).standard_normal(4 * RATE_HZ)
     t0 = time.perf_counter()
     suppress(x, RATE_HZ, "wiener")
