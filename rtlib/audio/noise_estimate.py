@@ -193,7 +193,7 @@ class MinimumStatistics:
         self.n_bins = int(n_bins)
         self.smoothing = float(smoothing)
         self.sub_windows = int(sub_windows)
-        self.sub_window_frames = max(1, math.ceil(window_s / hop_s / sub_windows))  # V
+        self.sub_window_frames = max(1, math.ceil(window_s / hop_s / sub_windows - 1e-9))  # V
         self.window_frames = self.sub_windows * self.sub_window_frames            # D = U * V
         self.bias = float(bias) if bias is not None else minimum_bias(
             self.smoothing, self.window_frames, self.sub_windows)
@@ -242,10 +242,11 @@ class MinimumStatistics:
 
 @lru_cache(maxsize=32)
 def minimum_bias(smoothing: float = SMOOTHING, window_frames: int = 96, sub_windows: int = SUB_WINDOWS,
-                 *, seconds: float = 20.0, seed: int = 0) -> float:
+                 *, seconds: float | None = None, seed: int = 0) -> float:
     """How far below the mean the tracked minimum sits, measured on white Gaussian noise.
 
-    Runs ``seconds`` of seeded white noise at 16 kHz through a 32 ms :class:`Stft` and a
+    Runs ``seconds`` (default: 20 s or eight windows, the longer) of seeded white noise
+    at 16 kHz through a 32 ms :class:`Stft` and a
     :class:`MinimumStatistics` with ``bias=1``, and returns mean periodogram / mean
     tracked minimum over the frames after the first full window.  Martin (2001)
     computes the same factor analytically from the periodogram's
@@ -253,11 +254,14 @@ def minimum_bias(smoothing: float = SMOOTHING, window_frames: int = 96, sub_wind
     The frame overlap correlates neighbouring frames as the real input does.
     """
     stft = Stft(16000, FRAME_MS)
+    if seconds is None:
+        seconds = max(20.0, 8 * window_frames * stft.hop_s)
     x = np.random.default_rng(seed).standard_normal(int(seconds * 16000))
     power = power_spectrogram(x, 16000, FRAME_MS)
     v = max(1, window_frames // sub_windows)
-    est = MinimumStatistics(stft.n_bins, stft.hop_s, smoothing=smoothing,
-                            window_s=v * sub_windows * stft.hop_s, sub_windows=sub_windows, bias=1.0)
+    # Only the frame count matters here, so the window is given in 1 ms "frames".
+    est = MinimumStatistics(stft.n_bins, 0.001, smoothing=smoothing,
+                            window_s=v * sub_windows * 0.001, sub_windows=sub_windows, bias=1.0)
     mins = np.array([est.update(p) for p in power])
     start = est.window_frames
     if len(power) <= start + 10:
