@@ -116,11 +116,13 @@ class FdafCanceller:
         X[0] = rfft(self._xbuf)
         y = irfft(np.einsum("pk,pk->k", self._W, X))[n:]            # overlap-save: last N
         e = d - y
+        # The power estimates describe the far-end signal: track them even while frozen,
+        # or the first step after a long freeze divides by a stale (too small) power.
+        self._X2[1:] = self._X2[:-1]
+        self._X2[0] = X[0].real ** 2 + X[0].imag ** 2
+        a = POWER_SMOOTHING / self.partitions
+        self._power = (1.0 - a) * self._power + a * self._X2[0]
         if adapt:
-            self._X2[1:] = self._X2[:-1]
-            self._X2[0] = X[0].real ** 2 + X[0].imag ** 2
-            a = POWER_SMOOTHING / self.partitions
-            self._power = (1.0 - a) * self._power + a * self._X2[0]
             norm = np.maximum(self.partitions * self._power, self._X2.sum(axis=0)) + self.reg
             self._ebuf[n:] = e
             G = np.conj(X) * (rfft(self._ebuf) / norm)
@@ -131,11 +133,29 @@ class FdafCanceller:
             self._W += 2.0 * self.step * G
         return e
 
+    def predict(self, far_frame) -> np.ndarray:
+        """The echo estimate y for ``far_frame`` with the current weights; no state changes.
+
+        What :meth:`process` with ``adapt=False`` would subtract.
+        """
+        x = np.asarray(far_frame, dtype=np.float64)
+        n = self.block_size
+        if x.ndim != 1 or len(x) % n:
+            raise ValueError(f"far_frame must be 1-D, a multiple of block_size={n} long")
+        xbuf, X = self._xbuf.copy(), self._X.copy()
+        y = np.empty(len(x))
+        for i in range(0, len(x), n):
+            xbuf[:n], xbuf[n:] = xbuf[n:], x[i:i + n]
+            X[1:] = X[:-1]
+            X[0] = rfft(xbuf)
+            y[i:i + n] = irfft(np.einsum("pk,pk->k", self._W, X))[n:]
+        return y
+
     def process(self, far_frame, mic_frame, adapt: bool = True) -> np.ndarray:
         """Cancel the echo in one frame (a multiple of ``block_size`` samples); returns e.
 
         ``adapt=False`` filters with the current weights and leaves them unchanged
-        (the power estimate is not updated either).  The frame's echo estimate
+        (the far-end power estimates are still updated).  The frame's echo estimate
         y = d - e is kept in ``self.echo_estimate``.
         """
         x, d = check_frames(far_frame, mic_frame)

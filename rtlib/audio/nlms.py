@@ -120,6 +120,16 @@ class NlmsCanceller:
         """The current estimate of the echo path, h_hat[0] first (a copy)."""
         return self._w_rev[::-1].copy()
 
+    def predict(self, far_frame) -> np.ndarray:
+        """The echo estimate y for ``far_frame`` with the current weights; no state changes.
+
+        What :meth:`process` with ``adapt=False`` would subtract (a double-talk
+        detector looks at it before deciding whether to adapt on this frame).
+        """
+        x = np.asarray(far_frame, dtype=np.float64)
+        windows = sliding_window_view(np.concatenate((self._history, x)), self.taps)
+        return windows @ self._w_rev
+
     def process(self, far_frame, mic_frame, adapt: bool = True) -> np.ndarray:
         """Cancel the echo in one frame; returns the error e (same length as the frame).
 
