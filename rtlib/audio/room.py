@@ -120,8 +120,9 @@ def room_rir(room_m=DEFAULT_ROOM_M, rt60_s: float = 0.3, source_m=DEFAULT_SPEAKE
     wanted reverberation time in [0.05, 1.5] s (the time for sound to decay by 60 dB);
     it must be reachable in that room by Sabine's formula, else ValueError.
     ``max_order`` caps the image-source reflection order (default: the order
-    ``inverse_sabine`` picks for the RT60).  The amplitude falls as 1/(4 pi r) with
-    distance r, as in free field, so h is not normalised.  Cached on its arguments.
+    ``inverse_sabine`` picks for the RT60).  The direct path's amplitude is 1/r at
+    distance r (pyroomacoustics leaves out the free-field 1/(4 pi)), so h is not
+    normalised.  Cached on its arguments.
     """
     rate = _check_rate(rate_hz)
     dims = _check_room(room_m, rt60_s)
