@@ -12,7 +12,7 @@ the echo comes back, often louder than without any canceller.  A double-talk det
                         +---- echo estimate y (NCC only) ---+
 
 - :class:`GeigelDetector` (D. L. Duttweiler, "A twelve-channel digital echo canceler",
-  IEEE Trans. Commun. 26(5), 1978): double talk if |d(n)| >= T max{|x(n)|, ...,
+  IEEE Trans. Commun. 26(5), 1978): double talk if |d(n)| > T max{|x(n)|, ...,
   |x(n-L+1)|}.  With an echo path that attenuates by at least 6 dB, the echo alone can
   never reach half the recent far-end peak, so T = 0.5; anything louder must be the
   near end.  Cheap, but it needs a known bound on the echo return loss.
@@ -64,7 +64,7 @@ class _Hangover:
 
 
 class GeigelDetector:
-    """The Geigel detector: double talk if |d(n)| >= threshold * max |x| over the last L.
+    """The Geigel detector: double talk if |d(n)| > threshold * max |x| over the last L.
 
     ``window_ms`` is L (it should span the echo path's delay; default 128 ms),
     ``threshold`` T in (0, 2] (0.5 assumes an echo return loss of at least 6 dB).
@@ -92,7 +92,7 @@ class GeigelDetector:
         # maximum over the window ending at each sample (origin shifts it backwards)
         peak = maximum_filter1d(buf, self.window, origin=(self.window - 1) // 2)[-n:] if n else buf[:0]
         self._history = buf[n:]
-        fired = np.flatnonzero(np.abs(d) >= self.threshold * peak)
+        fired = np.flatnonzero(np.abs(d) > self.threshold * peak)
         return self._hold(int(fired[-1]) if len(fired) else None, n)
 
 
