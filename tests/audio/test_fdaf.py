@@ -82,3 +82,38 @@ def test_frames_must_be_whole_blocks():
         c.process(np.zeros(40), np.zeros(40))
     with pytest.raises(ValueError, match="block_size=32"):
         c.predict(np.zeros(40))
+
+
+# -- residual echo suppression after the FDAF canceller ------------------------------------
+from rtlib.audio.res import ResCanceller, ResidualEchoSuppressor  # noqa: E402
+
+
+def test_suppressor_is_transparent_without_echo_estimate():
+    """No echo estimate, no residual: the windowed overlap-add gives the input back, N late."""
+    rng = np.random.default_rng(0)
+    e = rng.standard_normal(2048)
+    r = ResidualEchoSuppressor(RATE, frame_ms=16.0)
+    out = np.concatenate([r.process(e[i:i + 256], np.zeros(256)) for i in range(0, 2048, 256)])
+    assert r.delay_samples == 256
+    assert np.allclose(out[256:], e[:-256])
+
+
+def test_suppressor_removes_the_echo_left_by_a_nonlinear_loudspeaker():
+    s = echo_scene(6.0, drive=5.0, seed=0)
+    e = run_frames(FdafCanceller(128.0, RATE), s.far, s.mic, 256)
+    c = ResCanceller(FdafCanceller(128.0, RATE), ResidualEchoSuppressor(RATE))
+    out = run_frames(c, s.far, s.mic, 256)
+    n = c.delay_samples
+    linear = mean_erle_db(s.mic, e, RATE, start_s=3.0)
+    suppressed = mean_erle_db(s.mic[:-n], out[n:], RATE, start_s=3.0)
+    assert 0.0 < c.suppressor.leak < 1.0
+    assert suppressed > linear + 3.0
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(floor_db=5.0), "floor_db"), (dict(over=0.1), "over"), (dict(smoothing=1.0), "smoothing"),
+    (dict(leak_smoothing=0.0), "leak_smoothing"), (dict(decay=1.0), "decay"),
+])
+def test_bad_suppressor_parameters_name_themselves(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        ResidualEchoSuppressor(**kwargs)
