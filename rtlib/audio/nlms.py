@@ -26,9 +26,9 @@ Speed: the recursion cannot be vectorised across samples (w changes after every 
 so each sample costs one dot product and one in-place "a x plus y" of L values, both
 done by BLAS (``ddot``, ``daxpy``) on a sliding-window view of the far-end history:
 no copies.  The energies x^T x of a whole frame are vectorised (a cumulative sum).
-With L = 2048 (128 ms at 16 kHz) this runs at about 14x real time on one core of the
-course machine (benchmarks/bench_audio.py); the frequency-domain filter in
-rtlib.audio.fdaf is some 50x faster still.
+With L = 2048 (128 ms at 16 kHz) this ran at 13-15x real time on one core of the
+course machine (benchmarks/bench_audio.py, CPU time); the frequency-domain filter in
+rtlib.audio.fdaf ran at about 60x there.
 
 Used in: notebooks/09_echo_noise.ipynb.
 """
