@@ -1,6 +1,6 @@
 """Echo cancellation (issue 17): speed, ERLE and convergence of the course's cancellers vs Speex.
 
-One simulated call, the default scene of :func:`rtlib.audio.room.echo_scene`: 16 s of
+One simulated call, the default scene of :func:`rtlib.audio.echo_scenes.echo_scene`: 16 s of
 the English clip played in a 4 x 3 x 2.5 m room with RT60 0.3 s, loudspeaker and
 microphone 30 cm apart, echo return loss 6 dB, white noise 40 dB below the echo,
 single talk, 16 kHz.  Every canceller has a 128 ms filter (2048 taps) and sees the
@@ -60,7 +60,7 @@ def run() -> list[Row]:
     )
     from rtlib.audio.nlms import NlmsCanceller, run_frames
     from rtlib.audio.res import ResCanceller, ResidualEchoSuppressor
-    from rtlib.audio.room import echo_scene
+    from rtlib.audio.echo_scenes import echo_scene
     from rtlib.audio.speex import SpeexEchoCanceller
 
     s = echo_scene(SECONDS, seed=0)

@@ -7,7 +7,7 @@ from rtlib.audio.dtd import DoubleTalkCanceller, GeigelDetector, NccDetector
 from rtlib.audio.fdaf import FdafCanceller
 from rtlib.audio.metrics import misalignment_db
 from rtlib.audio.nlms import NlmsCanceller
-from rtlib.audio.room import echo_scene
+from rtlib.audio.echo_scenes import echo_scene
 
 RATE = 16000
 FRAME = 256

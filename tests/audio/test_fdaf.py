@@ -6,7 +6,7 @@ import pytest
 from rtlib.audio.fdaf import FdafCanceller
 from rtlib.audio.metrics import mean_erle_db, misalignment_db
 from rtlib.audio.nlms import NlmsCanceller, run_frames
-from rtlib.audio.room import echo_scene
+from rtlib.audio.echo_scenes import echo_scene
 
 RATE = 16000
 

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from rtlib.audio.metrics import mean_erle_db, misalignment_db
 from rtlib.audio.nlms import NlmsCanceller, nlms_update, run_frames, taps_for
-from rtlib.audio.room import echo_scene
+from rtlib.audio.echo_scenes import echo_scene
 
 RATE = 16000
 

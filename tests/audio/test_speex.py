@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rtlib.audio.metrics import mean_erle_db
-from rtlib.audio.room import echo_scene
+from rtlib.audio.echo_scenes import echo_scene
 from rtlib.audio.speex import SpeexEchoCanceller, SpeexUnavailable, load_speexdsp, speex_cancel
 
 RATE = 16000
