@@ -7,6 +7,7 @@ Four measures, each a pure function of signals (numpy arrays of samples, float):
     ERLE per frame        -> convergence_time_s  time to reach X dB and stay there
     true RIR h, weights w -> misalignment_db     ||h - w||^2 / ||h||^2           (Haensler & Schmidt)
     clean s, processed y  -> segmental_snr_db    mean of frame SNRs in [-10, 35] dB
+                                                 (rtlib.quality.speech's, re-checked)
 
 ERLE (echo return loss enhancement) is the power ratio, in dB, between the echo
 coming into the canceller (the microphone signal d) and what is left after it (the
@@ -88,25 +89,26 @@ def _smooth(p: np.ndarray, smoothing: float) -> np.ndarray:
     return y
 
 
-def segmental_snr_db(clean, processed, rate_hz: float, frame_ms: float = 20.0) -> float:
+def segmental_snr_db(clean, processed, rate_hz: int, frame_ms: float = 20.0) -> float:
     """Segmental SNR in dB: the mean over frames of 10 log10(sum s^2 / sum (s - y)^2).
 
     ``clean`` is the reference s, ``processed`` the signal y under test (same length,
     same alignment).  Each frame's SNR is clamped to [SEGSNR_MIN_DB, SEGSNR_MAX_DB]
-    = [-10, 35] dB before averaging (Hansen & Pellom 1998), so an all-silent frame
-    counts as -10 dB and a perfect frame as 35 dB.  Frames are ``frame_ms`` long,
-    not overlapping; a partial last frame is ignored.
+    = [-10, 35] dB before averaging (Hansen & Pellom 1998), so a perfect frame counts
+    as 35 dB; frames of ``clean`` more than 40 dB below its loudest frame are left out
+    (their ratio means nothing).  Frames are ``frame_ms`` long, not overlapping; a
+    partial last frame is ignored.  The computation is rtlib.quality.speech's (the
+    codec chapter's metric); this checks the arguments the way rtlib.audio does.
     """
+    from rtlib.quality.speech import segmental_snr_db as _segsnr
+
     s = _as_signal(clean, "clean")
     y = _as_signal(processed, "processed")
     _same_length(s, y, "clean", "processed")
     n = _frame_len(rate_hz, frame_ms)
     if len(s) < n:
         raise ValueError(f"clean must hold at least one frame ({n} samples), got {len(s)}")
-    ps = _frame_powers(s, n)
-    pe = _frame_powers(s - y, n)
-    snr = 10.0 * np.log10((ps + _TINY) / (pe + _TINY))
-    return float(np.mean(np.clip(snr, SEGSNR_MIN_DB, SEGSNR_MAX_DB)))
+    return _segsnr(s, y, rate_hz, frame_ms, min_db=SEGSNR_MIN_DB, max_db=SEGSNR_MAX_DB)
 
 
 def erle_db_over_time(mic, error, rate_hz: float, frame_ms: float = 20.0,

@@ -40,6 +40,14 @@ def test_segmental_snr_averages_frames_not_energy():
     assert segmental_snr_db(s, y, RATE, frame_ms=20) == pytest.approx((0.0 + 35.0) / 2)
 
 
+def test_segmental_snr_leaves_out_silent_frames():
+    s = _noise(2 * 320)
+    s[320:] = 0.0                         # second frame: silence, 300+ dB below the first
+    y = s.copy()
+    y[320:] = 0.1                         # whatever happens there does not count
+    assert segmental_snr_db(s, y, RATE) == SEGSNR_MAX_DB
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.floats(0.01, 100.0))
 def test_segmental_snr_of_scaled_error(g):
