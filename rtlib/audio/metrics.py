@@ -35,6 +35,8 @@ import math
 
 import numpy as np
 
+from rtlib.validate import check_rate_hz
+
 __all__ = [
     "SEGSNR_MIN_DB",
     "SEGSNR_MAX_DB",
@@ -65,9 +67,8 @@ def _same_length(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None
                          f"got {len(a)} and {len(b)}")
 
 
-def _frame_len(rate_hz: float, frame_ms: float) -> int:
-    if not rate_hz > 0:
-        raise ValueError(f"rate_hz must be > 0, got {rate_hz!r}")
+def _frame_len(rate_hz: int, frame_ms: float) -> int:
+    rate_hz = check_rate_hz(rate_hz)
     if not 1.0 <= frame_ms <= 1000.0:
         raise ValueError(f"frame_ms must be in [1, 1000], got {frame_ms!r}")
     return max(1, int(round(rate_hz * frame_ms / 1000.0)))
@@ -111,7 +112,7 @@ def segmental_snr_db(clean, processed, rate_hz: int, frame_ms: float = 20.0) -> 
     return _segsnr(s, y, rate_hz, frame_ms, min_db=SEGSNR_MIN_DB, max_db=SEGSNR_MAX_DB)
 
 
-def erle_db_over_time(mic, error, rate_hz: float, frame_ms: float = 20.0,
+def erle_db_over_time(mic, error, rate_hz: int, frame_ms: float = 20.0,
                       smoothing: float = 0.9, floor_db: float = -60.0
                       ) -> tuple[np.ndarray, np.ndarray]:
     """ERLE per frame, in dB, with both powers smoothed over frames.
@@ -141,7 +142,7 @@ def erle_db_over_time(mic, error, rate_hz: float, frame_ms: float = 20.0,
     return t_s, erle
 
 
-def mean_erle_db(mic, error, rate_hz: float, start_s: float = 0.0,
+def mean_erle_db(mic, error, rate_hz: int, start_s: float = 0.0,
                  stop_s: float | None = None) -> float:
     """One ERLE in dB over ``[start_s, stop_s)``: 10 log10(sum d^2 / sum e^2).
 
@@ -151,8 +152,7 @@ def mean_erle_db(mic, error, rate_hz: float, start_s: float = 0.0,
     d = _as_signal(mic, "mic")
     e = _as_signal(error, "error")
     _same_length(d, e, "mic", "error")
-    if not rate_hz > 0:
-        raise ValueError(f"rate_hz must be > 0, got {rate_hz!r}")
+    rate_hz = check_rate_hz(rate_hz)
     dur_s = len(d) / float(rate_hz)
     stop = dur_s if stop_s is None else stop_s
     if not 0.0 <= start_s < stop <= dur_s + 1e-12:

@@ -39,6 +39,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.linalg.blas import daxpy, ddot
 
+from rtlib.validate import check_rate_hz
+
 __all__ = ["NlmsCanceller", "check_frames", "nlms_update", "run_frames", "taps_for"]
 
 #: Default regularisation, as a per-sample power: delta = L * REG_POWER, i.e. the
@@ -49,8 +51,7 @@ REG_POWER = 1e-5
 
 def taps_for(filter_ms: float, rate_hz: int) -> int:
     """Number of FIR taps spanning ``filter_ms`` at ``rate_hz`` (filter_ms in (0, 2000])."""
-    if not rate_hz > 0:
-        raise ValueError(f"rate_hz must be > 0, got {rate_hz!r}")
+    rate_hz = check_rate_hz(rate_hz)
     if not 0.0 < filter_ms <= 2000.0:
         raise ValueError(f"filter_ms must be in (0, 2000], got {filter_ms!r}")
     return max(1, int(round(filter_ms * rate_hz / 1000.0)))

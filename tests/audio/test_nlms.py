@@ -87,7 +87,7 @@ def test_taps_for():
 
 @pytest.mark.parametrize("kwargs, name", [
     (dict(step=0.0), "step"), (dict(step=2.0), "step"), (dict(filter_ms=0.0), "filter_ms"),
-    (dict(taps=0), "taps"), (dict(reg=-1.0), "reg"), (dict(rate_hz=0), "rate_hz"),
+    (dict(taps=0), "taps"), (dict(reg=-1.0), "reg"), (dict(rate_hz=0), "rate_hz"), (dict(rate_hz=16000.5), "rate_hz"),
 ])
 def test_bad_parameters_name_themselves(kwargs, name):
     with pytest.raises(ValueError, match=name):
