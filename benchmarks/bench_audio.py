@@ -18,6 +18,8 @@ signals in 16 ms frames (256 samples):
   (linear, NLMS or FDAF) within 3 dB of Speex's linear canceller (goal: above it).
 - convergence time: from :func:`rtlib.audio.metrics.convergence_time_s`, the time
   after which the smoothed per-frame ERLE stays above 20 dB.
+- misalignment at the end (NLMS, FDAF): how far the weights are from the true RIR,
+  its tail past 128 ms included.
 - double talk: the same room with a near-end talker 6 dB above the echo from 8 to
   11 s; the worst misalignment from 8 to 11.5 s of FDAF without a detector and with
   the normalised cross-correlation detector (:mod:`rtlib.audio.dtd`).
@@ -76,6 +78,7 @@ def run() -> list[Row]:
     erle: dict[str, float] = {}
     conv: dict[str, float] = {}
     xrt: dict[str, float] = {}
+    misalignment: dict[str, float] = {}
     for name, make in makers.items():
         out: dict = {}
 
@@ -83,6 +86,7 @@ def run() -> list[Row]:
             c = make()
             out["e"] = run_frames(c, s.far, s.mic, FRAME)
             out["delay"] = getattr(c, "delay_samples", 0)
+            out["canceller"] = c
 
         xrt[name] = SECONDS / _cpu_s(once)
         e, n = out["e"], out["delay"]
@@ -91,6 +95,8 @@ def run() -> list[Row]:
         erle[name] = mean_erle_db(mic, e, RATE_HZ, start_s=CONVERGED_FROM_S)
         t_s, v = erle_db_over_time(mic, e, RATE_HZ)
         conv[name] = convergence_time_s(t_s, v, TARGET_DB)
+        if name in ("NLMS", "FDAF"):
+            misalignment[name] = misalignment_db(s.rir, out["canceller"].weights)
 
     bars = {"NLMS": 10.0, "FDAF": 50.0}
     for name in makers:
@@ -105,6 +111,9 @@ def run() -> list[Row]:
                         "s", higher_is_better=False,
                         note="smoothed 20 ms ERLE stays above from then on"
                         + ("" if np.isfinite(c) else "; never (-1)")))
+    for name, m in misalignment.items():
+        rows.append(Row(f"{name}: misalignment at {SECONDS:g} s", m, "dB", higher_is_better=False,
+                        note="norm(h - w)^2 / norm(h)^2 against the whole RIR"))
     best = max(("NLMS", "FDAF"), key=lambda k: erle[k])
     rows.append(Row("best course canceller ERLE - Speex ERLE", erle[best] - erle["Speex"], "dB",
                     bar=-3.0, note=f"{best} vs Speex, both linear (no suppressor)"))

@@ -26,9 +26,9 @@ Speed: the recursion cannot be vectorised across samples (w changes after every 
 so each sample costs one dot product and one in-place "a x plus y" of L values, both
 done by BLAS (``ddot``, ``daxpy``) on a sliding-window view of the far-end history:
 no copies.  The energies x^T x of a whole frame are vectorised (a cumulative sum).
-With L = 2048 (128 ms at 16 kHz) this ran at 13-15x real time on one core of the
-course machine (benchmarks/bench_audio.py, CPU time); the frequency-domain filter in
-rtlib.audio.fdaf ran at about 60x there.
+With L = 2048 (128 ms at 16 kHz) this ran at 13-23x real time on one core of the
+course machine, depending on the run (benchmarks/bench_audio.py, CPU time); the
+frequency-domain filter in rtlib.audio.fdaf ran at 60-99x there.
 
 Used in: notebooks/09_echo_noise.ipynb.
 """
