@@ -53,6 +53,7 @@ import numpy as np
 from scipy.fft import irfft, rfft
 
 from rtlib.audio.nlms import REG_POWER, check_frames, taps_for
+from rtlib.validate import check_rate_hz
 
 __all__ = ["FdafCanceller", "POWER_SMOOTHING"]
 
@@ -87,7 +88,7 @@ class FdafCanceller:
             raise ValueError(f"step must be in (0, 2), got {step!r}")
         if reg is not None and not reg > 0:
             raise ValueError(f"reg must be > 0, got {reg!r}")
-        self.rate_hz = int(rate_hz)
+        self.rate_hz = check_rate_hz(rate_hz)
         self.block_size = int(block_size)
         self.partitions = -(-int(taps) // self.block_size)
         self.taps = self.partitions * self.block_size

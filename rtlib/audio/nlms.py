@@ -102,7 +102,7 @@ class NlmsCanceller:
             raise ValueError(f"step must be in (0, 2), got {step!r}")
         if reg is not None and not reg > 0:
             raise ValueError(f"reg must be > 0, got {reg!r}")
-        self.rate_hz = int(rate_hz)
+        self.rate_hz = check_rate_hz(rate_hz)
         self.taps = int(taps)
         self.step = float(step)
         self.reg = float(reg) if reg is not None else self.taps * REG_POWER
@@ -141,14 +141,16 @@ class NlmsCanceller:
         n_new = len(x)
         buf = np.concatenate((self._history, x))
         windows = sliding_window_view(buf, self.taps)      # windows[n] ends at x(n)
-        csum = np.concatenate(([0.0], np.cumsum(buf * buf)))
-        energy = csum[self.taps:] - csum[:n_new]            # x(n)^T x(n) for each n
-        e = np.empty(n_new)
         w, mu, delta = self._w_rev, self.step, self.reg
-        for n in range(n_new):
-            e[n] = d[n] - ddot(w, windows[n])                  # e = d - w^T x
-            if adapt:
-                daxpy(windows[n], w, a=mu * e[n] / (delta + energy[n]))  # w += mu e x / (delta + x^T x)
+        if not adapt:                                       # frozen: one matrix product
+            e = d - windows @ w
+        else:
+            csum = np.concatenate(([0.0], np.cumsum(buf * buf)))
+            energy = csum[self.taps:] - csum[:n_new]        # x(n)^T x(n) for each n
+            e = np.empty(n_new)
+            for n in range(n_new):
+                e[n] = d[n] - ddot(w, windows[n])                              # e = d - w^T x
+                daxpy(windows[n], w, a=mu * e[n] / (delta + energy[n]))      # w += mu e x / (delta + x^T x)
         self._history = buf[n_new:].copy()
         self.echo_estimate = d - e
         return e

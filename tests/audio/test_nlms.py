@@ -66,6 +66,8 @@ def test_adapt_false_freezes_and_predict_is_what_process_subtracts():
     assert np.array_equal(c.weights, w)
     assert np.allclose(e, d[200:300] - y)
     assert np.allclose(c.echo_estimate, y)
+    # and it is the convolution of the far end with the weights
+    assert np.allclose(y, np.convolve(x[:300], c.weights)[200:300])
 
 
 @pytest.fixture(scope="module")
