@@ -117,6 +117,8 @@ def run() -> list[Row]:
     best = max(("NLMS", "FDAF"), key=lambda k: erle[k])
     rows.append(Row("best course canceller ERLE - Speex ERLE", erle[best] - erle["Speex"], "dB",
                     bar=-3.0, note=f"{best} vs Speex, both linear (no suppressor)"))
+    rows.append(Row("FDAF+RES ERLE - Speex+RES ERLE", erle["FDAF+RES"] - erle["Speex+RES"], "dB",
+                    note="both with their residual echo suppressor"))
 
     dt = echo_scene(SECONDS, double_talk_s=DT_S, ser_db=6.0, seed=0)
 

@@ -98,8 +98,9 @@ def test_suppressor_is_transparent_without_echo_estimate():
     assert np.allclose(out[256:], e[:-256])
 
 
-def test_suppressor_removes_the_echo_left_by_a_nonlinear_loudspeaker():
-    s = echo_scene(6.0, drive=5.0, seed=0)
+@pytest.mark.parametrize("drive", [0.0, 5.0], ids=["linear", "soft-clipping"])
+def test_suppressor_removes_the_echo_the_linear_filter_leaves(drive):
+    s = echo_scene(6.0, drive=drive, seed=0)
     e = run_frames(FdafCanceller(128.0, RATE), s.far, s.mic, 256)
     c = ResCanceller(FdafCanceller(128.0, RATE), ResidualEchoSuppressor(RATE))
     out = run_frames(c, s.far, s.mic, 256)
@@ -107,12 +108,14 @@ def test_suppressor_removes_the_echo_left_by_a_nonlinear_loudspeaker():
     linear = mean_erle_db(s.mic, e, RATE, start_s=3.0)
     suppressed = mean_erle_db(s.mic[:-n], out[n:], RATE, start_s=3.0)
     assert 0.0 < c.suppressor.leak < 1.0
+    assert c.suppressor.leak >= c.suppressor.min_leak
     assert suppressed > linear + 3.0
 
 
 @pytest.mark.parametrize("kwargs, name", [
     (dict(floor_db=5.0), "floor_db"), (dict(over=0.1), "over"), (dict(smoothing=1.0), "smoothing"),
     (dict(leak_smoothing=0.0), "leak_smoothing"), (dict(decay=1.0), "decay"),
+    (dict(min_leak=2.0), "min_leak"),
 ])
 def test_bad_suppressor_parameters_name_themselves(kwargs, name):
     with pytest.raises(ValueError, match=name):
