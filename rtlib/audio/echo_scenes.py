@@ -77,22 +77,24 @@ def echo_scene(seconds: float = 8.0, *, far_lang: str = "en", near_lang: str = "
                rate_hz: int = 16000, room_m=DEFAULT_ROOM_M, rt60_s: float = 0.3,
                speaker_m=DEFAULT_SPEAKER_M, mic_m=DEFAULT_MIC_M,
                talker_m=DEFAULT_TALKER_M, double_talk_s: tuple[float, float] | None = None,
-               erl_db: float = 6.0, ser_db: float = 0.0, snr_db: float = 40.0, noise_kind: str = "white",
-               drive: float = 0.0, far_kind: str = "speech", seed: int = 0) -> EchoScene:
+               erl_db: float = 6.0, ser_db: float = 0.0, snr_db: float = 40.0,
+               noise_kind: str = "white", drive: float = 0.0, far_kind: str = "speech",
+               seed: int = 0) -> EchoScene:
     """Simulate ``seconds`` of microphone signal: echo of the far end + near talker + noise.
 
-    - far end: the course speech clip in ``far_lang`` (``far_kind="speech"``), or unit
-      white noise (``far_kind="white"``, handy to identify the room), played through
-      :func:`loudspeaker` with ``drive`` and the RIR from ``speaker_m`` to ``mic_m``,
+    - far end: the course speech clip in ``far_lang`` (``far_kind="speech"``), or white
+      noise of RMS 0.1 (``far_kind="white"``, handy to identify the room), played
+      through :func:`loudspeaker` with ``drive`` and the RIR from ``speaker_m`` to ``mic_m``,
       scaled so that the echo is ``erl_db`` dB weaker than the far-end signal (echo
-      return loss, in [-20, 40] dB; G.168 assumes at least 6 dB).  ``rir`` in the
+      return loss, in [-20, 40] dB; the default 6 dB is what the Geigel detector's
+      threshold 0.5 assumes, see rtlib.audio.dtd).  ``rir`` in the
       result is that scaled response: ``echo == conv(loudspeaker(far), rir)``.
     - near end: silent unless ``double_talk_s=(start, stop)``; then the clip in
       ``near_lang``, through the RIR from ``talker_m`` to the mic, scaled so that over
       that stretch its power is ``ser_db`` dB above the echo's (signal-to-echo ratio,
       in [-30, 30] dB).
-    - noise: ``noise_kind`` ("white", "pink" or "babble") with power ``snr_db`` dB below the
-      echo's (in [-10, 100] dB), drawn from ``seed``.
+    - noise: ``noise_kind`` ("white", "pink" or "babble") with power ``snr_db`` dB
+      below the echo's (in [-10, 100] dB), drawn from ``seed``.
     """
     rate = _check_rate(rate_hz)
     if not 0.1 <= seconds <= 120.0:
