@@ -25,8 +25,10 @@ the echo comes back, often louder than without any canceller.  A double-talk det
   function of x (echo only) and drops below 1 as the near end adds energy uncorrelated
   with x.  Since R_xx^-1 r_xd is the Wiener solution, which a converged canceller
   approximates by its weights w, r_xd^T R_xx^-1 r_xd ~ E[d y] with y = w^T x the echo
-  estimate (the paper's practical form): xi^2 ~ E[d y] / E[d^2].  It needs a roughly
-  converged filter, so it stays silent for ``warmup_s`` of far-end activity.
+  estimate: xi^2 ~ E[d y] / E[d^2], with no matrix to invert.  This form needs a
+  roughly converged filter, so it stays silent for ``warmup_s`` of far-end activity.
+  When the far end is silent xi drops too and adaptation freezes: harmless, there is
+  nothing to learn then.
 - :class:`DoubleTalkCanceller` wraps any canceller with a ``predict`` method (NLMS,
   FDAF) and a detector; it records each frame's decision.
 
@@ -106,6 +108,8 @@ class NccDetector:
     (y the canceller's echo estimate for the frame); double talk if xi < ``threshold``
     (in (0, 1)).  Frames with far-end power below ``far_floor`` (mean square) do not
     count towards the ``warmup_s`` of far-end activity before the first decision.
+    The defaults (0.85, 50 ms, 100 ms hangover, 1 s) are ours, chosen on
+    rtlib.audio.echo_scenes' default room (tests/audio/test_dtd.py checks them).
     """
 
     def __init__(self, rate_hz: int = 16000, threshold: float = 0.85, tau_ms: float = 50.0,
