@@ -133,12 +133,10 @@ class FdafCanceller:
         if adapt:
             norm = np.maximum(self.partitions * self._power, self._X2.sum(axis=0)) + self.reg
             self._ebuf[n:] = e
-            G = np.conj(X) * (rfft(self._ebuf) / norm)
-            if self.constrained:
-                g = irfft(G, axis=1)
-                g[:, n:] = 0.0                                      # keep N taps per partition
-                G = rfft(g, axis=1)
-            self._W += 2.0 * self.step * G
+            G = np.conj(X) * ((2.0 * self.step) * rfft(self._ebuf) / norm)   # 2 mu G_p
+            if self.constrained:                                    # keep N taps per partition:
+                G = rfft(irfft(G, axis=1)[:, :n], n=2 * n, axis=1)  # rfft zero-pads the rest
+            self._W += G
         return e
 
     def predict(self, far_frame) -> np.ndarray:
