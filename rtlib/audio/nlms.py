@@ -161,12 +161,16 @@ def run_frames(canceller, far, mic, frame_size: int = 160, adapt: bool = True) -
 
     Any object with ``process(far_frame, mic_frame, adapt=...)`` works (NLMS, FDAF,
     the double-talk wrapper).  A partial last frame is passed as it is, except to a
-    canceller with a fixed ``block_size`` (FDAF), where it is zero-padded and cut back.
+    canceller with a fixed ``block_size`` (FDAF, Speex), which gets frames of a multiple
+    of it and a zero-padded last frame, its output cut back.
     """
     x, d = check_frames(far, mic)
     if not frame_size >= 1:
         raise ValueError(f"frame_size must be >= 1, got {frame_size!r}")
     fixed = getattr(canceller, "block_size", None)
+    if fixed and frame_size % fixed:
+        raise ValueError(f"frame_size must be a multiple of the canceller's block_size "
+                         f"{fixed}, got {frame_size}")
     out = np.empty(len(x))
     for i in range(0, len(x), frame_size):
         xs, ds = x[i:i + frame_size], d[i:i + frame_size]

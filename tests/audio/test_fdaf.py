@@ -85,6 +85,18 @@ def test_bad_parameters_name_themselves(kwargs, name):
         FdafCanceller(**kwargs)
 
 
+def test_run_frames_pads_only_the_last_frame():
+    rng = np.random.default_rng(2)
+    x, d = rng.standard_normal(1000), rng.standard_normal(1000)
+    whole = run_frames(FdafCanceller(taps=64, block_size=32), x, d, 64)
+    assert whole.shape == (1000,)
+    # the same stream in one go (padded once at the end) gives the same output
+    one_go = run_frames(FdafCanceller(taps=64, block_size=32), x, d, 1024)
+    assert np.allclose(whole, one_go)
+    with pytest.raises(ValueError, match="frame_size"):
+        run_frames(FdafCanceller(taps=64, block_size=32), x, d, 48)
+
+
 def test_frames_must_be_whole_blocks():
     c = FdafCanceller(taps=64, block_size=32)
     with pytest.raises(ValueError, match="block_size=32"):
