@@ -41,6 +41,8 @@ def test_adapt_false_freezes_and_predict_is_what_process_subtracts():
     e = c.process(x[512:768], d[512:768], adapt=False)
     assert np.array_equal(c.weights, w)
     assert np.allclose(e, d[512:768] - y)
+    # overlap-save computes a linear convolution of the far end with the weights
+    assert np.allclose(y, np.convolve(x[:768], w)[512:768])
 
 
 @pytest.fixture(scope="module")
