@@ -112,7 +112,11 @@ class FdafCanceller:
 
     @property
     def weights(self) -> np.ndarray:
-        """The current echo-path estimate in the time domain, P N taps (a copy)."""
+        """The current echo-path estimate in the time domain, P N taps (a copy).
+
+        The first N samples of each partition's inverse FFT; with ``constrained=False``
+        the other N (the circular-convolution part) are left out.
+        """
         n = self.block_size
         return np.fft.irfft(self._W, n=2 * n, axis=1)[:, :n].reshape(-1)
 
