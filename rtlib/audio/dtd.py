@@ -74,7 +74,7 @@ class GeigelDetector:
     ``window_ms`` is L (it should span the echo path's delay; default 128 ms),
     ``threshold`` T in (0, 2] (0.5 assumes an echo return loss of at least 6 dB).
     :meth:`update` returns True if any sample of the frame fired, or the hangover of
-    ``hangover_ms`` since the last firing is still running.
+    ``hangover_ms`` since the last firing is still running (the 100 ms default is ours).
     """
 
     def __init__(self, rate_hz: int = 16000, threshold: float = 0.5, window_ms: float = 128.0,
