@@ -47,7 +47,7 @@ from rtlib.conf.geo import (
     haversine_km,
 )
 from rtlib.conf.geodata import city, city_names
-from rtlib.conf.overlay import Backbone
+from rtlib.conf.overlay import Backbone, Route
 from rtlib.quality.budget import G114_PLANNING_LIMIT_MS, G114_TRANSPARENT_MS, TYPICAL_CALL, LatencyBudget
 
 #: Time an SFU takes to forward a packet [ms]: an assumption (it neither decodes nor encodes;
@@ -193,7 +193,7 @@ def edge_call(people, sites=None, *, k: int = 3, backbone: Backbone | None = Non
     pairs = []
     for a, b in itertools.permutations(people, 2):
         ea, eb = home[a.city], home[b.city]
-        route = backbone.route(ea, eb)
+        route = Route((ea,), 0.0, 0.0, 0.0) if ea == eb else backbone.route(ea, eb)
         net = (access_rtt_ms(a.access) / 2 + public_one_way_ms(a.city, ea) + route.delay_ms
                + server_ms * len(route.path) + public_one_way_ms(eb, b.city) + access_rtt_ms(b.access) / 2)
         pairs.append(_pair(budget, a, b, (a.city, *route.path, b.city), net))

@@ -171,3 +171,37 @@ class Backbone:
         for link in links:
             delivered *= 1.0 - link.loss
         return Route(tuple(reversed(path)), sum(l.delay_ms for l in links), 1.0 - delivered, best[dst])
+
+    def route_by_hops(self, src: str, dst: str) -> Route:
+        """The path with the fewest links, blind to delay and loss: a stand-in for BGP's
+        shortest-AS-path rule (each link one hop; ties broken by site names, as BGP breaks them
+        by router ID, never by a measurement).  Its ``cost_ms`` is the links' cost all the same,
+        so the two choices compare on one scale."""
+        adj: dict[str, list[Link]] = {}
+        for link in self.links.values():
+            adj.setdefault(link.a, []).append(link)
+            adj.setdefault(link.b, []).append(link)
+        for s in (src, dst):
+            if s not in adj:
+                raise ValueError(f"site {s!r} is not on the backbone; sites: {self.sites}")
+        paths: dict[str, tuple[tuple[str, ...], tuple[Link, ...]]] = {src: ((src,), ())}
+        frontier = [src]
+        while frontier and dst not in paths:
+            nxt: dict[str, tuple[tuple[str, ...], tuple[Link, ...]]] = {}
+            for node in sorted(frontier):
+                for link in sorted(adj[node], key=lambda l: l.b if l.a == node else l.a):
+                    other = link.b if link.a == node else link.a
+                    if other in paths:
+                        continue
+                    cand = (paths[node][0] + (other,), paths[node][1] + (link,))
+                    if other not in nxt or cand[0] < nxt[other][0]:
+                        nxt[other] = cand
+            paths.update(nxt)
+            frontier = list(nxt)
+        if dst not in paths:
+            raise ValueError(f"no path from {src!r} to {dst!r} on the backbone")
+        path, links = paths[dst]
+        delivered = 1.0
+        for link in links:
+            delivered *= 1.0 - link.loss
+        return Route(path, sum(l.delay_ms for l in links), 1.0 - delivered, sum(l.cost_ms for l in links))

@@ -93,3 +93,32 @@ def test_edge_call_follows_the_reroute():
     assert rerouted.mouth_to_ear_ms > clean.mouth_to_ear_ms
     # and still better than the central server in Virginia
     assert rerouted.mouth_to_ear_ms < central_call(people).pair("Shanghai", "São Paulo").mouth_to_ear_ms
+
+
+def test_hop_count_route_ignores_measurements():
+    bb = Backbone()
+    bb.add_link("A", "B", 100.0)
+    bb.add_link("B", "D", 100.0)
+    bb.add_link("A", "C", 5.0)
+    bb.add_link("C", "E", 5.0)
+    bb.add_link("E", "D", 5.0)
+    hops = bb.route_by_hops("A", "D")
+    assert hops.path == ("A", "B", "D") and hops.delay_ms == 200.0 and hops.cost_ms == 200.0
+    assert bb.route("A", "D").path == ("A", "C", "E", "D")  # the overlay takes three fast links
+    bb.degrade("A", "B", loss=0.5)  # a lossy link does not move the hop count's choice
+    hops = bb.route_by_hops("A", "D")
+    assert hops.path == ("A", "B", "D") and hops.loss == pytest.approx(0.5)
+    assert hops.cost_ms == pytest.approx(200.0 + loss_equivalent_ms(0.5))
+    # ties between equal hop counts go to the lexicographically first path, not the faster one
+    bb2 = Backbone()
+    bb2.add_link("A", "B", 90.0)
+    bb2.add_link("B", "Z", 90.0)
+    bb2.add_link("A", "C", 1.0)
+    bb2.add_link("C", "Z", 1.0)
+    assert bb2.route_by_hops("A", "Z").path == ("A", "B", "Z")
+    assert bb2.route_by_hops("A", "A").path == ("A",)
+    with pytest.raises(ValueError, match="not on the backbone"):
+        bb2.route_by_hops("A", "Q")
+    bb2.add_link("X", "Y", 1.0)
+    with pytest.raises(ValueError, match="no path"):
+        bb2.route_by_hops("A", "X")

@@ -131,3 +131,12 @@ def test_speed_of_light_floor_against_g114():
     assert never and all(f > 150 for _, _, f in never) and never[0][2] == max(f for _, _, f in never)
     assert ("London", "Paris") not in {(a, b) for a, b, _ in never}
     assert pairs_never_within(400) == []  # light alone never breaks the planning limit on Earth
+
+
+def test_one_edge_site_is_one_server_reached_over_the_public_internet():
+    people = ["London", "Paris", "Berlin"]
+    one = edge_call(people, ["Amsterdam"])
+    central = central_call(people, "Amsterdam")
+    for a, b in itertools.permutations(people, 2):
+        assert one.pair(a, b).path == (a, "Amsterdam", b)
+        assert one.pair(a, b).mouth_to_ear_ms == pytest.approx(central.pair(a, b).mouth_to_ear_ms)

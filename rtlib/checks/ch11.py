@@ -1,0 +1,138 @@
+"""Checks for notebooks/11_edge_latency.ipynb (edge nodes and global latency).
+
+Each check says what is wrong and never the expected value.  An unanswered exercise
+(``None``) gets "not answered yet".
+
+- :func:`edge_sites`: exercise 11.1, three edge sites for a twelve-city conference,
+  chosen among the candidate hubs; passes within 5 % of the best possible worst delay;
+- :func:`max_distance`: exercise 11.2, the farthest two people can be and still talk under
+  G.114's 150 ms at the speed-of-light floor.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+
+from rtlib.checks.core import Feedback, as_number, close_to, fail, ok
+
+# -- 11.1 three edge sites ------------------------------------------------------------------
+#: The conference of exercise 11.1 (everyone on fibre).
+GROUP = ("Beijing", "Osaka", "Bangkok", "Jakarta", "New Delhi", "Riyadh", "Cairo", "Madrid", "Warsaw", "Atlanta",
+         "Vancouver", "Lima")
+K = 3
+#: How close to the optimum an answer must come (its worst delay at most 5 % above).
+TOLERANCE = 1.05
+
+
+def _hubs() -> tuple[str, ...]:
+    from rtlib.conf.edge_experiments import HUBS
+
+    return HUBS
+
+
+@lru_cache(maxsize=1)
+def _matrix() -> np.ndarray:
+    from rtlib.conf.edge import delay_matrix_ms, participants
+
+    return delay_matrix_ms(participants(GROUP), _hubs())
+
+
+@lru_cache(maxsize=1)
+def optimum_ms() -> float:
+    """The least possible worst one-way delay [ms] from a participant to its nearest of K hubs."""
+    from rtlib.conf.edge import exact_k_center, placement_cost_ms
+
+    m = _matrix()
+    return placement_cost_ms(m, exact_k_center(m, K))
+
+
+def edge_sites(sites) -> Feedback:
+    """Exercise 11.1: ``sites`` is a list of K city names among ``HUBS``."""
+    from rtlib.conf.edge import greedy_k_center
+    from rtlib.conf.geodata import city
+
+    if sites is None:
+        return fail("Not answered yet: replace None with your list of sites and run the cell again.")
+    if isinstance(sites, str) or not isinstance(sites, (list, tuple)):
+        return fail(f"sites should be a list of {K} city names, got {type(sites).__name__}.",
+                    'For example ["London", "Tokyo", "Miami"].')
+    if len(sites) != K:
+        return fail(f"sites should name exactly {K} cities, got {len(sites)}.")
+    hubs = _hubs()
+    names = []
+    for s in sites:
+        if not isinstance(s, str):
+            return fail(f"Each site should be a city name (a string), got {type(s).__name__}.")
+        try:
+            name = city(s).name
+        except ValueError:
+            return fail(f"{s!r} is not a city of the table.", "Pick the sites from HUBS.")
+        if name not in hubs:
+            return fail(f"{name} is not one of the candidate sites.",
+                        "Edges can only go where the provider has a data centre: pick from HUBS.")
+        names.append(name)
+    if len(set(names)) != K:
+        return fail("A site appears twice: two servers in one city serve no one better than one.")
+    m = _matrix()
+    idx = [hubs.index(n) for n in names]
+    per = m[:, idx].min(axis=1)
+    cost = float(per.max())
+    if cost <= TOLERANCE * optimum_ms() + 1e-9:
+        return ok(f"Good placement: the farthest participant is {cost:.0f} ms from an edge, within 5 % of the "
+                  "best any three hubs can do.")
+    worst = GROUP[int(np.argmax(per))]
+    hints = [f"With these sites {worst} is the worst off, {cost:.0f} ms one way from its nearest edge: "
+             "move a site to serve that region, then check who is worst off next."]
+    if sorted(idx) == sorted(greedy_k_center(m, K)):
+        hints.append("This is what adding the best single site at a time gives; the best three together differ: "
+                     "try giving up the first, central choice.")
+    return fail("Not good enough yet: another choice of three hubs brings the farthest participant clearly "
+                "closer.", *hints)
+
+
+# -- 11.2 the farthest two people can be -----------------------------------------------------
+LIMIT_MS = 150.0
+
+
+def _fixed_ms() -> float:
+    from rtlib.quality.budget import TYPICAL_CALL
+
+    return TYPICAL_CALL.with_(propagation_ms=0.0).total_ms
+
+
+def max_distance_km() -> float:
+    """(150 ms - the budget's fixed stages) / the fibre delay per km."""
+    from rtlib.conf.geo import FIBRE_US_PER_KM
+
+    return (LIMIT_MS - _fixed_ms()) / (FIBRE_US_PER_KM / 1000.0)
+
+
+def max_distance(distance_km) -> Feedback:
+    """Exercise 11.2: the largest great-circle distance [km] for 150 ms mouth-to-ear at the floor."""
+    from rtlib.conf.geo import C_KM_PER_S, FIBRE_US_PER_KM, PUBLIC_INTERNET_INFLATION, BACKBONE_INFLATION
+
+    value = as_number(distance_km, "distance_km")
+    if isinstance(value, Feedback):
+        return value
+    expected = max_distance_km()
+    per_km_ms = FIBRE_US_PER_KM / 1000.0
+    fixed = _fixed_ms()
+    slips = (
+        (expected / 2, "150 ms is one way, mouth to ear: do not halve it as if it were a round trip."),
+        ((LIMIT_MS - fixed) / (1000.0 / C_KM_PER_S), "Light in glass is slower than in vacuum: about 2/3 c "
+                                                   "(use FIBRE_US_PER_KM)."),
+        (LIMIT_MS / per_km_ms, "Capture, coding, the jitter buffer and playout take their share of the 150 ms "
+                               "before any distance is covered."),
+        ((400.0 - fixed) / per_km_ms, "The limit here is G.114's 150 ms (essentially transparent), not 400 ms."),
+        (expected / PUBLIC_INTERNET_INFLATION, "The floor has no detour: the great circle itself, no route "
+                                               "inflation."),
+        (expected / BACKBONE_INFLATION, "The floor has no detour: the great circle itself, no route inflation."),
+        (expected * 1000.0, "The answer is asked in km, not m."),
+    )
+    for wrong, hint in slips:
+        if math.isclose(value, wrong, rel_tol=0.01) and not math.isclose(value, expected, rel_tol=0.01):
+            return fail("Not right yet.", hint)
+    return close_to(value, expected, what="distance_km", rel=0.01)
