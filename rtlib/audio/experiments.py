@@ -448,3 +448,149 @@ def _plot_noise(r):
                f"log-kurtosis ratio {r['log_kurtosis_ratio']:.2f}")
     ax_out.set_ylabel("")
     return fig
+
+
+# -- the chapter's figures and tables, computed once -------------------------------------------------
+def run_canceller(make, far, mic, frame: int = 256) -> dict:
+    """Run the canceller ``make()`` builds over a call, timing it in CPU seconds.
+
+    Returns the error realigned with the microphone signal (a residual echo
+    suppressor's delay removed, the last samples zero), the CPU time and the canceller.
+    """
+    import time
+
+    from rtlib.audio.nlms import run_frames
+
+    c = make()
+    t0 = time.process_time()
+    e = run_frames(c, far, mic, frame)
+    cpu_s = time.process_time() - t0
+    n = getattr(c, "delay_samples", 0)
+    if n:
+        e = np.concatenate((e[n:], np.zeros(n)))
+    return {"error": e, "cpu_s": cpu_s, "canceller": c}
+
+
+def compare_cancellers(scene, filter_ms: float = 128.0, step: float = 0.5, converged_from_s: float = 6.0,
+                       target_db: float = 20.0) -> dict:
+    """NLMS, FDAF, FDAF + residual echo suppressor, Speex and Speex + its suppressor on ``scene``.
+
+    Every canceller has a ``filter_ms`` filter and gets 16 ms frames.  For each: the error
+    signal, ERLE over time, the ERLE from ``converged_from_s`` to the end, the time
+    after which the smoothed ERLE stays above ``target_db``, and the speed in seconds of
+    audio per CPU second.  Speex is left out (with the reason) if libspeexdsp is missing.
+    """
+    from rtlib.audio.fdaf import FdafCanceller
+    from rtlib.audio.metrics import convergence_time_s, erle_db_over_time, mean_erle_db
+    from rtlib.audio.nlms import NlmsCanceller
+    from rtlib.audio.res import ResCanceller, ResidualEchoSuppressor
+    from rtlib.audio.speex import SpeexEchoCanceller, SpeexUnavailable, load_speexdsp
+
+    rate = scene.rate_hz
+    makers = {
+        "NLMS": lambda: NlmsCanceller(filter_ms, rate, step),
+        "FDAF": lambda: FdafCanceller(filter_ms, rate, step),
+        "FDAF+RES": lambda: ResCanceller(FdafCanceller(filter_ms, rate, step), ResidualEchoSuppressor(rate)),
+        "Speex": lambda: SpeexEchoCanceller(16.0, filter_ms, rate),
+        "Speex+RES": lambda: SpeexEchoCanceller(16.0, filter_ms, rate, residual=True),
+    }
+    missing = None
+    try:
+        load_speexdsp()
+    except SpeexUnavailable as exc:
+        missing = str(exc)
+        makers = {k: v for k, v in makers.items() if not k.startswith("Speex")}
+    frame = int(round(0.016 * rate))
+    out = {}
+    for name, make in makers.items():
+        r = run_canceller(make, scene.far, scene.mic, frame)
+        t_s, erle = erle_db_over_time(scene.mic, r["error"], rate)
+        r.update(t_s=t_s, erle_db=erle, erle_after_db=mean_erle_db(scene.mic, r["error"], rate, converged_from_s),
+                 converge_s=convergence_time_s(t_s, erle, target_db), x_real_time=scene.duration_s / r["cpu_s"])
+        out[name] = r
+    return {"results": out, "speex_missing": missing, "converged_from_s": converged_from_s,
+            "target_db": target_db, "filter_ms": filter_ms}
+
+
+def canceller_table_markdown(cmp: dict) -> str:
+    """The comparison as a Markdown table: ERLE after convergence, convergence time, speed."""
+    rows = ["| canceller | ERLE after convergence [dB] | time to stay above "
+            f"{cmp['target_db']:g} dB [s] | speed [× real time] |", "| --- | ---: | ---: | ---: |"]
+    for name, r in cmp["results"].items():
+        conv = f"{r['converge_s']:.2f}" if math.isfinite(r["converge_s"]) else "never"
+        rows.append(f"| {name} | {r['erle_after_db']:.1f} | {conv} | {r['x_real_time']:.0f} |")
+    return "\n".join(rows)
+
+
+def echo_path_figure(scene, rt60_s: float):
+    """The echo path of ``scene`` (a room of ``rt60_s``): its impulse response and its energy decay."""
+    from rtlib.viz import COLORS, label_axes, new_figure
+    from rtlib.viz.style import legend
+
+    rate = scene.rate_hz
+    fig, (ax_h, ax_d) = new_figure(1, 2, figsize=(11, 3.8))
+    t_ms = np.arange(len(scene.rir)) * 1000.0 / rate
+    ax_h.plot(t_ms, scene.rir, color=COLORS["rtc"], lw=0.7)
+    ax_h.set_xlim(0, 300)
+    label_axes(ax_h, "time after the loudspeaker [ms]", "impulse response h (amplitude)",
+               "Loudspeaker to microphone: direct sound, then the room", unitless=("y",))
+    decay = energy_decay_db(scene.rir)
+    ax_d.plot(t_ms, decay, color=COLORS["rtc"], lw=1.6, label="energy still to come")
+    slope = -60.0 / rt60_s * t_ms / 1000.0
+    ax_d.plot(t_ms, slope, color=COLORS["neutral"], ls="--", lw=1.2, label="−60 dB per RT60")
+    ax_d.set_ylim(-70, 3)
+    ax_d.set_xlim(0, t_ms[-1])
+    label_axes(ax_d, "time after the loudspeaker [ms]", "energy decay [dB]", "Schroeder decay curve")
+    legend(ax_d, where="below", ncols=2)
+    return fig
+
+
+def erle_figure(cmp: dict, names=("NLMS", "FDAF", "FDAF+RES", "Speex")):
+    """ERLE over time of the compared cancellers."""
+    from rtlib.viz import COLORS, label_axes, new_figure
+    from rtlib.viz.style import legend
+
+    colors = {"NLMS": COLORS["rtc"], "FDAF": COLORS["im"], "FDAF+RES": COLORS["good"],
+              "Speex": COLORS["neutral"], "Speex+RES": COLORS["accent"]}
+    fig, ax = new_figure(figsize=(9, 4))
+    for name in names:
+        if name in cmp["results"]:
+            r = cmp["results"][name]
+            ax.plot(r["t_s"], r["erle_db"], color=colors[name], lw=1.3, label=name)
+    ax.axhline(cmp["target_db"], color=COLORS["bad"], ls=":", lw=1, label=f"{cmp['target_db']:g} dB")
+    ax.set_ylim(-5, 55)
+    label_axes(ax, "time [s]", "ERLE [dB]", "Echo removed over time (20 ms frames, smoothed)")
+    legend(ax, where="outside")
+    return fig
+
+
+def noise_tracking_figure(noisy, noise, rate_hz: int, bin_hz: float = 500.0):
+    """The minimum-statistics noise estimate in one frequency bin, against the smoothed
+    power of the noisy speech (what the minimum is searched in) and of the noise alone.
+
+    Returns the figure and the three curves in dB (one value per 16 ms frame).
+    """
+    from scipy.signal import lfilter
+
+    from rtlib.audio.noise_estimate import SMOOTHING, estimate_noise_psd, power_spectrogram
+    from rtlib.viz import COLORS, label_axes, new_figure
+    from rtlib.viz.style import legend
+
+    t_s, freqs, psd = estimate_noise_psd(noisy, rate_hz)
+    k = int(np.argmin(np.abs(freqs - bin_hz)))
+
+    def smoothed_db(x):
+        p = power_spectrogram(x, rate_hz)[:, k]
+        zi = [SMOOTHING * p[0]]
+        return 10 * np.log10(np.maximum(lfilter([1 - SMOOTHING], [1, -SMOOTHING], p, zi=zi)[0], 1e-12))
+
+    noisy_db, noise_db = smoothed_db(noisy), smoothed_db(noise)
+    est_db = 10 * np.log10(np.maximum(psd[:, k], 1e-12))
+    fig, ax = new_figure(figsize=(9, 3.8))
+    ax.plot(t_s, noisy_db, color=COLORS["sky"], lw=1.0, label="noisy speech, smoothed")
+    ax.plot(t_s, noise_db, color=COLORS["neutral"], lw=1.2, ls="--", label="the noise alone, smoothed")
+    ax.plot(t_s, est_db, color=COLORS["bad"], lw=2.0, label="minimum-statistics estimate")
+    label_axes(ax, "time [s]", "power in the bin [dB]", f"Noise estimate in the bin at {freqs[k]:.0f} Hz")
+    legend(ax, where="outside")
+    return fig, {"t_s": t_s, "noisy_db": noisy_db, "noise_db": noise_db, "estimate_db": est_db,
+                 "freq_hz": float(freqs[k])}
