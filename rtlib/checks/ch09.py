@@ -149,8 +149,8 @@ def filter_taps(answer, *, rt60_s: float = RT60_S, target_db: float = TARGET_ERL
     exp = needed_taps(rt60_s, target_db, rate_hz)
     if abs(value - exp) <= max(1.0, 0.005 * exp):
         return ok(f"Right: a filter of that many taps spans the first {target_db:g} dB of the decay. "
-                  "A real room's direct sound and early reflections hold most of the energy, so it often "
-                  "needs fewer; the chapter's energy-decay figure shows how many for the simulated office.")
+                  "A real room's direct sound carries a good share of the energy, so it may need "
+                  "somewhat fewer; the chapter compares the rule with its simulated office.")
     t_ms = exp / rate_hz * 1000
 
     def near(x):
