@@ -87,8 +87,8 @@ def edge_sites(sites) -> Feedback:
     hints = [f"With these sites {worst} is the worst off, {cost:.0f} ms one way from its nearest edge: "
              "move a site to serve that region, then check who is worst off next."]
     if sorted(idx) == sorted(greedy_k_center(m, K)):
-        hints.append("This is what adding the best single site at a time gives; the best three together differ: "
-                     "try giving up the first, central choice.")
+        hints.append("This is what adding the best single site at a time gives; the best three together need "
+                     "not contain those picks: try replacing each of them in turn.")
     return fail("Not good enough yet: another choice of three hubs brings the farthest participant clearly "
                 "closer.", *hints)
 

@@ -98,6 +98,8 @@ def edge_deployments(group, server, access, k) -> dict:
             "fixed_ms": FIXED_MS,
             "central_within_150": central.share_within(G114_TRANSPARENT_MS),
             "edge_within_150": edge.share_within(G114_TRANSPARENT_MS),
+            "central_within_400": central.share_within(G114_PLANNING_LIMIT_MS),
+            "edge_within_400": edge.share_within(G114_PLANNING_LIMIT_MS),
             "central_worst_ms": central.worst_ms, "edge_worst_ms": edge.worst_ms}
 
 
@@ -245,8 +247,9 @@ def edge_placement(k, objective) -> dict:
     g, gc, e, ec = _placements(k, objective)
     m = _office_matrix()
     home = [HUBS[e[int(i)]] for i in np.argmin(m[:, list(e)], axis=1)]
+    worst = int(np.argmax(m[:, list(e)].min(axis=1)))
     return {"k": k, "objective": objective, "greedy": [HUBS[i] for i in g], "greedy_ms": gc,
-            "exact": [HUBS[i] for i in e], "exact_ms": ec, "home": home,
+            "exact": [HUBS[i] for i in e], "exact_ms": ec, "home": home, "worst_office": OFFICES[worst],
             "curve": [{"k": kk, "greedy_ms": a, "exact_ms": b} for kk, a, b in curve]}
 
 

@@ -107,16 +107,23 @@ def draw_world(participants=(), edges=(), routes=(), *, ax=None, title: str | No
         for s, t in zip(route, route[1:]):
             draw_arc(ax, s, t, color=color, lw=1.8, alpha=0.9, label=lab)
             lab = None
-    for group, marker, color, size, label in ((edges, "s", COLORS["bad"], 60, edge_label),
-                                              (participants, "o", COLORS["rtc"], 40, "participant")):
+    people = {city(c).name for c in participants}
+    # Edge squares are drawn larger than participant dots, so a site in a participant's own city
+    # shows as a square around the dot; a site's name goes below-left of it, a participant's
+    # above-right, and a city that is both is named once.
+    for group, marker, color, size, label, offset, ha in (
+            (edges, "s", COLORS["bad"], 110, edge_label, (-5, -12), "right"),
+            (participants, "o", COLORS["rtc"], 40, "participant", (4, 4), "left")):
         cs = [city(c) for c in group]
         if cs:
             ax.scatter([c.lon_deg for c in cs], [c.lat_deg for c in cs], marker=marker, s=size, color=color,
                        edgecolors="white", linewidths=0.8, zorder=3, label=label)
             if labels:
                 for c in cs:
-                    ax.annotate(c.name, (c.lon_deg, c.lat_deg), xytext=(4, 4), textcoords="offset points",
-                                fontsize=8, zorder=4)
+                    if marker == "s" and c.name in people:
+                        continue
+                    ax.annotate(c.name, (c.lon_deg, c.lat_deg), xytext=offset, textcoords="offset points",
+                                fontsize=8, ha=ha, zorder=4)
     ax.set_xlim(*EXTENT_DEG[:2])
     ax.set_ylim(*EXTENT_DEG[2:])
     ax.set_aspect("equal")
