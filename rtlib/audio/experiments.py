@@ -44,7 +44,7 @@ METHODS = ("subtract", "wiener")
 
 
 # -- shared, cached signals ------------------------------------------------------------------
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=16)
 def _scene(seconds: float, rt60_s: float = 0.3, snr_db: float = STEP_SNR_DB, far_kind: str = "speech",
            double_talk_s: tuple | None = None):
     from rtlib.audio.echo_scenes import echo_scene
@@ -179,6 +179,13 @@ def energy_decay_db(rir) -> np.ndarray:
     return 10.0 * np.log10(np.maximum(tail / tail[0], 1e-12))
 
 
+@lru_cache(maxsize=1)
+def _all_rooms() -> None:
+    """Build the filter-length widget's rooms once (0.7 s on the course machine, mostly RT60 0.5 s)."""
+    for rt in RT60_VALUES_S:
+        _scene(3.0, rt, 80.0, "white")
+
+
 @lru_cache(maxsize=256)
 def _fdaf_erle(filter_ms: float, rt60_s: float) -> float:
     from rtlib.audio.fdaf import FdafCanceller
@@ -213,6 +220,7 @@ def echo_filter_length(filter_ms, rt60_s) -> dict:
     if not 16.0 <= filter_ms <= 256.0:
         raise ValueError(f"filter_ms must be in [16, 256] ms, got {filter_ms!r}")
     rt = min(RT60_VALUES_S, key=lambda v: abs(v - rt))
+    _all_rooms()                                  # every RT60 at once: later slider moves stay fast
     sc = _scene(3.0, rt, 80.0, "white")
     ms_axis = np.arange(2.0, 256.0 + 1e-9, 2.0)
     taps_axis = np.round(ms_axis * RATE_HZ / 1000).astype(int)
