@@ -116,3 +116,88 @@ def close_to(answer, expected: float, *, what: str = "Your answer", rel: float =
 def is_generic(fb: Feedback) -> bool:
     """Whether ``fb`` is :func:`close_to`'s generic "too high / too low" verdict."""
     return not fb.passed and not fb.hints and any(w in fb.message for w in ("too high", "too low", "wrong sign"))
+
+
+# -- staged hints -------------------------------------------------------------------------------
+_ASK = "Stuck? Run the check again with hint=True for a first hint."
+_ASK_AGAIN = "A second hint is there: run the check again with hint=True."
+_TRY_FIRST = "The second hint comes after another try: change your answer and run the check again first."
+
+
+class StagedCheck:
+    """A check whose hints come in stages, so a learner thinks before reading them.
+
+    Wraps ``check(answer, **kwargs) -> Feedback`` whose ``hints`` are ordered from the
+    gentlest to the most specific (two stages are used).  Calling the staged check:
+
+    - a wrong answer shows the check's message (what was measured, what is wrong) and
+      no hint, only how to ask for one;
+    - ``hint=True`` unlocks the first hint;
+    - ``hint=True`` again unlocks the second hint, but only after at least one more
+      wrong try (a *different* wrong answer) since the first hint was unlocked.
+
+    Unlocked hints stay shown on later tries.  Re-running a cell with the same answer
+    is not a new try, nor is an unanswered ``None``.  The state lives in the object, so
+    a notebook keeps it across re-runs of the cell; :meth:`reset` starts over.  Hints
+    come from the wrapped check and, like every check's text, never hold the answer.
+
+    Used in: the design tasks of notebooks 04, 07 and 08.
+    """
+
+    def __init__(self, check, stages: int = 2):
+        if not callable(check):
+            raise ValueError(f"check must be callable, got {type(check).__name__}")
+        if isinstance(stages, bool) or not isinstance(stages, int) or not 1 <= stages <= 5:
+            raise ValueError(f"stages must be an integer in [1, 5], got {stages!r}")
+        self.check = check
+        self.stages = stages
+        self.__doc__ = getattr(check, "__doc__", None)
+        self.__name__ = getattr(check, "__name__", type(self).__name__)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the tries and lock the hints again."""
+        self.unlocked = 0  # hints shown so far
+        self.tries = 0  # distinct wrong answers
+        self._tries_at_unlock = 0
+        self._last_key = None
+
+    @staticmethod
+    def _key(answer) -> str:
+        try:
+            return repr(sorted(answer.items())) if isinstance(answer, dict) else repr(answer)
+        except TypeError:
+            return repr(answer)
+
+    def __call__(self, answer, *, hint: bool = False, **kwargs) -> Feedback:
+        if not isinstance(hint, bool):
+            raise ValueError(f"hint must be True or False, got {hint!r}")
+        fb = self.check(answer, **kwargs)
+        if fb.passed:
+            return fb
+        key = self._key(answer)
+        if answer is not None and key != self._last_key:
+            self.tries += 1
+            self._last_key = key
+        available = min(len(fb.hints), self.stages)
+        note = None
+        if hint and self.unlocked < available:
+            if self.unlocked == 0 or self.tries > self._tries_at_unlock:
+                self.unlocked += 1
+                self._tries_at_unlock = self.tries
+            else:
+                note = _TRY_FIRST
+        shown = fb.hints[:self.unlocked]
+        if note is None and available > self.unlocked:
+            note = _ASK if self.unlocked == 0 else (_ASK_AGAIN if self.tries > self._tries_at_unlock else _TRY_FIRST)
+        return Feedback(False, fb.message, tuple(shown) + ((note,) if note else ()))
+
+    def __repr__(self) -> str:
+        return f"<staged check {self.__name__}: {self.unlocked} hint(s) shown, {self.tries} wrong tries>"
+
+
+def staged(check=None, *, stages: int = 2):
+    """Decorator: ``@staged`` turns a check function into a :class:`StagedCheck`."""
+    if check is None:
+        return lambda f: StagedCheck(f, stages)
+    return StagedCheck(check, stages)

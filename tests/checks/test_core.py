@@ -40,3 +40,70 @@ def test_as_number_says_why_it_is_not_a_number(answer, words):
     fb = as_number(answer, "The answer")
     assert not fb and words in repr(fb)
     assert as_number(np.array([2.5]), "x") == 2.5 and as_number(np.int64(3), "x") == 3.0
+
+
+# -- staged hints -------------------------------------------------------------------------------
+from rtlib.checks.core import Feedback, StagedCheck, fail, ok, staged  # noqa: E402
+
+
+@staged
+def guess_seven(answer):
+    """A toy check with two hint stages; the answer is 7."""
+    if answer is None:
+        return fail("Not answered yet.")
+    if answer == 7:
+        return ok("Right.")
+    return fail(f"{answer} is wrong.", "FIRST: think of a week.", "SECOND: count the days.")
+
+
+def shown(fb):
+    return repr(fb) + fb._repr_html_()
+
+
+def test_staged_hints_first_on_request_second_after_another_try():
+    guess_seven.reset()
+    fb = guess_seven(3)
+    assert not fb and "3 is wrong" in shown(fb) and "FIRST" not in shown(fb) and "hint=True" in shown(fb)
+    fb = guess_seven(3, hint=True)
+    assert "FIRST" in shown(fb) and "SECOND" not in shown(fb)
+    fb = guess_seven(3, hint=True)  # same answer again: not another try
+    assert "SECOND" not in shown(fb) and "after another try" in shown(fb)
+    fb = guess_seven(4)  # another wrong try: the second hint may now be asked for, not shown unasked
+    assert "FIRST" in shown(fb) and "SECOND" not in shown(fb) and "second hint is there" in shown(fb)
+    fb = guess_seven(4, hint=True)
+    assert "FIRST" in shown(fb) and "SECOND" in shown(fb) and "hint=True" not in shown(fb)
+    assert guess_seven(7) and guess_seven.unlocked == 2 and guess_seven.tries == 2
+    guess_seven.reset()
+    assert "FIRST" not in shown(guess_seven(5)) and guess_seven.unlocked == 0
+
+
+def test_staged_hints_none_is_not_a_try_and_passing_shows_no_hint():
+    guess_seven.reset()
+    fb = guess_seven(None, hint=True)
+    assert "Not answered yet" in shown(fb) and "FIRST" not in shown(fb) and guess_seven.tries == 0
+    assert guess_seven(7).hints == ()
+    fb = guess_seven(2, hint=True)
+    assert "FIRST" in shown(fb)
+    guess_seven.reset()
+
+
+def test_staged_hints_work_on_dict_designs_and_reject_bad_arguments():
+    seen = []
+
+    def check(design):
+        seen.append(design)
+        return fail("no", "H1", "H2")
+
+    s = StagedCheck(check)
+    s({"a": 1, "b": 2}, hint=True)
+    s({"b": 2, "a": 1}, hint=True)  # the same design written in another order: not a new try
+    assert s.tries == 1 and s.unlocked == 1
+    s({"a": 2, "b": 2}, hint=True)
+    assert s.unlocked == 2 and "H2" in repr(s({"a": 3, "b": 2}))
+    with pytest.raises(ValueError, match="hint must be True or False"):
+        s({"a": 1}, hint="yes")
+    with pytest.raises(ValueError, match="check must be callable"):
+        StagedCheck(42)
+    with pytest.raises(ValueError, match="stages must be an integer"):
+        StagedCheck(check, stages=0)
+    assert isinstance(s({"a": 9}), Feedback)
