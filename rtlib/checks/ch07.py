@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from rtlib.checks.core import Feedback, as_number, close_to, fail, ok, rough_factor
+from rtlib.checks.core import Feedback, StagedCheck, as_number, close_to, fail, ok, rough_factor
 
 # Exercise 7.2's trace and bar.
 BUFFER_SCENARIO = ("wifi", 60.0, 11)  # name, seconds, seed
@@ -208,3 +208,168 @@ def max_rtt_for_nack(answer, *, buffer_ms: float = 120.0, frame_ms: float = 20.0
                 f"the RTT is {rough_factor(value, expected)}.",
                 "Write the time from the lost packet's expected arrival to the retransmission's arrival, "
                 "and set it equal to the buffer.")
+
+
+# -- exercise 7.4 (design): jitter buffer + parity FEC for MOS >= 4.0 ----------------------------
+# The call of the design task: G.711 with concealment on the ``steady`` path, with random
+# network loss that hits media and FEC packets alike.
+DESIGN_SCENARIO = ("steady", 120.0, 5)  # name, seconds, seed
+DESIGN_LOSS = 0.05
+DESIGN_CODEC = "g711"
+DESIGN_OTHER_MS = 25.0  # capture, packetisation and decoding, added to the playout delay for the E-model
+DESIGN_MOS = 4.0
+DESIGN_MIN_K = 4  # at most one FEC packet per 4 media packets: 25 % more packets
+DESIGN_MAX_K = 12
+DESIGN_MAX_BUFFER_MS = 200.0
+DESIGN_SLACK_MS = 10.0  # a passing design may add this much more delay than the best one in the ranges
+
+
+@lru_cache(maxsize=1)
+def _design_base():
+    from rtlib.media.jitter import make_scenario
+
+    name, seconds, seed = DESIGN_SCENARIO
+    return make_scenario(name, seconds, seed)
+
+
+@lru_cache(maxsize=32)
+def _design_arrivals(fec_k: int | None) -> np.ndarray:
+    """Media arrival times after the network's loss and, with ``fec_k``, after parity-FEC repair."""
+    from rtlib.media.fec import fec_recover, fec_schedule
+    from rtlib.net.loss import loss_pattern
+
+    base = _design_base()
+    seed = DESIGN_SCENARIO[2]
+    if fec_k is None:
+        lost = loss_pattern(base.send_s.size, DESIGN_LOSS, 1.0, seed=seed)
+        return np.where(lost, np.nan, base.arrival_s)
+    all_send, is_fec, group = fec_schedule(base.send_s, fec_k)
+    arrival = np.empty(all_send.size)
+    arrival[~is_fec] = base.arrival_s
+    n_groups = int(is_fec.sum())
+    # The FEC packet leaves right behind its group's last media packet, on the same FIFO path.
+    arrival[is_fec] = base.arrival_s[fec_k - 1::fec_k][:n_groups][group[is_fec]] + 1e-4
+    arrival[loss_pattern(all_send.size, DESIGN_LOSS, 1.0, seed=seed)] = np.nan
+    return fec_recover(arrival, is_fec, group, fec_k)
+
+
+def simulate_design(buffer_ms: float, fec_k: int | None) -> dict:
+    """Exercise 7.4's call with a fixed buffer of ``buffer_ms`` and parity FEC every ``fec_k`` packets.
+
+    Returns the measured outcome: ``mos`` (E-model, G.711 with concealment), the mean
+    mouth-to-ear ``delay_ms`` (playout delay plus :data:`DESIGN_OTHER_MS`), the
+    ``network_loss`` left after FEC, the ``late_loss`` (among packets that arrived) and
+    the ``total_loss`` the E-model sees.  Used by the check and free for the learner's sweeps.
+    """
+    from rtlib.media.jitter import FixedBuffer, play_trace
+    from rtlib.quality.emodel import emodel
+
+    trace = _design_base().with_arrivals(_design_arrivals(fec_k))
+    res = play_trace(trace, FixedBuffer(float(buffer_ms)))
+    delay_ms = res.mean_delay_ms + DESIGN_OTHER_MS
+    loss = res.total_loss_rate
+    return {"mos": float(emodel(delay_ms, loss, DESIGN_CODEC, plc=True).MOS), "delay_ms": delay_ms,
+            "network_loss": trace.loss_rate, "late_loss": res.late_loss_rate, "total_loss": loss,
+            "buffer_ms": float(buffer_ms), "fec_k": fec_k}
+
+
+@lru_cache(maxsize=1)
+def _best_design_delay_ms() -> float:
+    """The least mouth-to-ear delay of any design in the ranges that reaches the MOS target.
+
+    For each ``fec_k`` (and no FEC) the smallest buffer reaching the target, on a 1 ms
+    grid: a coarse pass in 5 ms steps, then 1 ms steps back from the first success.
+    """
+    best = math.inf
+    for k in (None, *range(DESIGN_MIN_K, DESIGN_MAX_K + 1)):
+        for b in np.arange(0.0, DESIGN_MAX_BUFFER_MS + 1, 5.0):
+            if simulate_design(b, k)["mos"] >= DESIGN_MOS:
+                for fine in np.arange(max(b - 4.0, 0.0), b + 1, 1.0):
+                    r = simulate_design(fine, k)
+                    if r["mos"] >= DESIGN_MOS:
+                        best = min(best, r["delay_ms"])
+                        break
+                break
+    return best
+
+
+def _design_values(design):
+    """``(buffer_ms, fec_k)`` from the learner's design, or a failing Feedback."""
+    if design is None:
+        return fail("Not answered yet: replace None with your design and run the cell again.")
+    if not isinstance(design, dict):
+        return fail(f"The design should be a dict like {{'buffer_ms': ..., 'fec_k': ...}}, "
+                    f"got {type(design).__name__}.")
+    unknown = sorted(set(design) - {"buffer_ms", "fec_k"})
+    if unknown:
+        return fail(f"Unknown setting(s) {unknown}: the design has two, 'buffer_ms' and 'fec_k'.")
+    if "buffer_ms" not in design or "fec_k" not in design:
+        return fail("The design needs both 'buffer_ms' and 'fec_k' (fec_k=None for no FEC).")
+    buffer_ms = as_number(design["buffer_ms"], "buffer_ms")
+    if isinstance(buffer_ms, Feedback):
+        return buffer_ms
+    if 0 < buffer_ms < 1.0:
+        return fail("buffer_ms looks like seconds: it is asked in milliseconds.")
+    if not 0 <= buffer_ms <= DESIGN_MAX_BUFFER_MS:
+        return fail(f"buffer_ms should be between 0 and {DESIGN_MAX_BUFFER_MS:g} ms.")
+    k = design["fec_k"]
+    if k is not None:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) and not (
+                isinstance(k, float) and k.is_integer()):
+            return fail(f"fec_k should be a whole number of media packets per FEC packet (or None), got {k!r}.")
+        k = int(k)
+        if k < DESIGN_MIN_K:
+            return fail(f"fec_k = {k} sends one FEC packet per {k} media packets: {1 / k:.0%} more packets, "
+                        f"over the budget of {1 / DESIGN_MIN_K:.0%}.",
+                        "The budget allows fec_k from 4 up (fewer FEC packets).")
+        if k > DESIGN_MAX_K:
+            return fail(f"fec_k should be at most {DESIGN_MAX_K} (or None for no FEC).")
+    return buffer_ms, k
+
+
+def _jitter_fec_design(design) -> Feedback:
+    values = _design_values(design)
+    if isinstance(values, Feedback):
+        return values
+    buffer_ms, k = values
+    r = simulate_design(buffer_ms, k)
+    what = f"FEC every {k} packets" if k else "no FEC"
+    outcome = (f"MOS {r['mos']:.2f}, mouth-to-ear delay {r['delay_ms']:.0f} ms on average; "
+               f"{r['network_loss']:.1%} of the frames still lost by the network, "
+               f"{r['late_loss']:.1%} of those that arrived came late")
+    if r["mos"] >= DESIGN_MOS:
+        if r["delay_ms"] <= _best_design_delay_ms() + DESIGN_SLACK_MS:
+            return ok(f"Target met with a buffer of {buffer_ms:g} ms and {what}: {outcome}.")
+        if k is None or r["late_loss"] < 0.002:
+            first = "The target is met, but every frame waits longer than it must: what sets the buffer's floor?"
+        else:
+            first = "The target is met, but every frame waits longer than it must: try FEC groups of another size."
+        return fail(f"MOS {r['mos']:.2f} meets the target, but a design in the ranges reaches it with less delay "
+                    f"(yours: {r['delay_ms']:.0f} ms).", first,
+                    "A repaired frame is only ready when the rest of its group and the FEC packet are in: "
+                    "the buffer must cover the spread of delays plus (fec_k − 1) frames, and not much more.")
+    if k is None:
+        return fail(f"Below the target with {what}: {outcome}.",
+                    "Look at the network loss left over: what does it cost in MOS even with no late packet?",
+                    "Loss alone (no late packet at all) keeps G.711 below the target here: simulate_design with a "
+                    "large buffer shows it. Something must repair losses.")
+    if r["late_loss"] > r["network_loss"]:
+        return fail(f"Below the target with {what}: {outcome}.",
+                    "Most of what the listener misses arrived, but too late: what does a repaired frame wait for?",
+                    f"A frame rebuilt by FEC is ready only when its whole group and the FEC packet have arrived, "
+                    f"up to {k - 1} frames after the frame itself: the buffer must cover that too.")
+    return fail(f"Below the target with {what}: {outcome}.",
+                "The network loss left after repair is the problem: how often does a group lose two packets?",
+                "One XOR packet repairs one loss per group; the larger the group, the more often two of its "
+                "packets are lost together. Smaller groups repair more, within the 25 % budget.")
+
+
+jitter_fec_design = StagedCheck(_jitter_fec_design)
+jitter_fec_design.__doc__ = """Exercise 7.4 (design): ``{'buffer_ms': ..., 'fec_k': ...}`` reaching MOS >= 4.0 at little delay.
+
+The design is simulated (:func:`simulate_design`) on the ``steady`` path, 60 s, seed
+5, with 5 % random loss on media and FEC packets.  It passes when its MOS reaches 4.0
+and its mean mouth-to-ear delay is at most 10 ms above the least of any design in the
+ranges (buffer 0-200 ms, fec_k None or 4-12).  The feedback shows the design's own
+measured outcome, never the best design; hints come in stages (``hint=True``).
+"""

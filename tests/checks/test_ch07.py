@@ -139,3 +139,88 @@ def test_rtt_wrong(answer, hint):
 def test_rtt_other_buffers():
     assert ch07.max_rtt_for_nack(180, buffer_ms=200)
     assert not ch07.max_rtt_for_nack(100, buffer_ms=200)
+
+
+# -- 7.4 (design): buffer + FEC for MOS >= 4.0 ---------------------------------------------------
+def best_design():
+    """The least-delay design, found by the same simulation the check runs (no stored answer)."""
+    for b in range(0, 201):
+        for k in (4, 5, 6):
+            r = ch07.simulate_design(b, k)
+            if r["mos"] >= ch07.DESIGN_MOS and r["delay_ms"] <= ch07._best_design_delay_ms() + 1e-9:
+                return {"buffer_ms": b, "fec_k": k}, r
+    raise AssertionError("no design reaches the best delay")
+
+
+def fresh(design, **kw):
+    ch07.jitter_fec_design.reset()
+    return ch07.jitter_fec_design(design, **kw)
+
+
+def test_design_right_designs_pass_and_show_their_own_outcome():
+    design, r = best_design()
+    fb = fresh(design)
+    assert fb and f"MOS {r['mos']:.2f}" in repr(fb)
+    slack = dict(design, buffer_ms=design["buffer_ms"] + 5)  # within the 10 ms of slack
+    assert fresh(slack) and ch07.simulate_design(**slack)["delay_ms"] > r["delay_ms"]
+
+
+def test_design_the_target_is_reachable_only_with_repair():
+    no_fec = [ch07.simulate_design(b, None)["mos"] for b in range(0, 201, 10)]
+    assert max(no_fec) < ch07.DESIGN_MOS  # loss alone keeps G.711 under 4.0: FEC is needed
+    assert ch07.simulate_design(200, 12)["mos"] < ch07.DESIGN_MOS  # one FEC per 12 is not enough
+
+
+BEST_DESIGN = best_design()[0]
+DESIGN_WRONG = [
+    ({"buffer_ms": 60, "fec_k": None}, ("Below the target with no FEC", "network loss left over")),
+    (dict(BEST_DESIGN, buffer_ms=BEST_DESIGN["buffer_ms"] - 10), ("Below the target", "arrived, but too late")),
+    ({"buffer_ms": 0, "fec_k": 4}, ("Below the target", "arrived, but too late")),
+    ({"buffer_ms": 100, "fec_k": 12}, ("Below the target with FEC every 12", "two packets")),
+    ({"buffer_ms": 150, "fec_k": 4}, ("meets the target", "less delay", "buffer's floor")),
+    ({"buffer_ms": 40, "fec_k": 6}, ("meets the target", "less delay", "another size")),
+    ({"buffer_ms": 40, "fec_k": 2}, ("over the budget", "50%")),
+    ({"buffer_ms": 0.04, "fec_k": 4}, "looks like seconds"),
+    ({"buffer_ms": 500, "fec_k": 4}, "between 0 and 200 ms"),
+    ({"buffer_ms": 40, "fec_k": 4.5}, "whole number"),
+    ({"buffer_ms": 40, "fec_k": 20}, "at most 12"),
+    ({"buffer_ms": 40}, "needs both"),
+    ({"buffer_ms": 40, "fec_k": 4, "nack": True}, "Unknown setting"),
+    ((40, 4), "should be a dict"),
+    ({"buffer_ms": "40", "fec_k": 4}, "single number"),
+    (None, "Not answered yet"),
+]
+
+
+@pytest.mark.parametrize("design, hint", DESIGN_WRONG)
+def test_design_typical_wrong_designs_fail_with_a_reason(design, hint):
+    fb = fresh(design, hint=True)  # the first hint, on request
+    assert_hint(fb, hint, ch07._best_design_delay_ms())
+
+
+def test_design_hints_come_in_stages():
+    fb = fresh({"buffer_ms": 60, "fec_k": None})
+    assert "network loss left over" not in texts(fb) and "hint=True" in texts(fb)
+    fb = ch07.jitter_fec_design({"buffer_ms": 60, "fec_k": None}, hint=True)
+    assert "network loss left over" in texts(fb) and "Something must repair" not in texts(fb)
+    fb = ch07.jitter_fec_design({"buffer_ms": 80, "fec_k": None}, hint=True)  # another try
+    assert "Something must repair" in texts(fb)
+    ch07.jitter_fec_design.reset()
+
+
+def test_design_feedback_never_names_the_best_design():
+    best = ch07._best_design_delay_ms()
+    for b in range(0, 201, 20):
+        for k in (None, 4, 6, 8, 12):
+            t = texts(fresh({"buffer_ms": b, "fec_k": k}, hint=True))
+            assert f"{best:.0f} ms" not in t or round(ch07.simulate_design(b, k)["delay_ms"]) == round(best)
+
+
+def test_design_check_is_fast():
+    import time
+
+    ch07._best_design_delay_ms.cache_clear()
+    ch07._design_arrivals.cache_clear()
+    t0 = time.perf_counter()
+    fresh({"buffer_ms": 150, "fec_k": 4})  # the first call also searches the best delay
+    assert time.perf_counter() - t0 <= 2.0
