@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # Jupyter refuses to run as root unless told; containers and CI often run as root.
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: lab test test-fast bench strip install clean-venv
+.PHONY: lab test test-fast bench strip install clean-venv labs grade
 
 install: $(STAMP)
 
@@ -36,6 +36,21 @@ test-fast: $(STAMP)
 # Benchmarks run on demand, never in CI; results are printed as one table.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# Graded labs (notebooks/labs/README.md): student versions and autograder zips into
+# build/labs/ (git-ignored); then grade a folder of submitted notebooks, e.g.
+# `make grade LAB=rtp_jitter SUBMISSIONS=~/inbox` (GRADE_ARGS="--timeout-s 60" and so on).
+LAB ?=
+SUBMISSIONS ?=
+GRADE_ARGS ?=
+labs: $(STAMP)
+	$(BIN)/python -m rtlib.labs build
+
+grade: $(STAMP)
+	@test -n "$(LAB)" && test -n "$(SUBMISSIONS)" \
+	  || { echo "usage: make grade LAB=<lab> SUBMISSIONS=<folder of .ipynb>; labs: $$($(BIN)/python -m rtlib.labs list | tr '\n' ' ')"; exit 2; }
+	@test -f build/labs/$(LAB)/autograder.zip || $(BIN)/python -m rtlib.labs build $(LAB)
+	$(BIN)/python -m rtlib.labs grade $(LAB) $(SUBMISSIONS) $(GRADE_ARGS)
 
 # Strip outputs and execution counts before committing notebooks.
 strip: $(STAMP)
