@@ -13,7 +13,7 @@ import numpy as np
 
 from rtlib.cc.call import jain_index as _jain_reference
 from rtlib.cc.gcc import K_D, K_U, LossBasedControl, OveruseDetector
-from rtlib.checks.core import Feedback, as_number, close_to, fail, is_generic, ok, rough_factor
+from rtlib.checks.core import Feedback, StagedCheck, as_number, close_to, fail, is_generic, ok, rough_factor
 
 
 def _unanswered(answer) -> Feedback | None:
@@ -206,3 +206,103 @@ def jain_index(func) -> Feedback:
             }[what]
             return fail("Not right yet for some rates.", hint)
     return ok("Right: Jain's index is 1 for equal shares and 1/n when one flow takes all.")
+
+
+# -- exercise 8.5 (design): tune GCC for RFC 8867 5.1 ---------------------------------------------
+TUNE_SCENARIO = "rfc8867-5.1"
+TUNE_MIN_UTILIZATION = 0.90
+TUNE_MAX_P95_MS = 65.0
+TUNE_RANGES = {"beta": (0.5, 0.98), "k_u": (0.001, 0.1), "k_d": (0.00005, 0.02)}
+_RUNAWAY_P95_MS = 150.0  # a p95 queueing delay this long means the detector stopped holding the queue
+
+
+@lru_cache(maxsize=64)
+def _tune_run(beta: float, k_u: float, k_d: float) -> dict:
+    from rtlib.cc.scenarios import run_scenario
+
+    s = run_scenario(TUNE_SCENARIO, "gcc", controller_args={"beta": beta, "k_u": k_u, "k_d": k_d}).summary()
+    return {k: float(s[k]) for k in ("utilization", "delay_p95_ms", "loss", "freeze_rate")}
+
+
+def simulate_gcc_design(beta: float = 0.85, k_u: float = K_U, k_d: float = K_D) -> dict:
+    """Exercise 8.5: GCC with back-off ``beta`` and threshold gains ``k_u``, ``k_d`` on RFC 8867 5.1.
+
+    Returns the run's ``utilization``, ``delay_p95_ms`` (queueing), ``loss`` and
+    ``freeze_rate`` (from :meth:`rtlib.cc.call.CallResult.summary`).  One run takes a
+    fraction of a second; the check runs the same simulation.
+    """
+    for name, value in (("beta", beta), ("k_u", k_u), ("k_d", k_d)):
+        lo, hi = TUNE_RANGES[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                or not lo <= float(value) <= hi:
+            raise ValueError(f"{name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
+    return dict(_tune_run(float(beta), float(k_u), float(k_d)))
+
+
+def _tune_values(design):
+    if design is None:
+        return fail("Not answered yet: replace None with your design and run the cell again.")
+    if not isinstance(design, dict):
+        return fail(f"The design should be a dict like {{'beta': ..., 'k_u': ..., 'k_d': ...}}, "
+                    f"got {type(design).__name__}.")
+    unknown = sorted(set(design) - set(TUNE_RANGES))
+    if unknown:
+        return fail(f"Unknown setting(s) {unknown}: the design has three, 'beta', 'k_u' and 'k_d'.")
+    missing = [k for k in TUNE_RANGES if k not in design]
+    if missing:
+        return fail(f"The design misses {missing}: give all three (the draft's values are a fine start).")
+    values = {}
+    for name, (lo, hi) in TUNE_RANGES.items():
+        v = as_number(design[name], name)
+        if isinstance(v, Feedback):
+            return v
+        if name == "beta" and 50 <= v <= 98:
+            return fail("beta looks like a percentage: it is a fraction (the draft's is 0.85).")
+        if not lo <= v <= hi:
+            return fail(f"{name} should be between {lo:g} and {hi:g}.")
+        values[name] = v
+    return values
+
+
+def _gcc_tuning(design) -> Feedback:
+    values = _tune_values(design)
+    if isinstance(values, Feedback):
+        return values
+    r = simulate_gcc_design(**values)
+    u, d = r["utilization"], r["delay_p95_ms"]
+    outcome = f"utilisation {u:.1%}, p95 queueing delay {d:.1f} ms, loss {r['loss']:.1%}"
+    u_ok, d_ok = u >= TUNE_MIN_UTILIZATION, d <= TUNE_MAX_P95_MS
+    if u_ok and d_ok:
+        return ok(f"Both targets met: {outcome}.")
+    if u_ok:
+        if d > _RUNAWAY_P95_MS:
+            return fail(f"The link is well used but the queue ran away: {outcome}.",
+                        "A queue this long means the detector hardly ever signalled over-use: what lets the "
+                        "threshold climb above the delay signal and stay there?",
+                        "K_u raises the threshold while |m| is above it and K_d lowers it afterwards: a large "
+                        "K_u with a small K_d ratchets it up out of reach, and so does a β so close to 1 that "
+                        "the queue never drains. Bring them back towards the draft's values.")
+        return fail(f"The link is well used, but the delay target is missed: {outcome}.",
+                    "Each back-off should drain the queue a little more: which parameter sets its depth?",
+                    "β is the share of the incoming rate kept at each over-use; a slightly smaller β drains the "
+                    "queue further at every cut. The threshold gains then decide how early the cut comes.")
+    if d_ok:
+        return fail(f"The delay is short, but the link is under-used: {outcome}.",
+                    "Every cut leaves capacity idle until the rate climbs back: which parameter sets how deep "
+                    "the cuts are?",
+                    "A β far below the draft's cuts too deep (β = 0.5 halves the rate); raise β in small steps "
+                    "and watch the delay at each step: the window between the two targets is narrow.")
+    return fail(f"Both targets are missed: {outcome}.",
+                "Start from the draft's values (β 0.85, K_u 0.01, K_d 0.00018), then change one parameter at "
+                "a time and note what each does to utilisation and delay.",
+                "β trades utilisation for delay; K_u and K_d decide how early over-use is seen. Sweep β near "
+                "the draft's value with a few K_u and K_d each: designs that meet both targets exist.")
+
+
+gcc_tuning = StagedCheck(_gcc_tuning)
+gcc_tuning.__doc__ = """Exercise 8.5 (design): ``{'beta': ..., 'k_u': ..., 'k_d': ...}`` for GCC on RFC 8867 5.1.
+
+The design is simulated (:func:`simulate_gcc_design`) and passes when its
+utilisation is at least 90 % and its p95 queueing delay at most 65 ms.  The feedback
+shows the design's own measured outcome; hints come in stages (``hint=True``).
+"""

@@ -171,3 +171,83 @@ def test_loss_based_beta_slip_at_another_loss():
     # at 15 % loss, 0.85 × rate is also "the whole loss ratio"; at 20 % the two slips differ
     assert_hint(ch08.loss_based_rate_kbps(1200 * 0.85, loss=0.2), "delay-based back-off")
     assert ch08.loss_based_rate_kbps(1200 * 0.9, loss=0.2)
+
+
+# -- 8.5 (design): tune GCC on RFC 8867 5.1 ------------------------------------------------------
+TUNE_RIGHT = [{"beta": 0.85, "k_u": 0.05, "k_d": 0.0018}, {"beta": 0.92, "k_u": 0.02, "k_d": 0.0018}]
+
+
+def fresh(design, **kw):
+    ch08.gcc_tuning.reset()
+    return ch08.gcc_tuning(design, **kw)
+
+
+def meets(r):
+    return r["utilization"] >= ch08.TUNE_MIN_UTILIZATION and r["delay_p95_ms"] <= ch08.TUNE_MAX_P95_MS
+
+
+@pytest.mark.parametrize("design", TUNE_RIGHT)
+def test_tuning_right_designs_pass_by_their_own_simulation(design):
+    r = ch08.simulate_gcc_design(**design)
+    assert meets(r)
+    fb = fresh(design)
+    assert fb and f"utilisation {r['utilization']:.1%}" in repr(fb)
+
+
+def test_tuning_the_draft_defaults_do_not_meet_the_targets():
+    assert not meets(ch08.simulate_gcc_design())  # the exercise is not solved by leaving the defaults
+
+
+TUNE_WRONG = [
+    ({"beta": 0.85, "k_u": 0.01, "k_d": 0.00018}, ("Both targets are missed", "one parameter at a time")),
+    ({"beta": 0.5, "k_u": 0.01, "k_d": 0.00018}, ("under-used", "how deep the cuts")),
+    ({"beta": 0.7, "k_u": 0.01, "k_d": 0.0018}, ("under-used", "how deep the cuts")),
+    ({"beta": 0.85, "k_u": 0.05, "k_d": 0.00018}, ("queue ran away", "threshold climb")),
+    ({"beta": 0.95, "k_u": 0.01, "k_d": 0.00018}, ("queue ran away", "threshold climb")),
+    ({"beta": 0.95, "k_u": 0.001, "k_d": 0.018}, ("delay target is missed", "drain the queue")),
+    ({"beta": 85, "k_u": 0.01, "k_d": 0.00018}, "percentage"),
+    ({"beta": 0.99, "k_u": 0.01, "k_d": 0.00018}, "between 0.5 and 0.98"),
+    ({"beta": 0.85, "k_u": 0.5, "k_d": 0.00018}, "between 0.001 and 0.1"),
+    ({"beta": 0.85, "k_u": 0.01}, "misses ['k_d']"),
+    ({"beta": 0.85, "k_u": 0.01, "k_d": 0.00018, "window_ms": 350}, "Unknown setting"),
+    ({"beta": "0.85", "k_u": 0.01, "k_d": 0.00018}, "single number"),
+    ([0.85, 0.01, 0.00018], "should be a dict"),
+    (None, "Not answered yet"),
+]
+
+
+@pytest.mark.parametrize("design, hint", TUNE_WRONG)
+def test_tuning_typical_wrong_designs_fail_with_a_reason(design, hint):
+    fb = fresh(design, hint=True)  # the first hint, on request
+    right = [ch08.simulate_gcc_design(**d) for d in TUNE_RIGHT]
+    assert_hint(fb, hint)
+    for r in right:  # a passing design's outcome never shows in a failing feedback
+        assert f"{r['utilization']:.1%}" not in repr(fb)
+    for d in TUNE_RIGHT:  # nor is a passing setting suggested
+        assert f"β {d['beta']:g}" not in repr(fb) and f"{d['k_u']:g}" not in repr(fb)
+
+
+def test_tuning_hints_come_in_stages():
+    fb = fresh({"beta": 0.5, "k_u": 0.01, "k_d": 0.00018})
+    assert "how deep the cuts" not in repr(fb) and "hint=True" in repr(fb)
+    fb = ch08.gcc_tuning({"beta": 0.5, "k_u": 0.01, "k_d": 0.00018}, hint=True)
+    assert "how deep the cuts" in repr(fb) and "small steps" not in repr(fb)
+    fb = ch08.gcc_tuning({"beta": 0.6, "k_u": 0.01, "k_d": 0.00018}, hint=True)
+    assert "small steps" in repr(fb)
+    ch08.gcc_tuning.reset()
+
+
+def test_tuning_simulation_rejects_out_of_range_settings():
+    with pytest.raises(ValueError, match="beta must be a number in"):
+        ch08.simulate_gcc_design(beta=1.5)
+    with pytest.raises(ValueError, match="k_d must be a number in"):
+        ch08.simulate_gcc_design(k_d=True)
+
+
+def test_tuning_check_is_fast():
+    import time
+
+    ch08._tune_run.cache_clear()
+    t0 = time.perf_counter()
+    fresh({"beta": 0.9, "k_u": 0.01, "k_d": 0.001})
+    assert time.perf_counter() - t0 <= 2.0
