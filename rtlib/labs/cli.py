@@ -33,13 +33,13 @@ def parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="print the names of the labs")
     b = sub.add_parser("build", help="student versions and autograder zips (otter assign), into --out")
-    b.add_argument("labs", nargs="*", help=f"labs to build (default: all): {', '.join(list_labs())}")
+    b.add_argument("labs", metavar="LAB", nargs="*", help=f"labs to build (default: all): {', '.join(list_labs())}")
     b.add_argument("--out", type=Path, default=BUILD_DIR, help="output folder (default: build/labs)")
     b.add_argument("--no-run-tests", action="store_true", help="skip otter's check that the solution passes")
     g = sub.add_parser("grade", help="grade a folder of submitted notebooks; writes grades.csv and feedback/",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    g.add_argument("lab", help=f"the lab: {', '.join(list_labs())}")
-    g.add_argument("submissions", type=Path, help="folder of submitted .ipynb files (file name = student id)")
+    g.add_argument("lab", metavar="LAB", help=f"the lab: {', '.join(list_labs())}")
+    g.add_argument("submissions", metavar="SUBMISSIONS", type=Path, help="folder of submitted .ipynb files (file name = student id)")
     g.add_argument("--out", type=Path, default=None, help="where to write grades.csv and feedback/ "
                    "(default: build/labs/<lab>/grades)")
     g.add_argument("--autograder", type=Path, default=None, help="the autograder zip (default: build/labs/<lab>/autograder.zip)")

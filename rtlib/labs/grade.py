@@ -117,7 +117,8 @@ def grade_folder(lab: str, submissions: str | Path, out: str | Path, *, autograd
     timeout_s = _check_limit("timeout_s", timeout_s)
     cell_timeout_s = _check_limit("cell_timeout_s", cell_timeout_s)
     test_timeout_s = _check_limit("test_timeout_s", test_timeout_s)
-    workers = workers or os.cpu_count() or 1
+    if workers is None:
+        workers = os.cpu_count() or 1
     if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 256:
         raise ValueError(f"workers must be an integer in [1, 256], got {workers!r}")
     files = sorted(submissions.glob("*.ipynb"))
