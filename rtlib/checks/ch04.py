@@ -7,10 +7,11 @@ the expected value.  An unanswered exercise (``None``) gets "not answered yet".
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
-from rtlib.checks.core import Feedback, as_number, close_to, fail, is_generic, ok
+from rtlib.checks.core import Feedback, StagedCheck, as_number, close_to, fail, is_generic, ok
 from rtlib.net.loss import gilbert_params
 from rtlib.net.transport import in_order_delivery as _in_order_reference
 
@@ -158,3 +159,163 @@ def in_order_delivery(func) -> Feedback:
             return fail("Some packets are delivered later than necessary.",
                         "A packet waits only for the packets before it, not for those after it.")
     return ok("Right: each packet waits for every earlier one, and no longer.")
+
+
+# -- exercise 4.5 (design): a router buffer and a sending rate for a cellular uplink ----------------
+LINK_TRACE = "synthetic-cellular-walk"
+LINK_SECONDS = 60.0
+LINK_PROPAGATION_MS = 30.0
+LINK_PACKET_BYTES = 1200
+LINK_SEED = 2
+LINK_MAX_LOSS = 0.01
+LINK_MAX_P95_MS = 150.0
+LINK_RATE_RANGE = (0.2, 6.0)  # Mbit/s
+LINK_BUFFER_RANGE = (10.0, 2000.0)  # ms
+LINK_RATE_SLACK = 0.05  # a passing rate may be this fraction below the highest feasible one
+
+
+@lru_cache(maxsize=1)
+def _link_capacity():
+    from rtlib.net.traces import course_trace
+
+    return course_trace(LINK_TRACE)
+
+
+def simulate_link(send_mbps: float, buffer_ms: float) -> dict:
+    """Exercise 4.5: a constant-rate stream of 1200-byte packets over the ``walk`` trace.
+
+    ``send_mbps`` in Mbit/s, ``buffer_ms`` the router's tail-drop limit on waiting
+    (``queue_limit_ms``).  Returns the measured ``loss`` (fraction), the 95th
+    percentile ``p95_ms`` of the one-way delay of the packets that arrived, their
+    ``mean_ms`` and the ``goodput_mbps``.  Used by the check and free for sweeps.
+    """
+    from rtlib.net import simulate_path
+
+    for name, value, (lo, hi) in (("send_mbps", send_mbps, LINK_RATE_RANGE),
+                                  ("buffer_ms", buffer_ms, LINK_BUFFER_RANGE)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                or not lo <= float(value) <= hi:
+            raise ValueError(f"{name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
+    send = np.arange(0.0, LINK_SECONDS, LINK_PACKET_BYTES * 8 / (float(send_mbps) * 1e6))
+    res = simulate_path(send, LINK_PACKET_BYTES, delay_ms=LINK_PROPAGATION_MS, capacity_bps=_link_capacity(),
+                        queue_limit_ms=float(buffer_ms), seed=LINK_SEED)
+    d = res.delay_s[~res.lost] * 1000
+    return {"loss": float(res.loss_rate), "p95_ms": float(np.percentile(d, 95)) if d.size else math.inf,
+            "mean_ms": float(d.mean()) if d.size else math.inf,
+            "goodput_mbps": float(send_mbps) * (1 - float(res.loss_rate))}
+
+
+def _meets(r: dict) -> bool:
+    return r["loss"] <= LINK_MAX_LOSS and r["p95_ms"] <= LINK_MAX_P95_MS
+
+
+def _least_buffer_for_loss(send_mbps: float) -> float:
+    """The smallest buffer (1 ms) keeping loss within the bound at ``send_mbps`` (inf if none)."""
+    lo, hi = LINK_BUFFER_RANGE
+    if simulate_link(send_mbps, hi)["loss"] > LINK_MAX_LOSS:
+        return math.inf
+    while hi - lo > 1.0:  # loss never rises with a longer buffer on one fixed packet stream
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if simulate_link(send_mbps, mid)["loss"] <= LINK_MAX_LOSS else (mid, hi)
+    return hi
+
+
+def _feasible(send_mbps: float) -> bool:
+    """Whether some buffer meets both targets at ``send_mbps``: the least buffer for the loss has the least delay."""
+    b = _least_buffer_for_loss(send_mbps)
+    return math.isfinite(b) and _meets(simulate_link(send_mbps, b))
+
+
+@lru_cache(maxsize=1)
+def _best_rate_mbps() -> float:
+    """The highest sending rate (to 0.005 Mbit/s) at which some buffer meets both targets."""
+    lo, hi = LINK_RATE_RANGE
+    if not _feasible(lo):
+        return math.nan
+    while hi - lo > 0.005:
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if _feasible(mid) else (lo, mid)
+    return lo
+
+
+def _link_values(design):
+    if design is None:
+        return fail("Not answered yet: replace None with your design and run the cell again.")
+    if not isinstance(design, dict):
+        return fail(f"The design should be a dict like {{'send_mbps': ..., 'buffer_ms': ...}}, "
+                    f"got {type(design).__name__}.")
+    unknown = sorted(set(design) - {"send_mbps", "buffer_ms"})
+    if unknown:
+        return fail(f"Unknown setting(s) {unknown}: the design has two, 'send_mbps' and 'buffer_ms'.")
+    if "send_mbps" not in design or "buffer_ms" not in design:
+        return fail("The design needs both 'send_mbps' and 'buffer_ms'.")
+    rate = as_number(design["send_mbps"], "send_mbps")
+    if isinstance(rate, Feedback):
+        return rate
+    buf = as_number(design["buffer_ms"], "buffer_ms")
+    if isinstance(buf, Feedback):
+        return buf
+    if 200 <= rate <= 6000:
+        return fail("send_mbps looks like kbit/s: it is asked in Mbit/s.")
+    if 0 < buf < 2.0:
+        return fail("buffer_ms looks like seconds: it is asked in milliseconds.")
+    lo, hi = LINK_RATE_RANGE
+    if not lo <= rate <= hi:
+        return fail(f"send_mbps should be between {lo:g} and {hi:g} Mbit/s.")
+    lo, hi = LINK_BUFFER_RANGE
+    if not lo <= buf <= hi:
+        return fail(f"buffer_ms should be between {lo:g} and {hi:g} ms.")
+    return rate, buf
+
+
+def _link_design(design) -> Feedback:
+    values = _link_values(design)
+    if isinstance(values, Feedback):
+        return values
+    rate, buf = values
+    r = simulate_link(rate, buf)
+    outcome = f"{r['loss']:.2%} of the packets lost, 95 % delivered within {r['p95_ms']:.0f} ms"
+    loss_ok, delay_ok = r["loss"] <= LINK_MAX_LOSS, r["p95_ms"] <= LINK_MAX_P95_MS
+    if loss_ok and delay_ok:
+        if rate >= (1 - LINK_RATE_SLACK) * _best_rate_mbps():
+            return ok(f"Both targets met at {rate:g} Mbit/s with a {buf:g} ms buffer: {outcome}.")
+        return fail(f"Both targets met ({outcome}), but the link can carry a faster stream within them.",
+                    "Send faster, then size the buffer again: what limits the rate is the link's dips, not "
+                    "its average.",
+                    "For each rate, the smallest buffer that keeps the loss in bound also gives the least "
+                    "delay; raise the rate until that buffer's delay reaches the target.")
+    if not loss_ok and not delay_ok:
+        return fail(f"Both targets are missed: {outcome}.",
+                    "A buffer cannot fix a stream the link cannot carry: compare your rate with what the "
+                    "trace delivers when it dips.",
+                    "The queue grows whenever the rate exceeds the capacity; it then either overflows (loss) "
+                    "or waits (delay). Lower the rate first, then size the buffer.")
+    if not loss_ok:
+        big = simulate_link(rate, LINK_BUFFER_RANGE[1])["loss"] > LINK_MAX_LOSS
+        if big:
+            return fail(f"Too much loss: {outcome}.",
+                        "Even the largest buffer in the range drops too much at this rate: what does a buffer "
+                        "do with traffic the link never catches up with?",
+                        "A buffer only stores the excess until the link catches up; at this rate it never does. "
+                        "Send less.")
+        return fail(f"Too much loss: {outcome}.",
+                    "The packets are dropped at the bottleneck when the capacity dips: what would let them wait "
+                    "instead?",
+                    "A longer buffer turns those drops into waiting; each extra ms of buffer can add up to a ms "
+                    "of delay, so grow it only as far as the loss bound needs.")
+    return fail(f"Too much delay: {outcome}.",
+                "The packets arrive, but some wait too long in the router: what sets the longest wait?",
+                "A packet waits at most the buffer, plus the propagation delay and its own transmission: a "
+                "buffer near the delay target leaves no room for those. Shrink it, or send less so the queue "
+                "stays short.")
+
+
+link_design = StagedCheck(_link_design)
+link_design.__doc__ = """Exercise 4.5 (design): ``{'send_mbps': ..., 'buffer_ms': ...}`` for the ``walk`` uplink.
+
+Simulated by :func:`simulate_link` (60 s of the synthetic cellular ``walk`` trace, 30 ms
+propagation, 1200-byte packets).  Passes when at most 1 % of the packets are lost, 95 %
+arrive within 150 ms, and the rate is within 5 % of the highest rate at which any
+buffer in the range meets both.  The feedback shows the design's own measured
+outcome, never the best rate; hints come in stages (``hint=True``).
+"""

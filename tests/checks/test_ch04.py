@@ -131,3 +131,82 @@ def test_in_order_right():
 @pytest.mark.parametrize("func, hint", ORDER_WRONG)
 def test_in_order_wrong(func, hint):
     assert_hint(ch04.in_order_delivery(func), hint)
+
+
+# -- 4.5 (design): router buffer + sending rate on the walk trace --------------------------------------
+def fresh(design, **kw):
+    ch04.link_design.reset()
+    return ch04.link_design(design, **kw)
+
+
+def test_link_best_rate_is_the_edge_of_what_any_buffer_allows():
+    best = ch04._best_rate_mbps()
+    assert 0.5 < best < 4.0
+    # a coarse scan agrees with the bisection: feasible just below, infeasible just above
+    assert ch04._feasible(best - 0.02) and not ch04._feasible(best + 0.02)
+    assert not any(ch04._meets(ch04.simulate_link(best + 0.02, b)) for b in range(10, 2001, 10))
+    # loss never rises with a longer buffer (what the buffer search relies on)
+    for rate in (1.0, 1.6, 2.5):
+        loss = [ch04.simulate_link(rate, b)["loss"] for b in range(10, 2001, 10)]
+        assert all(np.diff(loss) <= 1e-12)
+
+
+@pytest.mark.parametrize("send_mbps, buffer_ms", [(1.6, 150), (1.57, 120), (1.62, 180)])
+def test_link_right_designs_pass_with_their_own_outcome(send_mbps, buffer_ms):
+    r = ch04.simulate_link(send_mbps, buffer_ms)
+    assert ch04._meets(r)
+    fb = fresh({"send_mbps": send_mbps, "buffer_ms": buffer_ms})
+    assert fb and f"{r['loss']:.2%}" in repr(fb)
+
+
+LINK_WRONG = [
+    ({"send_mbps": 1.3, "buffer_ms": 100}, ("targets met", "faster stream", "dips")),  # too cautious
+    ({"send_mbps": 4.5, "buffer_ms": 300}, ("Both targets are missed", "cannot fix")),  # the trace's mean rate
+    ({"send_mbps": 5.5, "buffer_ms": 100}, ("Too much loss", "largest buffer")),
+    ({"send_mbps": 2.5, "buffer_ms": 2000}, ("Too much delay", "longest wait")),  # a huge buffer hides the loss
+    ({"send_mbps": 1.6, "buffer_ms": 30}, ("Too much loss", "wait instead")),
+    ({"send_mbps": 1.6, "buffer_ms": 400}, ("Too much delay", "longest wait")),
+    ({"send_mbps": 1600, "buffer_ms": 150}, "looks like kbit/s"),
+    ({"send_mbps": 1.6, "buffer_ms": 0.15}, "looks like seconds"),
+    ({"send_mbps": 10, "buffer_ms": 150}, "between 0.2 and 6"),
+    ({"send_mbps": 1.6, "buffer_ms": 5000}, "between 10 and 2000"),
+    ({"send_mbps": 1.6}, "needs both"),
+    ({"send_mbps": 1.6, "buffer_ms": 150, "aqm": "codel"}, "Unknown setting"),
+    ((1.6, 150), "should be a dict"),
+    ({"send_mbps": None, "buffer_ms": 150}, "Not answered yet"),
+    (None, "Not answered yet"),
+]
+
+
+@pytest.mark.parametrize("design, hint", LINK_WRONG)
+def test_link_typical_wrong_designs_fail_with_a_reason(design, hint):
+    fb = fresh(design, hint=True)  # the first hint, on request
+    best = ch04._best_rate_mbps()
+    assert_hint(fb, hint, best, ch04._least_buffer_for_loss(best))
+    assert f"{best:.2f}" not in repr(fb) and f"{best:.1f} Mbit/s" not in repr(fb)
+
+
+def test_link_hints_come_in_stages():
+    fb = fresh({"send_mbps": 1.6, "buffer_ms": 400})
+    assert "longest wait" not in repr(fb) and "hint=True" in repr(fb)
+    fb = ch04.link_design({"send_mbps": 1.6, "buffer_ms": 400}, hint=True)
+    assert "longest wait" in repr(fb) and "Shrink it" not in repr(fb)
+    fb = ch04.link_design({"send_mbps": 1.6, "buffer_ms": 350}, hint=True)
+    assert "Shrink it" in repr(fb)
+    ch04.link_design.reset()
+
+
+def test_link_simulation_rejects_out_of_range_settings():
+    with pytest.raises(ValueError, match="send_mbps must be a number in"):
+        ch04.simulate_link(0, 100)
+    with pytest.raises(ValueError, match="buffer_ms must be a number in"):
+        ch04.simulate_link(1.0, "100")
+
+
+def test_link_check_is_fast():
+    import time
+
+    ch04._best_rate_mbps.cache_clear()
+    t0 = time.perf_counter()
+    fresh({"send_mbps": 1.3, "buffer_ms": 100})  # the first call also finds the best rate
+    assert time.perf_counter() - t0 <= 2.0
