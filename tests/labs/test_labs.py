@@ -88,3 +88,21 @@ def test_planted_change_must_hit_the_notebook(built):
     nb = read_nb(built[LABS[0]] / "solution" / f"{LABS[0]}.ipynb")
     with pytest.raises(AssertionError, match="hit 0"):
         replace_in_code(nb, "text that is not in the notebook", "x")
+
+
+def test_otter_run_agrees_with_the_batch_grader(built, tmp_path):
+    """otter-grader's own ``otter run`` (a Jupyter kernel, no Docker) scores the planted
+    mistake as the batch grader does: the autograder zip is a standard one."""
+    import subprocess
+    import sys
+
+    lab = "rtp_jitter"
+    part, old, new = MISTAKES[lab]
+    sub = write_nb(replace_in_code(read_nb(built[lab] / "solution" / f"{lab}.ipynb"), old, new),
+                   tmp_path / "elsewhere" / "mistake.ipynb")  # no data files beside it: otter must ship them
+    proc = subprocess.run([sys.executable, "-m", "otter", "run", "-a", str(built[lab] / "autograder.zip"),
+                           "-o", str(tmp_path), "--no-logo", str(sub)], capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    scores = {t["name"]: t["score"] for t in json.loads((tmp_path / "results.json").read_text())["tests"]
+              if t["name"].startswith("q")}
+    assert scores == {"q1": 0.0, "q2": 3.0, "q3": 2.0}
