@@ -211,3 +211,35 @@ def run_session(path: str = "rtc", *, cities=CITIES, script=SCRIPT, duration_s: 
     params = dict(cities=cities, loss=loss, jitter_ms=jitter_ms, access=access, server=server, clock_sync=clock_sync,
                   seed=seed, duration_s=duration_s)
     return SessionResult(path, ts, err, script, followers, params, stats)
+
+
+def compare_paths(seeds=range(8), *, window_s: float = 3.0, settle_s: float = 5.0, tolerance_ms: float = 50.0,
+                  qs=(50, 95, 99), **kw) -> dict:
+    """Both machines, the same sessions (``seeds``): pooled percentiles of |error| [ms] over the
+    whole session (``"all"``), within ``window_s`` after each command (``"after"``) and
+    more than ``settle_s`` after one (``"steady"``), and the settle times [s] to ``tolerance_ms``."""
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds must name at least one seed")
+    out = {}
+    for path in PATHS:
+        runs = [run_session(path, seed=s, **kw) for s in seeds]
+        pooled = {}
+        for key in ("all", "after", "steady"):
+            parts = []
+            for r in runs:
+                m = r.t_s >= r.events[0][0]
+                if key == "after":
+                    m &= r.mask_after_events(window_s)
+                elif key == "steady":
+                    m = r.steady_mask(settle_s)
+                parts.append(r.abs_error_ms[m].ravel())
+            a = np.concatenate(parts)
+            pooled[key] = {q: float(np.percentile(a, q)) for q in qs}
+        settle = np.concatenate([r.settle_times_s(tolerance_ms) for r in runs])
+        pooled["settle_s"] = settle
+        pooled["runs"] = runs
+        pooled["stored"] = sum(r.stats["messages_stored"] for r in runs) / len(runs)
+        pooled["offset_error_ms"] = np.concatenate([r.stats["offset_error_ms"] for r in runs])
+        out[path] = pooled
+    return out
