@@ -8,8 +8,11 @@ entries to look at again) and never the expected value.  An unanswered exercise
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
-from rtlib.checks.core import Feedback, as_number, close_to, fail, is_generic, ok, rough_factor
+import numpy as np
+
+from rtlib.checks.core import Feedback, StagedCheck, as_number, close_to, fail, is_generic, ok, rough_factor
 
 MECHANISMS = ("acks", "retries", "dedupe", "in_order")
 
@@ -164,3 +167,148 @@ def which_mechanism(answer) -> Feedback:
                 "Ask what the user would see without each mechanism: a missing message, "
                 "the same message twice, messages in the wrong order, or a sender who cannot tell.")
 
+
+
+# -- exercise 2.4 (design): a retry policy for a lossy radio link -------------------------------
+RETRY_DROP = 0.2  # per frame, each direction
+RETRY_JITTER_MS = 30.0
+RETRY_MESSAGES = 600
+RETRY_SEED = 3
+RETRY_MAX_P99_S = 1.2  # 99 % of the messages get their tick within this time
+RETRY_MAX_RESENDS = 0.75  # resends per message, on average
+RETRY_RANGES = {"ack_timeout_s": (0.05, 5.0), "backoff": (1.0, 4.0), "max_backoff_s": (0.1, 60.0)}
+
+
+def _ack_tracker(world):
+    from rtlib.im.sim import Tracker
+
+    class AckTracker(Tracker):
+        """The world's tracker, plus when each message was sent and first acked (the sender's tick)."""
+
+        def __init__(self, w):
+            super().__init__(w, detailed=True)
+            self.sent_at, self.acked_at = {}, {}
+
+        def on_send(self, dev, conv, cid, now):
+            super().on_send(dev, conv, cid, now)
+            self.sent_at[(dev.user, cid)] = now
+
+        def on_events(self, dev, events, now):
+            super().on_events(dev, events, now)
+            for ev in events:
+                if ev[0] == "acked":
+                    self.acked_at.setdefault((dev.user, ev[1]), now)
+
+    return AckTracker(world)
+
+
+@lru_cache(maxsize=64)
+def _retry_run(ack_timeout_s: float, backoff: float, max_backoff_s: float) -> dict:
+    from rtlib.im.sim import Faults, Timing, World
+    from rtlib.sim import make_rng
+
+    w = World(seed=RETRY_SEED, faults=Faults(drop=RETRY_DROP),
+              timing=Timing(ack_timeout_s=ack_timeout_s, jitter_ms=RETRY_JITTER_MS))
+    w.tracker = _ack_tracker(w)
+    for user in ("alice", "bob"):
+        w.add_user(user, backoff=backoff, max_backoff_s=max_backoff_s)
+    w.add_conversation("ab", ["alice", "bob"], kind="direct")
+    w.start(0.0)
+    rng = make_rng(RETRY_SEED, "ch02-retry-design")
+    t = 1.0
+    for k in range(RETRY_MESSAGES):
+        w.send_at(t, ("alice", "bob")[k % 2], "ab", f"message {k}")
+        t += rng.uniform(0.5, 1.5)
+    w.run(t + 120.0)
+    tr = w.tracker
+    tick_s = np.array([tr.acked_at.get(key, math.inf) - t0 for key, t0 in tr.sent_at.items()])
+    resent = sum(d.client.stats["resent"] for d in w.devices.values())
+    return {"tick_p50_s": float(np.median(tick_s)), "tick_p99_s": float(np.percentile(tick_s, 99)),
+            "never_acked": int(np.sum(~np.isfinite(tick_s))), "resends_per_message": resent / RETRY_MESSAGES}
+
+
+def simulate_retries(ack_timeout_s: float = 1.0, backoff: float = 2.0, max_backoff_s: float = 16.0) -> dict:
+    """Exercise 2.4: alice and bob chat (600 messages) over a link that drops 20 % of the frames.
+
+    The IM system of :mod:`rtlib.im.sim` with the given client retry policy (the
+    ``k``-th resend waits ``ack_timeout_s × backoff^(k−1)``, at most ``max_backoff_s``).
+    Returns the median and 99th percentile of the time from sending to the sender's
+    tick (the server's ack), ``tick_p50_s`` and ``tick_p99_s``, the ``never_acked``
+    count and the ``resends_per_message``.  Used by the check and free for sweeps.
+    """
+    for name, value in (("ack_timeout_s", ack_timeout_s), ("backoff", backoff), ("max_backoff_s", max_backoff_s)):
+        lo, hi = RETRY_RANGES[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= float(value) <= hi:
+            raise ValueError(f"{name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
+    return dict(_retry_run(float(ack_timeout_s), float(backoff), float(max_backoff_s)))
+
+
+def _retry_values(design):
+    if design is None:
+        return fail("Not answered yet: replace None with your design and run the cell again.")
+    if not isinstance(design, dict):
+        return fail(f"The design should be a dict like {{'ack_timeout_s': ..., 'backoff': ..., "
+                    f"'max_backoff_s': ...}}, got {type(design).__name__}.")
+    unknown = sorted(set(design) - set(RETRY_RANGES))
+    if unknown:
+        return fail(f"Unknown setting(s) {unknown}: the design has three, 'ack_timeout_s', 'backoff' and "
+                    f"'max_backoff_s'.")
+    missing = [k for k in RETRY_RANGES if k not in design]
+    if missing:
+        return fail(f"The design misses {missing}: give all three.")
+    values = {}
+    for name, (lo, hi) in RETRY_RANGES.items():
+        v = as_number(design[name], name)
+        if isinstance(v, Feedback):
+            return v
+        if name.endswith("_s") and 50 <= v <= 60_000:
+            return fail(f"{name} looks like milliseconds: it is asked in seconds.")
+        if not lo <= v <= hi:
+            return fail(f"{name} should be between {lo:g} and {hi:g}.")
+        values[name] = v
+    return values
+
+
+def _retry_design(design) -> Feedback:
+    values = _retry_values(design)
+    if isinstance(values, Feedback):
+        return values
+    r = simulate_retries(**values)
+    outcome = (f"99 % of the messages got their tick within {r['tick_p99_s']:.2f} s (half within "
+               f"{r['tick_p50_s'] * 1000:.0f} ms), {r['resends_per_message']:.2f} resends per message")
+    fast, frugal = r["tick_p99_s"] <= RETRY_MAX_P99_S, r["resends_per_message"] <= RETRY_MAX_RESENDS
+    if fast and frugal:
+        return ok(f"Both targets met: {outcome}.")
+    if fast:
+        return fail(f"Quick, but too many resends: {outcome}.",
+                    "Some resends were not needed: the ack was still on its way. How long does an ack "
+                    "normally take?",
+                    "A resend is needless when the timeout fires before the ack of a stored message comes "
+                    "back: the median time to the tick is a round trip; the timeout must sit above most "
+                    "round trips, jitter included.")
+    if frugal and values["backoff"] > 1.0 and values["max_backoff_s"] > values["ack_timeout_s"]:
+        return fail(f"Frugal, but the slowest messages wait too long: {outcome}.",
+                    "The slow ones are messages lost several times in a row: how long does the fourth or fifth "
+                    "resend wait with your policy?",
+                    "Here the losses are random (a radio link), not a sign of an overloaded server, so growing "
+                    "waits only delay the unlucky messages: a backoff near 1, or a low cap on the wait, keeps "
+                    "every retry quick.")
+    if frugal:
+        return fail(f"Frugal, but the slowest messages wait too long: {outcome}.",
+                    "Every loss costs one full timeout before the resend: is yours much longer than a round "
+                    "trip?",
+                    "Shorten the timeout towards the round trip (plus its jitter), but not below it, or resends "
+                    "become needless.")
+    return fail(f"Both targets are missed: {outcome}.",
+                "Change one parameter at a time, starting with the timeout, and watch both numbers.",
+                "The timeout sets the needless resends (too short) and the cost of each loss (too long); "
+                "backoff and cap decide how the waits grow after repeated losses.")
+
+
+retry_design = StagedCheck(_retry_design)
+retry_design.__doc__ = """Exercise 2.4 (design): ``{'ack_timeout_s': ..., 'backoff': ..., 'max_backoff_s': ...}``.
+
+Simulated by :func:`simulate_retries`; passes when 99 % of the messages get their
+tick within 1.2 s and there are at most 0.75 resends per message.  The feedback shows
+the design's own measured outcome; hints come in stages (``hint=True``).
+"""

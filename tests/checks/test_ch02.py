@@ -111,3 +111,83 @@ def test_which_mechanism_wrong(answer, hint):
 def test_odd_inputs_never_raise(check):
     for odd in ("x", 3, [], {}, float("nan"), object()):
         assert not check(odd)
+
+
+# -- 2.4 (design): a retry policy for a lossy radio link ----------------------------------------
+def fresh(design, **kw):
+    ch02.retry_design.reset()
+    return ch02.retry_design(design, **kw)
+
+
+def meets(r):
+    return r["tick_p99_s"] <= ch02.RETRY_MAX_P99_S and r["resends_per_message"] <= ch02.RETRY_MAX_RESENDS
+
+
+RETRY_RIGHT = [{"ack_timeout_s": 0.2, "backoff": 1.0, "max_backoff_s": 16.0},
+               {"ack_timeout_s": 0.18, "backoff": 1.2, "max_backoff_s": 16.0},
+               {"ack_timeout_s": 0.25, "backoff": 2.0, "max_backoff_s": 0.3}]
+
+
+@pytest.mark.parametrize("design", RETRY_RIGHT)
+def test_retry_right_designs_pass_by_their_own_simulation(design):
+    r = ch02.simulate_retries(**design)
+    assert meets(r) and r["never_acked"] == 0
+    fb = fresh(design)
+    assert fb and f"{r['resends_per_message']:.2f} resends" in repr(fb)
+
+
+def test_retry_the_default_policy_does_not_meet_the_targets():
+    r = ch02.simulate_retries()  # the client's defaults: 1 s, doubling, capped at 16 s
+    assert not meets(r) and r["resends_per_message"] <= ch02.RETRY_MAX_RESENDS
+
+
+RETRY_WRONG = [
+    ({"ack_timeout_s": 1.0, "backoff": 2.0, "max_backoff_s": 16.0}, ("slowest messages wait too long", "in a row")),
+    ({"ack_timeout_s": 0.2, "backoff": 2.0, "max_backoff_s": 16.0}, ("slowest messages wait too long", "in a row")),
+    ({"ack_timeout_s": 0.4, "backoff": 1.0, "max_backoff_s": 16.0}, ("slowest messages wait too long", "full timeout")),
+    ({"ack_timeout_s": 0.12, "backoff": 1.0, "max_backoff_s": 16.0}, ("too many resends", "still on its way")),
+    ({"ack_timeout_s": 0.1, "backoff": 2.0, "max_backoff_s": 16.0}, ("Both targets are missed", "one parameter")),
+    ({"ack_timeout_s": 200, "backoff": 1.0, "max_backoff_s": 16.0}, "looks like milliseconds"),
+    ({"ack_timeout_s": 0.2, "backoff": 0.5, "max_backoff_s": 16.0}, "between 1 and 4"),
+    ({"ack_timeout_s": 0.01, "backoff": 1.0, "max_backoff_s": 16.0}, "between 0.05 and 5"),
+    ({"ack_timeout_s": 0.2, "backoff": 1.0}, "misses ['max_backoff_s']"),
+    ({"ack_timeout_s": 0.2, "backoff": 1.0, "max_backoff_s": 16.0, "max_attempts": 3}, "Unknown setting"),
+    ((0.2, 1.0, 16.0), "should be a dict"),
+    ({"ack_timeout_s": "0.2", "backoff": 1.0, "max_backoff_s": 16.0}, "single number"),
+    (None, "Not answered yet"),
+]
+
+
+@pytest.mark.parametrize("design, hint", RETRY_WRONG)
+def test_retry_typical_wrong_designs_fail_with_a_reason(design, hint):
+    fb = fresh(design, hint=True)  # the first hint, on request
+    assert_hint(fb, hint)
+    for d in RETRY_RIGHT:  # no passing setting is suggested
+        assert f"{d['ack_timeout_s']:g} s" not in repr(fb)
+
+
+def test_retry_hints_come_in_stages():
+    wrong = {"ack_timeout_s": 0.12, "backoff": 1.0, "max_backoff_s": 16.0}
+    fb = fresh(wrong)
+    assert "still on its way" not in repr(fb) and "hint=True" in repr(fb)
+    fb = ch02.retry_design(wrong, hint=True)
+    assert "still on its way" in repr(fb) and "jitter included" not in repr(fb)
+    fb = ch02.retry_design(dict(wrong, ack_timeout_s=0.13), hint=True)
+    assert "jitter included" in repr(fb)
+    ch02.retry_design.reset()
+
+
+def test_retry_simulation_rejects_out_of_range_settings():
+    with pytest.raises(ValueError, match="backoff must be a number in"):
+        ch02.simulate_retries(backoff=8)
+    with pytest.raises(ValueError, match="ack_timeout_s must be a number in"):
+        ch02.simulate_retries(ack_timeout_s=True)
+
+
+def test_retry_check_is_fast():
+    import time
+
+    ch02._retry_run.cache_clear()
+    t0 = time.perf_counter()
+    fresh({"ack_timeout_s": 0.3, "backoff": 1.5, "max_backoff_s": 2.0})
+    assert time.perf_counter() - t0 <= 2.0
