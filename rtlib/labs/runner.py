@@ -33,7 +33,7 @@ from pathlib import Path
 
 #: Imported once by the fork server, so every forked submission starts with them loaded.
 PRELOAD = ["numpy", "scipy.signal", "matplotlib", "IPython.core.interactiveshell", "otter", "otter.test_files",
-           "rtlib.rtp", "rtlib.media.jitter", "rtlib.cc.gcc", "rtlib.im", "rtlib.checks.ch10", "rtlib.conf"]
+           "rtlib.rtp", "rtlib.media.jitter", "rtlib.cc.gcc", "rtlib.im", "rtlib.checks.ch10", "rtlib.conf.edge"]
 
 
 class TimeLimit(BaseException):

@@ -26,6 +26,8 @@ MISTAKES = {
     # a message ahead of a gap shown at once instead of held
     "im_receiver": ("q2", "            self.held[seq] = body\n            return []",
                     "            self.cursor = seq\n            return [(seq, body)]"),
+    # light at its speed in vacuum, not in glass
+    "edge_placement": ("q1", "* inflation * 1.468 / 299_792.458", "* inflation / 299_792.458"),
     # the up-count not restarted after a switch: two layers up in a row
     "layer_selector": ("q2", "                layer += 1\n                run = 0", "                layer += 1"),
 }
