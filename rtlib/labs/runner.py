@@ -93,6 +93,16 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
+def _first_failure(message: str) -> str:
+    """The error line of otter's failure message, with the failing source line when the
+    error itself says nothing (a bare ``assert``)."""
+    lines = [ln.strip() for ln in message.strip().splitlines() if ln.strip()]
+    last = lines[-1] if lines else "failed"
+    if last.endswith(":") and len(lines) >= 2:
+        return f"{lines[-2]} -> {last.rstrip(':')}"
+    return last
+
+
 def grade_submission(notebook: str, tests: dict[str, str], workdir: str, result_path: str, *,
                      cell_timeout_s: float = 20.0, test_timeout_s: float = 20.0) -> dict:
     """Run ``notebook`` in ``workdir`` and grade it with ``tests``; writes and returns the result.
@@ -155,7 +165,7 @@ def grade_submission(notebook: str, tests: dict[str, str], workdir: str, result_
             part["feedback"] = tf.summary()
             if part["score"] < possible:
                 failed = [r for r in tf.test_case_results if not r.passed]
-                first = failed[0].message.strip().splitlines()[-1] if failed else "tests failed"
+                first = _first_failure(failed[0].message) if failed else "tests failed"
                 kind = "hidden" if failed and failed[0].test_case.hidden else "public"
                 part["reason"] = f"{len(failed)} of {len(tf.test_cases)} tests failed; first ({kind}): {first}"
         except TimeLimit:

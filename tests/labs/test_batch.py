@@ -34,6 +34,7 @@ def batch(built, tmp_path_factory):
     write_nb(add_code_cell(sol, "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass",
                            at=3), subs / "stubborn_loop.ipynb")
     write_nb(add_code_cell(sol, "import os\nfor f in os.listdir('.'):\n    os.remove(f)"), subs / "deletes.ipynb")
+    write_nb(add_code_cell(sol, "import os\nos.remove('capture.pcap')", at=1), subs / "deletes_data.ipynb")
     (subs / "garbage.ipynb").write_text("this is not a notebook")
     t0 = time.perf_counter()
     grades = grade_folder(LAB, subs, tmp / "out", autograder=built[LAB] / "autograder.zip", workers=2,
@@ -47,7 +48,7 @@ def batch(built, tmp_path_factory):
 def test_batch_finishes_with_a_row_per_submission(batch):
     grades, rows, out, seconds = batch
     assert sorted(rows) == sorted(grades) == sorted(
-        ["full", "empty", "mistake", "raises", "crash", "loop", "stubborn_loop", "deletes", "garbage"])
+        ["full", "empty", "mistake", "raises", "crash", "loop", "stubborn_loop", "deletes", "deletes_data", "garbage"])
     assert list(next(iter(rows.values()))) == ["student", "q1", "q2", "q3", "total", "possible", "status", "reason"]
     assert all((out / "feedback" / f"{s}.txt").is_file() for s in rows)
     assert seconds < 60, f"the batch took {seconds:.0f} s"
@@ -93,6 +94,21 @@ def test_deleting_files_is_reported_and_cannot_touch_the_tests(batch):
     assert grades["deletes"].total == 8
     assert "deleted files: capture.pcap, rtp_jitter.ipynb" in rows["deletes"]["reason"]
     assert "deleted these files" in (out / "feedback" / "deletes.txt").read_text()
+
+
+def test_deleting_the_data_it_needs_zeroes_the_parts_with_the_reason(batch):
+    grades, rows, out, _ = batch
+    assert grades["deletes_data"].total == 0 and rows["deletes_data"]["status"] == "ok"
+    assert "deleted files: capture.pcap" in rows["deletes_data"]["reason"]
+    assert "raised FileNotFoundError" in (out / "feedback" / "deletes_data.txt").read_text()
+
+
+def test_first_failure_names_the_line_of_a_bare_assert():
+    from rtlib.labs.runner import _first_failure
+
+    msg = "❌ Test case failed\nError at line 3 in test q1:\n    assert f(1) == 2\nAssertionError: "
+    assert _first_failure(msg) == "assert f(1) == 2 -> AssertionError"
+    assert _first_failure("...\nValueError: bad seq") == "ValueError: bad seq"
 
 
 def test_a_file_that_is_not_a_notebook(batch):
