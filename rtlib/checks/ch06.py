@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
-from rtlib.checks.core import Feedback, as_number, close_to, fail, is_generic, ok, rough_factor
+from rtlib.checks.core import Feedback, StagedCheck, as_number, close_to, fail, is_generic, ok, rough_factor
 
 _ALL = np.arange(-32768, 32768, dtype=np.int32).astype(np.int16)
 
@@ -223,3 +224,145 @@ def header_overhead(answer, *, bitrate_bps: float = 6000, packet_ms: float = 20,
     fb = close_to(answer, expected, what="The header overhead", rel=2e-3)
     return fb if not is_generic(fb) else fail(fb.message, "Share = header bytes / (header bytes + payload bytes) "
                                                           "of one packet.")
+
+
+# -- exercise 6.5 (design): Opus settings for a tight uplink --------------------------------------
+VOICE_WIRE_BUDGET_KBPS = 24.0  # on the wire: Opus payload + RTP + UDP + IPv4 headers
+VOICE_MAX_LSD_DB = 9.0  # log-spectral distance to the 16 kHz original, at most
+VOICE_FRAMES_MS = (10, 20, 40, 60)
+VOICE_BITRATE_RANGE_KBPS = (6.0, 64.0)
+
+
+def _header_kbps(frame_ms: float) -> float:
+    from rtlib.media.packetize import HEADER_BYTES
+
+    return (HEADER_BYTES["rtp"] + HEADER_BYTES["udp"] + HEADER_BYTES["ipv4"]) * 8 / frame_ms
+
+
+@lru_cache(maxsize=128)
+def _voice_run(bitrate_kbps: float, frame_ms: int) -> dict:
+    from rtlib.media.codecs.lab import opus_codec
+
+    r = opus_codec(bitrate_kbps, frame_ms)
+    return {"lsd_db": float(r["lsd_db"]), "payload_kbps": float(r["actual_kbps"]),
+            "wire_kbps": float(r["actual_kbps"]) + _header_kbps(frame_ms), "delay_ms": float(r["delay_ms"])}
+
+
+def simulate_voice(bitrate_kbps: float, frame_ms: int) -> dict:
+    """Exercise 6.5: Opus (16 kHz, VBR) at ``bitrate_kbps`` target with ``frame_ms`` frames, one frame per packet.
+
+    Encodes and decodes the chapter's 2 s of speech (the ``opus_codec`` widget's
+    function) and returns the measured ``lsd_db`` (log-spectral distance to the
+    original), ``payload_kbps``, ``wire_kbps`` (payload plus RTP/UDP/IPv4 headers) and
+    the codec's algorithmic ``delay_ms`` (frame plus look-ahead).
+    """
+    lo, hi = VOICE_BITRATE_RANGE_KBPS
+    if isinstance(bitrate_kbps, bool) or not isinstance(bitrate_kbps, (int, float, np.integer, np.floating)) \
+            or not lo <= float(bitrate_kbps) <= hi:
+        raise ValueError(f"bitrate_kbps must be a number in [{lo:g}, {hi:g}] kbit/s, got {bitrate_kbps!r}")
+    if isinstance(frame_ms, bool) or frame_ms not in VOICE_FRAMES_MS:
+        raise ValueError(f"frame_ms must be one of {list(VOICE_FRAMES_MS)}, got {frame_ms!r}")
+    return dict(_voice_run(float(bitrate_kbps), int(frame_ms)))
+
+
+def _voice_feasible(frame_ms: int) -> bool:
+    """Whether some target bit rate (whole kbit/s) meets both bounds with ``frame_ms`` frames.
+
+    The best candidate is the highest rate that fits the wire budget (quality only
+    improves with the rate), found by stepping down from the rate the headers leave.
+    """
+    lo, hi = VOICE_BITRATE_RANGE_KBPS
+    b = min(hi, math.floor(VOICE_WIRE_BUDGET_KBPS - _header_kbps(frame_ms)) + 2)
+    while b >= lo:
+        r = simulate_voice(b, frame_ms)
+        if r["wire_kbps"] <= VOICE_WIRE_BUDGET_KBPS:
+            return r["lsd_db"] <= VOICE_MAX_LSD_DB
+        b -= 1
+    return False
+
+
+@lru_cache(maxsize=1)
+def _least_voice_delay_ms() -> float:
+    for f in VOICE_FRAMES_MS:  # delay grows with the frame
+        if _voice_feasible(f):
+            return simulate_voice(VOICE_BITRATE_RANGE_KBPS[0], f)["delay_ms"]
+    return math.inf
+
+
+def _voice_values(design):
+    if design is None:
+        return fail("Not answered yet: replace None with your design and run the cell again.")
+    if not isinstance(design, dict):
+        return fail(f"The design should be a dict like {{'bitrate_kbps': ..., 'frame_ms': ...}}, "
+                    f"got {type(design).__name__}.")
+    unknown = sorted(set(design) - {"bitrate_kbps", "frame_ms"})
+    if unknown:
+        return fail(f"Unknown setting(s) {unknown}: the design has two, 'bitrate_kbps' and 'frame_ms'.")
+    if "bitrate_kbps" not in design or "frame_ms" not in design:
+        return fail("The design needs both 'bitrate_kbps' and 'frame_ms'.")
+    b = as_number(design["bitrate_kbps"], "bitrate_kbps")
+    if isinstance(b, Feedback):
+        return b
+    f = as_number(design["frame_ms"], "frame_ms")
+    if isinstance(f, Feedback):
+        return f
+    if 6000 <= b <= 64000:
+        return fail("bitrate_kbps looks like bit/s: it is asked in kbit/s.")
+    lo, hi = VOICE_BITRATE_RANGE_KBPS
+    if not lo <= b <= hi:
+        return fail(f"bitrate_kbps should be between {lo:g} and {hi:g} kbit/s.")
+    if f in (0.01, 0.02, 0.04, 0.06):
+        return fail("frame_ms looks like seconds: it is asked in milliseconds.")
+    if f not in VOICE_FRAMES_MS:
+        return fail(f"frame_ms should be one of {list(VOICE_FRAMES_MS)} (Opus frame sizes used for speech).")
+    return b, int(f)
+
+
+def _voice_design(design) -> Feedback:
+    values = _voice_values(design)
+    if isinstance(values, Feedback):
+        return values
+    b, f = values
+    r = simulate_voice(b, f)
+    outcome = (f"{r['wire_kbps']:.1f} kbit/s on the wire ({r['payload_kbps']:.1f} of Opus payload), "
+               f"log-spectral distance {r['lsd_db']:.1f} dB, algorithmic delay {r['delay_ms']:g} ms")
+    fits, good = r["wire_kbps"] <= VOICE_WIRE_BUDGET_KBPS, r["lsd_db"] <= VOICE_MAX_LSD_DB
+    if fits and good:
+        if r["delay_ms"] <= _least_voice_delay_ms():
+            return ok(f"Both bounds met at the least delay the budget allows: {outcome}.")
+        return fail(f"Both bounds met ({outcome}), but a shorter frame can meet them too, with less delay.",
+                    "Each frame size adds its own length to the delay: which is the shortest that still leaves "
+                    "the codec enough bits?",
+                    "Headers cost the same per packet whatever the frame, so shorter frames spend more of the "
+                    "budget on headers; try the next shorter frame with the highest rate that fits.")
+    if not fits and good:
+        header = _header_kbps(f)
+        return fail(f"Over the budget: {outcome}.",
+                    f"The headers alone take {header:.0f} kbit/s with {f} ms packets: what is left for Opus?",
+                    "Lower the target rate until the wire rate fits, or send longer frames: fewer packets, "
+                    "fewer headers, more bits for the codec.")
+    if fits and not good and r["lsd_db"] > 15:
+        return fail(f"The sound is poor: {outcome}.",
+                    "A distance this large means a whole band of the spectrum is missing: what does Opus do "
+                    "at its lowest rates?",
+                    "At its lowest target rates Opus gives up the 4–8 kHz band (section 6): the target must be "
+                    "high enough for wide band, so the frame must leave room for it in the budget.")
+    if fits and not good:
+        return fail(f"The sound is not good enough yet: {outcome}.",
+                    "More bits for the codec would help: where in the budget are they spent instead?",
+                    "Raise the target rate as far as the wire budget allows; if that is not enough, longer "
+                    "frames free header bits for the codec.")
+    return fail(f"Over the budget and not good enough: {outcome}.",
+                "Start with the frame size: how much of the budget do its headers take?",
+                "With one packet per frame, headers cost 40 bytes per packet; pick a frame that leaves room, then "
+                "the highest rate that fits.")
+
+
+voice_design = StagedCheck(_voice_design)
+voice_design.__doc__ = """Exercise 6.5 (design): ``{'bitrate_kbps': ..., 'frame_ms': ...}`` for Opus on a 24 kbit/s uplink.
+
+Encoded and decoded by :func:`simulate_voice`; passes when the wire rate (payload plus
+RTP/UDP/IPv4 headers) is at most 24 kbit/s, the log-spectral distance at most 9 dB,
+and the algorithmic delay the least any frame size that can meet both allows.  The
+feedback shows the design's own measured outcome; hints come in stages (``hint=True``).
+"""

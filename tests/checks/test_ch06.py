@@ -159,3 +159,85 @@ def test_overhead_wrong(answer, hint):
     fb = ch06.header_overhead(answer)
     assert_hint(fb, hint)
     assert "0.727" not in shown(fb) and "72.7" not in shown(fb)
+
+
+# -- 6.5 (design): Opus settings for a 24 kbit/s uplink -----------------------------------------
+def fresh(design, **kw):
+    ch06.voice_design.reset()
+    return ch06.voice_design(design, **kw)
+
+
+def test_voice_least_delay_is_the_shortest_feasible_frame():
+    best = ch06._least_voice_delay_ms()
+    feasible = [f for f in ch06.VOICE_FRAMES_MS if ch06._voice_feasible(f)]
+    assert feasible and best == ch06.simulate_voice(16, feasible[0])["delay_ms"]
+    assert not ch06._voice_feasible(ch06.VOICE_FRAMES_MS[0])  # 10 ms: the headers alone exceed the budget
+    # quality only improves with the rate on this clip (what the feasibility search relies on)
+    for f in feasible:
+        lsd = [ch06.simulate_voice(b, f)["lsd_db"] for b in range(10, 25, 2)]
+        assert all(a >= b for a, b in zip(lsd, lsd[1:]))
+
+
+@pytest.mark.parametrize("bitrate_kbps", [16, 17, 18])
+def test_voice_right_designs_pass_with_their_own_outcome(bitrate_kbps):
+    f = next(f for f in ch06.VOICE_FRAMES_MS if ch06._voice_feasible(f))
+    r = ch06.simulate_voice(bitrate_kbps, f)
+    assert r["wire_kbps"] <= ch06.VOICE_WIRE_BUDGET_KBPS and r["lsd_db"] <= ch06.VOICE_MAX_LSD_DB
+    fb = fresh({"bitrate_kbps": bitrate_kbps, "frame_ms": f})
+    assert fb and f"{r['wire_kbps']:.1f} kbit/s on the wire" in repr(fb)
+
+
+VOICE_WRONG = [
+    ({"bitrate_kbps": 16, "frame_ms": 60}, ("Both bounds met", "shorter frame", "shortest")),
+    ({"bitrate_kbps": 16, "frame_ms": 20}, ("Over the budget", "headers alone take 16 kbit/s")),
+    ({"bitrate_kbps": 24, "frame_ms": 10}, ("Over the budget", "headers alone take 32 kbit/s")),
+    ({"bitrate_kbps": 8, "frame_ms": 20}, ("sound is poor", "whole band")),
+    ({"bitrate_kbps": 12, "frame_ms": 40}, ("not good enough yet", "More bits")),
+    ({"bitrate_kbps": 32, "frame_ms": 20}, ("Over the budget", "headers alone")),
+    ({"bitrate_kbps": 14, "frame_ms": 20}, ("Over the budget and not good enough", "frame size")),
+    ({"bitrate_kbps": 16000, "frame_ms": 40}, "looks like bit/s"),
+    ({"bitrate_kbps": 16, "frame_ms": 0.04}, "looks like seconds"),
+    ({"bitrate_kbps": 16, "frame_ms": 30}, "should be one of"),
+    ({"bitrate_kbps": 100, "frame_ms": 40}, "between 6 and 64"),
+    ({"bitrate_kbps": 16}, "needs both"),
+    ({"bitrate_kbps": 16, "frame_ms": 40, "fec": True}, "Unknown setting"),
+    ((16, 40), "should be a dict"),
+    (None, "Not answered yet"),
+]
+
+
+@pytest.mark.parametrize("design, hint", VOICE_WRONG)
+def test_voice_typical_wrong_designs_fail_with_a_reason(design, hint):
+    fb = fresh(design, hint=True)  # the first hint, on request
+    assert_hint(fb, hint)
+    best_frame = next(f for f in ch06.VOICE_FRAMES_MS if ch06._voice_feasible(f))
+    assert f"{best_frame} ms frame" not in repr(fb) and f"{ch06._least_voice_delay_ms():g} ms" not in repr(fb) \
+        or (isinstance(design, dict) and design.get("frame_ms") == best_frame)
+
+
+def test_voice_hints_come_in_stages():
+    wrong = {"bitrate_kbps": 16, "frame_ms": 20}
+    fb = fresh(wrong)
+    assert "headers alone" not in repr(fb) and "hint=True" in repr(fb)
+    fb = ch06.voice_design(wrong, hint=True)
+    assert "headers alone" in repr(fb) and "longer frames" not in repr(fb)
+    fb = ch06.voice_design(dict(wrong, bitrate_kbps=18), hint=True)  # another try, the same mistake
+    assert "longer frames" in repr(fb)
+    ch06.voice_design.reset()
+
+
+def test_voice_simulation_rejects_bad_settings():
+    with pytest.raises(ValueError, match="frame_ms must be one of"):
+        ch06.simulate_voice(16, 30)
+    with pytest.raises(ValueError, match="bitrate_kbps must be a number in"):
+        ch06.simulate_voice(100, 20)
+
+
+def test_voice_check_is_fast():
+    import time
+
+    ch06._least_voice_delay_ms.cache_clear()
+    ch06._voice_run.cache_clear()
+    t0 = time.perf_counter()
+    fresh({"bitrate_kbps": 20, "frame_ms": 60})  # the first call also finds the least delay
+    assert time.perf_counter() - t0 <= 2.0
