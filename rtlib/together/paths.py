@@ -4,8 +4,9 @@ Both carry small JSON messages between viewers in different cities; each viewer'
 last mile adds half its access RTT (:data:`rtlib.conf.geo.ACCESS_RTT_MS`) and the
 long haul is the public Internet's (:func:`rtlib.conf.edge.public_one_way_ms`).
 
-- :class:`RtcPaths`, the RTC data path (a WebRTC data channel set unordered and
-  without retransmissions, RFC 8831 section 6.1): one :class:`rtlib.net.sim.Path`
+- :class:`RtcPaths`, the RTC data path (a WebRTC data channel, RFC 8831, opened as
+  RFC 8832's DATA_CHANNEL_PARTIAL_RELIABLE_REXMIT_UNORDERED with zero
+  retransmissions): one :class:`rtlib.net.sim.Path`
   per ordered pair of viewers, **direct** from peer to peer, with jitter and
   random loss; a lost message is gone, and a late one may overtake an earlier one.
 - :class:`ImPaths`, the IM machine: chapter 02's :class:`rtlib.im.sim.World`, the
