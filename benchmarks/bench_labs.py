@@ -7,7 +7,8 @@ typical mistake, graded by :func:`rtlib.labs.grade.grade_folder` with its defaul
 worker per core, a fresh process and folder per submission).  The build (``otter
 assign``) is not counted: an instructor runs ``make labs`` once per term.
 
-For comparison, one row times otter-grader's own ``otter run`` on one submission (it
+One row per lab gives the wall time per submission of a batch of ten solutions (every
+lab should grade in well under a second a submission).  For comparison, one row times otter-grader's own ``otter run`` on one submission (it
 starts a Jupyter kernel per submission), which the course's grader replaces with a
 process forked from a server that has already imported the course library.
 """
@@ -36,6 +37,31 @@ def _variant(nb: dict, old: str, new: str) -> dict:
             src = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
             c["source"] = src.replace(old, new)
     return nb
+
+
+def per_lab_rows(copies: int = 10) -> list[Row]:
+    """For every lab: ``copies`` solutions graded as one batch, wall time per submission."""
+    from rtlib.labs import list_labs
+    from rtlib.labs.build import build_lab
+    from rtlib.labs.grade import grade_folder
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for lab in list_labs():
+            built = build_lab(lab, tmp / "build", run_tests=False)
+            subs = tmp / lab
+            subs.mkdir()
+            text = (built / "solution" / f"{lab}.ipynb").read_text()
+            for i in range(copies):
+                (subs / f"s{i}.ipynb").write_text(text)
+            t0 = time.perf_counter()
+            grades = grade_folder(lab, subs, tmp / f"{lab}-out", autograder=built / "autograder.zip", progress=False)
+            seconds = time.perf_counter() - t0
+            assert all(g.total == g.max_total for g in grades), lab
+            rows.append(Row(f"{lab}: wall time per submission", seconds / copies, "s", higher_is_better=False,
+                            note=f"{copies} full solutions in one batch, {os.cpu_count()} workers, a fresh process each"))
+    return rows
 
 
 def run() -> list[Row]:
@@ -67,7 +93,7 @@ def run() -> list[Row]:
         otter_ok = proc.returncode == 0 and json.loads((tmp / "results.json").read_text())["tests"][1]["score"] == 3.0
 
     cores = os.cpu_count()
-    return [
+    return per_lab_rows() + [
         Row(f"grade {N} submissions of {LAB}", seconds, "s", bar=300.0, higher_is_better=False,
             note=f"{cores} workers (one per core); 60 full, 20 untouched, 20 with the planted mistake: scores as expected"),
         Row("wall time per submission", seconds / N, "s", higher_is_better=False,
