@@ -28,7 +28,8 @@ OUT/grades.csv (one row per student, a column per part) and OUT/feedback/<studen
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m rtlib.labs", description=__doc__.splitlines()[0].strip("`: "),
+    ap = argparse.ArgumentParser(prog="python -m rtlib.labs", description="Build the graded labs (student notebooks, autograder zips) and "
+                                 "grade a folder of submitted notebooks, without Docker.",
                                  epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="print the names of the labs")

@@ -139,7 +139,11 @@ def grade_submission(notebook: str, tests: dict[str, str], workdir: str, result_
     if cells:
         from IPython.core.interactiveshell import InteractiveShell
 
-        shell = InteractiveShell.instance()
+        class _Shell(InteractiveShell):
+            def enable_gui(self, gui=None):  # `%matplotlib inline` and friends: nothing to show here
+                pass
+
+        shell = _Shell.instance()
         shell.user_ns["__name__"] = "__main__"
         for i, src in enumerate(cells):
             try:

@@ -35,6 +35,8 @@ def batch(built, tmp_path_factory):
                            at=3), subs / "stubborn_loop.ipynb")
     write_nb(add_code_cell(sol, "import os\nfor f in os.listdir('.'):\n    os.remove(f)"), subs / "deletes.ipynb")
     write_nb(add_code_cell(sol, "import os\nos.remove('capture.pcap')", at=1), subs / "deletes_data.ipynb")
+    write_nb(add_code_cell(sol, "%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()\n"
+                                "!echo a shell command", at=1), subs / "magics.ipynb")
     (subs / "garbage.ipynb").write_text("this is not a notebook")
     t0 = time.perf_counter()
     grades = grade_folder(LAB, subs, tmp / "out", autograder=built[LAB] / "autograder.zip", workers=2,
@@ -48,7 +50,7 @@ def batch(built, tmp_path_factory):
 def test_batch_finishes_with_a_row_per_submission(batch):
     grades, rows, out, seconds = batch
     assert sorted(rows) == sorted(grades) == sorted(
-        ["full", "empty", "mistake", "raises", "crash", "loop", "stubborn_loop", "deletes", "deletes_data", "garbage"])
+        ["full", "empty", "mistake", "raises", "crash", "loop", "stubborn_loop", "deletes", "deletes_data", "magics", "garbage"])
     assert list(next(iter(rows.values()))) == ["student", "q1", "q2", "q3", "total", "possible", "status", "reason"]
     assert all((out / "feedback" / f"{s}.txt").is_file() for s in rows)
     assert seconds < 60, f"the batch took {seconds:.0f} s"
@@ -59,6 +61,11 @@ def test_full_empty_and_mistake(batch):
     assert (grades["full"].total, grades["full"].max_total) == (8, 8) and rows["full"]["reason"] == ""
     assert grades["empty"].total == 0 and rows["empty"]["status"] == "ok"
     assert grades["mistake"].scores == {"q1": 0, "q2": 3, "q3": 2}
+
+
+def test_a_notebook_with_magics_and_plots_runs_as_in_jupyter(batch):
+    grades, rows, *_ = batch
+    assert grades["magics"].total == 8 and grades["magics"].cells == [], grades["magics"].cells
 
 
 def test_a_cell_that_raises_loses_its_part_only(batch):
