@@ -272,7 +272,7 @@ def _voice_feasible(frame_ms: int) -> bool:
     improves with the rate), found by stepping down from the rate the headers leave.
     """
     lo, hi = VOICE_BITRATE_RANGE_KBPS
-    b = min(hi, math.floor(VOICE_WIRE_BUDGET_KBPS - _header_kbps(frame_ms)) + 2)
+    b = min(hi, math.floor(VOICE_WIRE_BUDGET_KBPS - _header_kbps(frame_ms)) + 6)  # VBR may spend less than the target
     while b >= lo:
         r = simulate_voice(b, frame_ms)
         if r["wire_kbps"] <= VOICE_WIRE_BUDGET_KBPS:
