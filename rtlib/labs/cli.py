@@ -4,6 +4,7 @@
     python -m rtlib.labs build [LAB ...] [--out build/labs]
     python -m rtlib.labs grade LAB SUBMISSIONS [--out DIR] [--workers N] [--timeout-s 120]
                                [--cell-timeout-s 20] [--test-timeout-s 20] [--autograder ZIP]
+                               [--hide-hidden] [--no-progress]
 
 ``make labs`` and ``make grade LAB=... SUBMISSIONS=DIR`` call these.
 """
@@ -48,6 +49,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--timeout-s", type=float, default=120.0, help="limit for one whole submission, s (default 120)")
     g.add_argument("--cell-timeout-s", type=float, default=20.0, help="limit for one code cell, s (default 20)")
     g.add_argument("--test-timeout-s", type=float, default=20.0, help="limit for one part's tests, s (default 20)")
+    g.add_argument("--hide-hidden", action="store_true", help="keep the hidden tests' code and errors out of "
+                   "grades.csv and the feedback files (say only how many hidden tests passed)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     return ap
 
@@ -73,7 +76,8 @@ def main(argv=None) -> int:
     try:
         grades = grade_folder(args.lab, args.submissions, out, autograder=args.autograder, workers=args.workers,
                               timeout_s=args.timeout_s, cell_timeout_s=args.cell_timeout_s,
-                              test_timeout_s=args.test_timeout_s, progress=not args.no_progress)
+                              test_timeout_s=args.test_timeout_s, hide_hidden=args.hide_hidden,
+                              progress=not args.no_progress)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

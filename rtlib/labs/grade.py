@@ -100,11 +100,14 @@ def _kill(proc) -> None:
 
 def grade_folder(lab: str, submissions: str | Path, out: str | Path, *, autograder: str | Path | None = None,
                  workers: int | None = None, timeout_s: float = TIMEOUT_S, cell_timeout_s: float = CELL_TIMEOUT_S,
-                 test_timeout_s: float = TEST_TIMEOUT_S, progress: bool = True) -> list[Grade]:
+                 test_timeout_s: float = TEST_TIMEOUT_S, hide_hidden: bool = False,
+                 progress: bool = True) -> list[Grade]:
     """Grade every ``*.ipynb`` in ``submissions`` for ``lab``; writes ``grades.csv`` and
     ``feedback/`` under ``out`` and returns the grades (sorted by student).
 
     ``autograder`` defaults to ``build/labs/<lab>/autograder.zip`` (``make labs``).
+    ``hide_hidden`` keeps the hidden tests' code and errors out of the CSV and the
+    feedback files (which can then go to learners as they are).
     """
     if lab not in list_labs():
         raise ValueError(f"lab must be one of {list_labs()}, got {lab!r}")
@@ -147,7 +150,8 @@ def grade_folder(lab: str, submissions: str | Path, out: str | Path, *, autograd
                     work = _prepare(ag, lab, sub, slot)
                     proc = ctx.Process(target=grade_submission, daemon=True,
                                        args=(str(work / f"{lab}.ipynb"), tests, str(work), str(slot / "result.json")),
-                                       kwargs={"cell_timeout_s": cell_timeout_s, "test_timeout_s": test_timeout_s})
+                                       kwargs={"cell_timeout_s": cell_timeout_s, "test_timeout_s": test_timeout_s,
+                                               "hide_hidden": bool(hide_hidden)})
                     proc.start()
                     running[proc.sentinel] = (proc, sub.stem, slot, time.monotonic())
                 ready = wait(list(running), timeout=0.2)

@@ -104,13 +104,14 @@ def _first_failure(message: str) -> str:
 
 
 def grade_submission(notebook: str, tests: dict[str, str], workdir: str, result_path: str, *,
-                     cell_timeout_s: float = 20.0, test_timeout_s: float = 20.0) -> dict:
+                     cell_timeout_s: float = 20.0, test_timeout_s: float = 20.0, hide_hidden: bool = False) -> dict:
     """Run ``notebook`` in ``workdir`` and grade it with ``tests``; writes and returns the result.
 
     The result: ``parts`` (per part: ``score``, ``possible``, ``reason`` when below full
     marks, ``feedback``: otter's summary), ``cells`` (problems in the submitted cells:
     index, ``error`` or ``time limit``), ``deleted`` (files the submission removed) and
-    ``error`` (why the notebook could not run at all, else ``None``).
+    ``error`` (why the notebook could not run at all, else ``None``).  With
+    ``hide_hidden``, the feedback and reasons name no hidden test: only how many passed.
     """
     os.setpgrp()  # the parent kills this group (with any process the submission started) on overrun
     workdir = Path(workdir)
@@ -166,12 +167,21 @@ def grade_submission(notebook: str, tests: dict[str, str], workdir: str, result_
             with _limit(test_timeout_s):
                 tf.run(env)
             part["score"] = float(tf.score)
-            part["feedback"] = tf.summary()
+            part["feedback"] = tf.summary(public_only=hide_hidden)
+            results = tf.test_case_results
+            if hide_hidden:
+                hidden = [r for r in results if r.test_case.hidden]
+                part["feedback"] += (f"\n    hidden tests: {sum(r.passed for r in hidden)} of {len(hidden)} passed "
+                                     "(details withheld)")
             if part["score"] < possible:
-                failed = [r for r in tf.test_case_results if not r.passed]
-                first = _first_failure(failed[0].message) if failed else "tests failed"
-                kind = "hidden" if failed and failed[0].test_case.hidden else "public"
-                part["reason"] = f"{len(failed)} of {len(tf.test_cases)} tests failed; first ({kind}): {first}"
+                failed = [r for r in results if not r.passed]
+                shown = [r for r in failed if not (hide_hidden and r.test_case.hidden)]
+                if shown:
+                    kind = "hidden" if shown[0].test_case.hidden else "public"
+                    why = f"first ({kind}): {_first_failure(shown[0].message)}"
+                else:
+                    why = "only hidden tests failed (details withheld)"
+                part["reason"] = f"{len(failed)} of {len(tf.test_cases)} tests failed; {why}"
         except TimeLimit:
             part["reason"] = f"time limit: the tests ran past {test_timeout_s:g} s (an endless loop?)"
             part["feedback"] = part["reason"]

@@ -106,3 +106,22 @@ def test_otter_run_agrees_with_the_batch_grader(built, tmp_path):
     scores = {t["name"]: t["score"] for t in json.loads((tmp_path / "results.json").read_text())["tests"]
               if t["name"].startswith("q")}
     assert scores == {"q1": 0.0, "q2": 3.0, "q3": 2.0}
+
+
+def test_hide_hidden_keeps_hidden_tests_out_of_csv_and_feedback(built, tmp_path):
+    lab = "rtp_jitter"
+    sol = read_nb(built[lab] / "solution" / f"{lab}.ipynb")
+    # the padding flag taken as all three top bits: the public test (version, payload type) still passes
+    write_nb(replace_in_code(sol, '"padding": (b0 >> 5) & 1,', '"padding": b0 >> 5,'), tmp_path / "subs" / "pad.ipynb")
+    hidden_line = "assert (got['version'], got['padding']"
+    for hide in (False, True):
+        out = tmp_path / f"out-{hide}"
+        (g,) = grade_folder(lab, tmp_path / "subs", out, autograder=built[lab] / "autograder.zip", hide_hidden=hide,
+                            progress=False)
+        assert g.scores == {"q1": 0, "q2": 3, "q3": 2}
+        text = (out / "grades.csv").read_text() + (out / "feedback" / "pad.txt").read_text()
+        if hide:
+            assert hidden_line not in text and "details withheld" in text
+            assert "hidden tests: 1 of 2 passed" in text
+        else:
+            assert hidden_line in text
