@@ -4,7 +4,7 @@ Four seconds of G.711 (PCMU) audio, 20 ms frames, through a simulated path with
 60 ms delay, 15 ms mean jitter (with reordering) and 3 % loss, as captured at the
 receiver by :func:`rtlib.rtp.call.simulate_call` (RTP on UDP port 5004, the
 sender's RTCP on 5005).  The first sequence number is 65450, so the numbers wrap
-past 65535 a second into the call.  Deterministic: the same bytes on every run.
+past 65535 about 1.7 s into the call (85 frames of 20 ms).  Deterministic: the same bytes on every run.
 
     python notebooks/labs/rtp_jitter/make_capture.py
 """
