@@ -76,6 +76,14 @@ class Route:
         return {"path": list(self.path), "delay_ms": self.delay_ms, "loss": self.loss, "cost_ms": self.cost_ms}
 
 
+def _route(path, links, cost_ms: float) -> Route:
+    """A :class:`Route` along ``links``: delays add, deliveries multiply."""
+    delivered = 1.0
+    for link in links:
+        delivered *= 1.0 - link.loss
+    return Route(tuple(path), sum(l.delay_ms for l in links), 1.0 - delivered, cost_ms)
+
+
 @dataclass
 class Backbone:
     """An undirected graph of sites and :class:`Link` s; :meth:`route` is the overlay's choice."""
@@ -131,8 +139,8 @@ class Backbone:
             link.loss = float(loss)
         return link
 
-    def route(self, src: str, dst: str) -> Route:
-        """Least-cost path from ``src`` to ``dst`` (Dijkstra on :attr:`Link.cost_ms`)."""
+    def _adjacency(self, src: str, dst: str) -> dict[str, list[Link]]:
+        """Each site's links; refuses a ``src`` or ``dst`` that is not on the backbone."""
         adj: dict[str, list[Link]] = {}
         for link in self.links.values():
             adj.setdefault(link.a, []).append(link)
@@ -140,6 +148,11 @@ class Backbone:
         for s in (src, dst):
             if s not in adj:
                 raise ValueError(f"site {s!r} is not on the backbone; sites: {self.sites}")
+        return adj
+
+    def route(self, src: str, dst: str) -> Route:
+        """Least-cost path from ``src`` to ``dst`` (Dijkstra on :attr:`Link.cost_ms`)."""
+        adj = self._adjacency(src, dst)
         if src == dst:
             return Route((src,), 0.0, 0.0, 0.0)
         best = {src: 0.0}
@@ -167,23 +180,14 @@ class Backbone:
             node, link = prev[node]
             path.append(node)
             links.append(link)
-        delivered = 1.0
-        for link in links:
-            delivered *= 1.0 - link.loss
-        return Route(tuple(reversed(path)), sum(l.delay_ms for l in links), 1.0 - delivered, best[dst])
+        return _route(tuple(reversed(path)), links, best[dst])
 
     def route_by_hops(self, src: str, dst: str) -> Route:
         """The path with the fewest links, blind to delay and loss: a stand-in for BGP's
         shortest-AS-path rule (each link one hop; ties broken by site names, as BGP breaks them
         by router ID, never by a measurement).  Its ``cost_ms`` is the links' cost all the same,
         so the two choices compare on one scale."""
-        adj: dict[str, list[Link]] = {}
-        for link in self.links.values():
-            adj.setdefault(link.a, []).append(link)
-            adj.setdefault(link.b, []).append(link)
-        for s in (src, dst):
-            if s not in adj:
-                raise ValueError(f"site {s!r} is not on the backbone; sites: {self.sites}")
+        adj = self._adjacency(src, dst)
         paths: dict[str, tuple[tuple[str, ...], tuple[Link, ...]]] = {src: ((src,), ())}
         frontier = [src]
         while frontier and dst not in paths:
@@ -201,7 +205,4 @@ class Backbone:
         if dst not in paths:
             raise ValueError(f"no path from {src!r} to {dst!r} on the backbone")
         path, links = paths[dst]
-        delivered = 1.0
-        for link in links:
-            delivered *= 1.0 - link.loss
-        return Route(path, sum(l.delay_ms for l in links), 1.0 - delivered, sum(l.cost_ms for l in links))
+        return _route(path, links, sum(l.cost_ms for l in links))
