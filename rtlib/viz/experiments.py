@@ -218,6 +218,38 @@ def figure_bundle(fig) -> dict:
     return png_bundle(figure_png(fig), title)
 
 
+def step_value(spec: Param | Choice, value, direction: int):
+    """``value`` moved one step (``direction`` +1 or -1) as the control would move it, or
+    None past either end (a dropdown wraps around, as the browser's next option does)."""
+    if isinstance(spec, Choice):
+        options = list(spec.options)
+        return options[(options.index(value) + direction) % len(options)] if value in options else None
+    step = spec.step or (spec.high - spec.low) / 100
+    moved = value + direction * step
+    if moved < spec.low - 1e-9 * step or moved > spec.high + 1e-9 * step:
+        return None
+    return int(round(moved)) if spec.integer else round(moved, decimals_for(spec) + 3)
+
+
+def neighbours(exp: Experiment, values: dict, previous: dict | None) -> list[dict]:
+    """The values one step away from ``values``, most likely next first: the control the
+    learner moved last, onward in the same direction and then back; at the start (no
+    control moved yet), the first two controls both ways.  What
+    :class:`rtlib.viz.widgets.Redrawer` draws ahead."""
+    moved = [k for k in exp.params if previous is not None and k in previous and previous[k] != values.get(k)]
+    names = moved[:1] if moved else list(exp.params)[:2]
+    out = []
+    for name in names:
+        spec = exp.params[name]
+        direction = -1 if moved and isinstance(spec, Param) and values[name] < previous[name] else 1
+        for d in (direction, -direction):
+            v = step_value(spec, values[name], d)
+            candidate = {**values, name: v}
+            if v is not None and v != values[name] and candidate not in out:
+                out.append(candidate)
+    return out
+
+
 def show_experiment(exp: str | Experiment, **overrides):
     """Display sliders for an experiment and draw its result; returns the widget box.
 
@@ -260,7 +292,8 @@ def show_experiment(exp: str | Experiment, **overrides):
         if error.value != error_html(text):
             error.value = error_html(text)
 
-    redrawer = Redrawer(lambda values: exp.plot(exp(**values)), show, set_drawn, set_error)
+    redrawer = Redrawer(exp.plot, show, set_drawn, set_error, compute=lambda values: exp(**values),
+                        neighbours=lambda values, previous: neighbours(exp, values, previous))
 
     def on_change(*_):
         redrawer.request({k: c.value for k, c in controls.items()})

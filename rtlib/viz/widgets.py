@@ -19,6 +19,14 @@ step slow, and they are fixed here once for every experiment:
   widget reuses the last layout while every part still fits in it, and lays the
   figure out again the moment one part grows.
 
+- **drawing what was already drawn.**  A learner steps back and forth; each value's
+  figure is kept (the experiments are pure functions), and while the learner looks,
+  the worker draws the values one step away, so an arrow-key step finds its figure
+  ready (``Redrawer``'s ``neighbours``).  It yields to any request between the two
+  phases of a draw (compute, plot), so drawing ahead delays a real request by at most
+  one phase.  A title keeps its place from the kept layout too (placing it measures
+  every tick label again), guarded like every other part.
+
 Outside a running kernel (a plain script, pytest) a redraw happens at once, in the
 caller's thread, so ``slider.value = 9`` is followed by the new figure.
 
@@ -34,8 +42,11 @@ import base64
 import html
 import io
 import json
+import os
 import threading
+import time
 import traceback
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
@@ -84,6 +95,7 @@ class LayoutMemo:
         self.bbox_inches = None
         self.size_px: tuple[float, float] | None = None  # the kept box in pixels
         self.extents: list = []
+        self.titles: list = []  # each axes' title positions, as the last layout placed them
         self.last_extents: list = []  # the parts as the latest draw placed them, in image pixels
         self.layouts = 0  # full layout passes
         self.reused = 0   # draws that reused the layout
@@ -121,6 +133,10 @@ def _shape(fig) -> tuple:
             len(fig.legends), sup)
 
 
+def _titles(ax) -> tuple:
+    return (ax.title, ax._left_title, ax._right_title)
+
+
 def _extents(fig, renderer) -> list:
     """The pixel box each part of the figure takes: every axes with its labels, legends, titles."""
     boxes = [ax.get_tightbbox(renderer) for ax in fig.axes]
@@ -130,6 +146,12 @@ def _extents(fig, renderer) -> list:
         if text is not None:
             boxes.append(text.get_window_extent(renderer))
     boxes += [t.get_window_extent(renderer) for t in fig.texts]
+    # Each title and y offset text ("1e6") apart from its axes: a kept title position
+    # must not meet an offset text that has just appeared (see LayoutMemo.titles).
+    for ax in fig.axes:
+        boxes += [t.get_window_extent(renderer) if t.get_text() else None for t in _titles(ax)]
+        off = ax.yaxis.offsetText
+        boxes.append(off.get_window_extent(renderer) if off.get_visible() and off.get_text() else None)
     return [tuple(b.extents) if b is not None else (0.0, 0.0, 0.0, 0.0) for b in boxes]
 
 
@@ -174,8 +196,14 @@ def figure_png(fig, memo: LayoutMemo | None = None) -> bytes:
     with _DRAW_LOCK:
         if memo is not None and memo.shape is not None and memo.shape == _shape(fig):
             in_layout = [ax.get_in_layout() for ax in fig.axes]
-            for ax, pos in zip(fig.axes, memo.positions):
+            auto_title = [ax._autotitlepos for ax in fig.axes]
+            for ax, pos, titles in zip(fig.axes, memo.positions, memo.titles):
                 ax.set_position(pos)  # (this also takes the axes out of any layout: undone below)
+                # Placing a title above whatever sits on top of the axes measures both
+                # axes' tick labels again (a fifth of a draw): keep the last placement.
+                ax._autotitlepos = False
+                for title, xy in zip(_titles(ax), titles):
+                    title.set_position(xy)
             buf = io.BytesIO()
             # No layout engine at all, not even matplotlib's "none" placeholder: with any
             # engine, savefig first runs a whole draw (rendering disabled) to lay out.
@@ -189,8 +217,9 @@ def figure_png(fig, memo: LayoutMemo | None = None) -> bytes:
                 memo.last_extents = measured.extents
                 memo.reused += 1
                 return buf.getvalue()
-            for ax, was in zip(fig.axes, in_layout):  # a part grew: lay it out properly
+            for ax, was, auto in zip(fig.axes, in_layout, auto_title):  # a part grew: lay it out properly
                 ax.set_in_layout(was)
+                ax._autotitlepos = auto
         buf = io.BytesIO()
         if memo is None:
             _save(fig, buf, "tight")
@@ -199,6 +228,7 @@ def figure_png(fig, memo: LayoutMemo | None = None) -> bytes:
             _save(fig, buf, "tight")
         memo.shape = _shape(fig)
         memo.positions = [ax.get_position(original=True).frozen() for ax in fig.axes]
+        memo.titles = [[t.get_position() for t in _titles(ax)] for ax in fig.axes]
         memo.bbox_inches = measured.bbox_inches
         memo.size_px = (measured.bbox_inches.width * fig.dpi, measured.bbox_inches.height * fig.dpi)
         memo.extents = memo.last_extents = measured.extents
@@ -227,19 +257,43 @@ def render(plot: Callable[[], Any], memo: LayoutMemo | None = None) -> dict:
 
 
 class Redrawer:
-    """Keeps a figure area showing ``plot(values)`` for the latest ``values``, coalescing.
+    """Keeps a figure area showing ``plot(compute(values))`` for the latest ``values``.
 
     ``show`` receives a display bundle, ``drawn`` the values it shows (JSON), ``error``
-    an error text ("" when none).
+    an error text ("" when none).  ``compute`` defaults to passing ``values`` through.
+
+    - **Coalescing.**  While a draw is in flight, only the latest request waits.
+    - **Figures kept.**  The last ``cache_size`` figures are kept by value, so a step
+      back to a value already shown costs no drawing (the experiments are pure
+      functions of their parameters: the same values give the same figure).
+    - **Drawing ahead.**  With ``neighbours(values, previous)`` (the values one step
+      away, most likely first), the worker draws them while the learner looks at the
+      figure, one phase (compute, then plot) at a time, and serves any request that
+      arrives at the next phase boundary.  An arrow-key step then shows a figure that
+      is ready; a drag or a jump to a far value is drawn as before.
     """
 
-    def __init__(self, plot: Callable[[dict], Any], show: Callable[[dict], None],
-                 drawn: Callable[[str], None], error: Callable[[str], None]):
+    def __init__(self, plot: Callable[[Any], Any], show: Callable[[dict], None],
+                 drawn: Callable[[str], None], error: Callable[[str], None], *,
+                 compute: Callable[[dict], Any] | None = None,
+                 neighbours: Callable[[dict, dict | None], list[dict]] | None = None,
+                 cache_size: int = 16):
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or not 0 <= cache_size <= 1000:
+            raise ValueError(f"cache_size must be an integer in [0, 1000], got {cache_size!r}")
         self._plot, self._show, self._drawn, self._error = plot, show, drawn, error
+        self._compute = compute if compute is not None else (lambda values: values)
+        self._neighbours = neighbours
+        self._cache_size = cache_size
         self._lock = threading.Lock()
         self._pending: dict | None = None
         self._busy = False
+        self._figures: OrderedDict[str, dict] = OrderedDict()  # value key -> bundle
+        self._results: OrderedDict[str, Any] = OrderedDict()   # computed ahead, not yet plotted
+        self._shown: dict | None = None
+        self._previous: dict | None = None
         self.draws = 0  # how many figures were drawn (a drag draws far fewer than it sends)
+        self.reused = 0  # requests answered with a figure already drawn (kept or drawn ahead)
+        self.ahead = 0  # figures drawn ahead of a request
         self.layout = LayoutMemo()
 
     def request(self, values: dict, *, wait: bool | None = None) -> None:
@@ -249,38 +303,131 @@ class Redrawer:
         """
         if wait is None:
             wait = not in_running_kernel()
+        _trace("request", values)
         if wait:
             self._draw(values)
+            if in_running_kernel():
+                self._schedule_ahead()
             return
         with self._lock:
             self._pending = dict(values)
             if self._busy:
                 return
             self._busy = True
-        _executor().submit(self._drain)
+        _executor().submit(self._drain_then_ahead)
 
-    def _drain(self) -> None:
+    def _drain(self) -> bool:
+        """Draw pending requests until none is left (the widget is held busy); True if any was."""
+        drew = False
         while True:
             with self._lock:
                 values, self._pending = self._pending, None
                 if values is None:
                     self._busy = False
-                    return
+                    return drew
+            drew = True
             try:
                 self._draw(values)
             except Exception:  # noqa: BLE001 - shown in the widget by _draw; keep draining
                 pass
 
-    def _draw(self, values: dict) -> None:
+    def _drain_then_ahead(self) -> None:
+        if self._drain():
+            self._schedule_ahead()
+
+    def _schedule_ahead(self) -> None:
+        if self._neighbours is not None and self._cache_size:
+            _executor().submit(self._draw_ahead)
+
+    def _waiting(self) -> bool:
+        with self._lock:
+            return self._pending is not None
+
+    def _draw_ahead(self) -> None:
+        """Draw the shown values' neighbours into the kept figures, yielding to requests."""
+        with self._lock:
+            if self._busy or self._shown is None:
+                return
+            self._busy = True
         try:
-            bundle = render(lambda: self._plot(values), self.layout)
-        except Exception as exc:
-            self._error(f"{type(exc).__name__}: {exc}\n\nat {values}\n\n" + traceback.format_exc(limit=-3))
-            raise
-        self.draws += 1
+            for values in self._neighbours(self._shown, self._previous):
+                key = value_key(values)
+                if key in self._figures:
+                    continue
+                if self._waiting():
+                    break
+                try:
+                    if key not in self._results:
+                        self._results[key] = self._compute(values)
+                        while len(self._results) > 4:
+                            self._results.popitem(last=False)
+                    if self._waiting():
+                        break
+                    result = self._results.pop(key)
+                    self._keep(key, render(lambda: self._plot(result), self.layout))
+                    self.ahead += 1
+                except Exception:  # noqa: BLE001 - drawing ahead is silent; a request shows the error
+                    break
+        finally:
+            drew = self._drain()
+        if drew:
+            self._schedule_ahead()
+
+    def _keep(self, key: str, bundle: dict) -> None:
+        self._figures[key] = bundle
+        self._figures.move_to_end(key)
+        while len(self._figures) > self._cache_size:
+            self._figures.popitem(last=False)
+
+    def _draw(self, values: dict) -> None:
+        _trace("start", values)
+        key = value_key(values)
+        bundle = self._figures.get(key)
+        if bundle is not None:
+            self._figures.move_to_end(key)
+            self.reused += 1
+        else:
+            def plot():
+                result = self._results.pop(key) if key in self._results else self._compute(values)
+                fig = self._plot(result)
+                _trace("plotted", values)
+                return fig
+
+            try:
+                bundle = render(plot, self.layout)
+            except Exception as exc:
+                self._error(f"{type(exc).__name__}: {exc}\n\nat {values}\n\n" + traceback.format_exc(limit=-3))
+                raise
+            self.draws += 1
+            if self._cache_size:
+                self._keep(key, bundle)
+        _trace("drawn", values)
         self._show(bundle)
         self._drawn(json.dumps(values, sort_keys=True, default=str))
         self._error("")
+        if self._shown != values:
+            self._previous, self._shown = self._shown, dict(values)
+        _trace("sent", values)
+
+
+def value_key(values: dict) -> str:
+    """The key a figure is kept under: the values, with floats rounded to 9 decimals, so
+    0.1 + 0.2 stepped in the browser finds the figure drawn for 0.3."""
+    def norm(v):
+        if isinstance(v, float):
+            return round(v, 9) + 0.0  # (+ 0.0: -0.0 and 0.0 are one value)
+        return v
+
+    return json.dumps({k: norm(v) for k, v in values.items()}, sort_keys=True, default=str)
+
+
+def _trace(event: str, values: dict) -> None:
+    """With ``RTLIB_REDRAW_TRACE=file`` set, append ``[epoch ms, event, values]`` to it:
+    how ``benchmarks/bench_browser.py`` splits a step's time between kernel and page."""
+    path = os.environ.get("RTLIB_REDRAW_TRACE")
+    if path:
+        with open(path, "a") as fh:
+            fh.write(json.dumps([time.time() * 1000, event, values], default=str) + "\n")
 
 
 def error_html(text: str) -> str:

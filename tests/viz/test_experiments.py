@@ -76,3 +76,30 @@ def test_audio_players_render_html():
     assert html.count("<audio") == 2 and "tone" in html and "data:audio/wav;base64," in html
     with pytest.raises(ValueError, match="rate_hz"):
         audio_players({"x": (np.zeros(10), 0)})
+
+
+def test_step_value_moves_like_the_control_and_stops_at_the_ends():
+    from rtlib.viz.experiments import Choice, Param, step_value
+
+    p = Param(0.3, 0.0, 0.5, 0.1)
+    assert step_value(p, 0.3, 1) == 0.4 and step_value(p, 0.3, -1) == 0.2
+    assert step_value(p, 0.5, 1) is None and step_value(p, 0.0, -1) is None
+    assert step_value(Param(3, 1, 9, 2, integer=True), 3, 1) == 5
+    c = Choice("b", ("a", "b", "c"))
+    assert step_value(c, "c", 1) == "a" and step_value(c, "a", -1) == "c"  # a dropdown wraps
+
+
+def test_neighbours_follow_the_last_move_first():
+    from rtlib.viz.experiments import Experiment, Param, neighbours
+
+    exp = Experiment("t", lambda a, b, c: None,
+                     {"a": Param(5, 0, 10, 1), "b": Param(1, 0, 2, 1), "c": Param(0, 0, 1, 1)})
+    start = {"a": 5, "b": 1, "c": 0}
+    # at the start: the first two controls, both ways
+    assert neighbours(exp, start, None) == [{"a": 6, "b": 1, "c": 0}, {"a": 4, "b": 1, "c": 0},
+                                            {"a": 5, "b": 2, "c": 0}, {"a": 5, "b": 0, "c": 0}]
+    # "b" moved down: onward (down) first, then back up
+    assert neighbours(exp, {"a": 5, "b": 1, "c": 0}, {"a": 5, "b": 2, "c": 0}) == [
+        {"a": 5, "b": 0, "c": 0}, {"a": 5, "b": 2, "c": 0}]
+    # at an end only the way back is left
+    assert neighbours(exp, {"a": 10, "b": 1, "c": 0}, {"a": 9, "b": 1, "c": 0}) == [{"a": 9, "b": 1, "c": 0}]

@@ -156,3 +156,118 @@ def test_redrawer_shows_an_error_instead_of_a_figure():
     with pytest.raises(ValueError):
         r.request({"loss": 2}, wait=True)
     assert not shown and "loss must be in [0, 1]" in errors[-1]
+
+
+def _tiny(values):
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1], [0, values["x"]])
+    return fig
+
+
+def test_a_value_shown_before_is_shown_again_without_drawing():
+    shown, drawn, errors = [], [], []
+    r = Redrawer(_tiny, shown.append, drawn.append, errors.append)
+    for x in (1, 2, 1, 2):
+        r.request({"x": x}, wait=True)
+    assert (r.draws, r.reused) == (2, 2)
+    assert shown[2] is shown[0] and shown[3] is shown[1]
+    assert drawn == ['{"x": 1}', '{"x": 2}', '{"x": 1}', '{"x": 2}']
+
+
+def test_kept_figures_are_bounded_and_the_oldest_goes_first():
+    r = Redrawer(_tiny, lambda b: None, lambda d: None, lambda e: None, cache_size=2)
+    for x in (1, 2, 3, 1):  # 1 was pushed out by 3: drawn again
+        r.request({"x": x}, wait=True)
+    assert (r.draws, r.reused) == (4, 0)
+    r.request({"x": 3}, wait=True)
+    assert r.reused == 1
+    with pytest.raises(ValueError, match="cache_size must be an integer in \\[0, 1000\\]"):
+        Redrawer(_tiny, print, print, print, cache_size=-1)
+
+
+def test_a_browser_float_finds_the_figure_of_its_value():
+    from rtlib.viz.widgets import value_key
+
+    assert value_key({"p": 0.1 + 0.2}) == value_key({"p": 0.3})
+    assert value_key({"p": -0.0}) == value_key({"p": 0.0})
+    assert value_key({"p": 0.3}) != value_key({"p": 0.31})
+
+
+def test_drawing_ahead_makes_the_next_step_a_figure_already_drawn():
+    computed = []
+
+    def compute(values):
+        computed.append(values["x"])
+        return values
+
+    r = Redrawer(_tiny, lambda b: None, lambda d: None, lambda e: None, compute=compute,
+                 neighbours=lambda v, prev: [{"x": v["x"] + 1}, {"x": v["x"] - 1}])
+    r.request({"x": 5}, wait=True)
+    r._draw_ahead()
+    assert r.ahead == 2 and computed == [5, 6, 4]
+    r.request({"x": 6}, wait=True)
+    assert (r.draws, r.reused) == (1, 1) and computed == [5, 6, 4]
+
+
+def test_drawing_ahead_yields_to_a_request_and_keeps_what_it_computed():
+    r = None
+    computed = []
+
+    def compute(values):
+        computed.append(values["x"])
+        if values["x"] == 6:  # the learner moves while the neighbour is being computed
+            r._pending = {"x": 9}
+        return values
+
+    shown_values = []
+    r = Redrawer(_tiny, lambda b: None, shown_values.append, lambda e: None, compute=compute,
+                 neighbours=lambda v, prev: [{"x": v["x"] + 1}, {"x": v["x"] - 1}])
+    r.request({"x": 5}, wait=True)
+    r._draw_ahead()
+    assert r.ahead == 0  # it stopped before plotting 6 ...
+    assert shown_values[-1] == '{"x": 9}'  # ... and drew the request at once
+    assert computed[:3] == [5, 6, 9]
+    from rtlib.viz.widgets import _executor
+
+    _executor().submit(lambda: None).result(10)  # (after 9 it draws 9's neighbours: let it finish)
+    r.request({"x": 6}, wait=True)
+    assert computed.count(6) == 1  # 6 was computed once: kept for the step that came
+
+
+def test_drawing_ahead_is_silent_on_errors_and_the_step_shows_them():
+    errors = []
+
+    def compute(values):
+        if values["x"] > 5:
+            raise ValueError("x must be in [0, 5]")
+        return values
+
+    r = Redrawer(_tiny, lambda b: None, lambda d: None, errors.append, compute=compute,
+                 neighbours=lambda v, prev: [{"x": v["x"] + 1}])
+    r.request({"x": 5}, wait=True)
+    r._draw_ahead()
+    assert errors == [""] and r.ahead == 0
+    with pytest.raises(ValueError):
+        r.request({"x": 6}, wait=True)
+    assert "x must be in [0, 5]" in errors[-1]
+
+
+def test_a_new_offset_text_never_meets_a_kept_title():
+    """The title keeps its last place only while no y offset text ("1e7") reaches it."""
+    title = "a long title that spans the whole width of the axes above"
+
+    def fig_for(scale):
+        fig, ax = plt.subplots(figsize=(4, 3), layout="constrained")
+        ax.plot([0, 1, 2], [0, 2 * scale, 3 * scale])
+        ax.set_title(title)
+        ax.set_xlabel("time [s]")
+        ax.set_ylabel("rate [bit/s]")
+        plt.close(fig)
+        return fig
+
+    memo = LayoutMemo()
+    figure_png(fig_for(1), memo)
+    figure_png(fig_for(1e7), memo)
+    assert memo.layouts == 2  # the offset text appeared under the kept title: laid out again
+    *_, title_box, _left, _right, offset_box = memo.last_extents
+    assert offset_box != (0.0, 0.0, 0.0, 0.0) and _disjoint(title_box, offset_box)
