@@ -9,6 +9,11 @@ for every experiment on the page
   p95 and max over ``STEPS`` steps (bar: p95 ≤ 200 ms; goal 100 ms).  Beside it, the
   kernel's share measured outside the browser: the function, its plot and the PNG, as
   the kernel draws them (``kernel``);
+- **jump**: PageUp/PageDown on the first slider (noUiSlider moves five steps): values
+  that no step has drawn ahead, so the kernel computes and draws each on request; the
+  worst of four is the row (the same 200 ms bar).  Each step row says how many of its
+  figures were ready before the key (kept, or drawn ahead; read from the kernels'
+  ``RTLIB_REDRAW_TRACE``);
 - **drag**: the first slider dragged with the mouse across its whole range for 2 s,
   release → the figure for the final value (bar 300 ms);
 - **held key**: the arrow key held for 2 s (a press every 40 ms), last press → the
@@ -27,7 +32,9 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from benchmarks.common import Row
 
@@ -40,6 +47,9 @@ _TIMING_JS = """
 if (!window.__rt) {
   window.__rt = {key: 0, up: 0, loads: []};
   document.addEventListener('keydown', () => { window.__rt.key = performance.now(); }, true);
+  // A dropdown's step starts when the page sees the new option (not when WebDriver is asked).
+  document.addEventListener('change', e => {
+    if (e.target.tagName === 'SELECT') window.__rt.key = performance.now(); }, true);
   document.addEventListener('mouseup', () => { window.__rt.up = performance.now(); }, true);
   document.addEventListener('load', e => {
     const box = e.target.tagName === 'IMG' && e.target.closest('.rtlib-experiment');
@@ -140,7 +150,31 @@ def _last_load_quiet(lab, name: str, t_from: float, quiet_s: float = 1.5, timeou
     return last
 
 
-def step_times(lab, name: str) -> list[float]:
+class Trace:
+    """What the kernels did for each request (``RTLIB_REDRAW_TRACE``, see
+    :func:`rtlib.viz.widgets._trace`): whether a step's figure had to be drawn for it, or
+    was ready (kept, or drawn ahead while the learner looked)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.offset = 0
+
+    def mark(self) -> None:
+        self.offset = self.path.stat().st_size if self.path.exists() else 0
+
+    def drawn_since_mark(self) -> bool | None:
+        """True if a figure was drawn on request since :meth:`mark`; None if the kernel
+        left no trace (a checkout without one)."""
+        if not self.path.exists():
+            return None
+        with open(self.path) as fh:
+            fh.seek(self.offset)
+            events = [json.loads(line)[1] for line in fh if line.strip()]
+        return None if not events else "plotted" in events
+
+
+def step_times(lab, name: str, trace: Trace) -> list[tuple[float, bool | None]]:
+    """``STEPS`` arrow-key steps (a dropdown: next option), back and forth: (ms, drawn on request)."""
     ctls = lab.controls(name)
     index = next((i for i, c in enumerate(ctls) if c["kind"] == "slider"), 0)
     times = []
@@ -150,12 +184,40 @@ def step_times(lab, name: str) -> list[float]:
             key = "left" if ctl["now"] >= ctl["max"] else ("right" if ctl["now"] <= ctl["min"] or k % 2 == 0 else "left")
         else:
             key = "right"
-        lab.js("window.__rt.key = 0; window.__rt.loads = [];")
-        lab.step(name, index, key)
-        t_key = lab.wait_for(lambda: lab.js("return window.__rt.key;"), 10, "no keydown seen")
-        t_fig = _wait_load_after(lab, name, t_key)
-        times.append(t_fig - t_key)
-        time.sleep(0.3)
+        times.append(_timed_step(lab, name, trace, lambda: lab.step(name, index, key)))
+    return times
+
+
+def _timed_step(lab, name: str, trace: Trace, press) -> tuple[float, bool | None]:
+    lab.js("window.__rt.key = 0; window.__rt.loads = [];")
+    trace.mark()
+    press()
+    t_key = lab.wait_for(lambda: lab.js("return window.__rt.key;"), 10, "no keydown seen")
+    t_fig = _wait_load_after(lab, name, t_key)
+    time.sleep(0.3)
+    return t_fig - t_key, trace.drawn_since_mark()
+
+
+def jump_times(lab, name: str, trace: Trace, jumps: int = 4) -> list[tuple[float, bool | None]]:
+    """PageUp/PageDown on the first slider (five steps at once, as noUiSlider moves): values
+    no step has drawn ahead, so the kernel computes and draws each on request."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    ctls = lab.controls(name)
+    if "slider" not in [c["kind"] for c in ctls]:
+        return []
+    index = [c["kind"] for c in ctls].index("slider")
+    times, up = [], None
+    for _ in range(jumps):
+        ctl = lab.controls(name)[index]
+        if up is None or (up and ctl["now"] >= ctl["max"]) or (not up and ctl["now"] <= ctl["min"]):
+            up = ctl["max"] - ctl["now"] >= ctl["now"] - ctl["min"]
+        box = lab.driver.find_element(By.CSS_SELECTOR, f".rtlib-experiment-{name}")
+        handle = box.find_elements(By.CSS_SELECTOR, ".widget-slider, .widget-dropdown")[index] \
+            .find_element(By.CSS_SELECTOR, ".noUi-handle")
+        times.append(_timed_step(lab, name, trace,
+                                 lambda: handle.send_keys(Keys.PAGE_UP if up else Keys.PAGE_DOWN)))
     return times
 
 
@@ -218,7 +280,8 @@ def run() -> list[Row]:
     names = [n for p in chapters for n in expected_experiments(json.loads(p.read_text()))]
     kernel = kernel_times(names, rtlib_path)
     rows = []
-    env = {"PYTHONPATH": rtlib_path} if rtlib_path else {}
+    trace = Trace(Path(tempfile.mkdtemp(prefix="rtlib-bench-")) / "redraw.jsonl")
+    env = {"RTLIB_REDRAW_TRACE": str(trace.path), **({"PYTHONPATH": rtlib_path} if rtlib_path else {})}
     with Lab(notebooks=chapters, env=env) as lab:
         for path in chapters:
             rel = str(path.relative_to(ROOT))
@@ -232,7 +295,7 @@ def run() -> list[Row]:
             for box in lab.experiments():
                 name = box["name"]
                 try:
-                    rows += measure(lab, name, kernel, which)
+                    rows += measure(lab, name, kernel, which, trace)
                 except Exception as exc:  # noqa: BLE001 - one widget's failure is a row, not the end
                     rows.append(Row(f"{name}: not measured", 0, "", note=f"{type(exc).__name__}: {exc}"[:300]))
             lab.shutdown_kernels()
@@ -240,14 +303,30 @@ def run() -> list[Row]:
     return rows
 
 
-def measure(lab, name: str, kernel: dict, which: str) -> list[Row]:
-    """Step, drag and held-key rows for experiment ``name`` on the open page."""
+def _ready_note(steps) -> str:
+    known = [d for _, d in steps if d is not None]
+    if not known:
+        return ""
+    return f"; {sum(1 for d in known if not d)} of {len(known)} figures ready before the key"
+
+
+def measure(lab, name: str, kernel: dict, which: str, trace: Trace) -> list[Row]:
+    """Step, jump, drag and held-key rows for experiment ``name`` on the open page."""
     rows = []
-    times = step_times(lab, name)
-    note = (f"p50 {statistics.median(times):.0f} ms, max {max(times):.0f} ms over {len(times)} steps; "
-            f"kernel step (function + plot + PNG) {kernel.get(name, float('nan')):.0f} ms; {which}; {_load()}")
+    steps = step_times(lab, name, trace)
+    times = [t for t, _ in steps]
+    note = (f"p50 {statistics.median(times):.0f} ms, max {max(times):.0f} ms over {len(times)} steps"
+            f"{_ready_note(steps)}; kernel step (function + plot + PNG) {kernel.get(name, float('nan')):.0f} ms; "
+            f"{which}; {_load()}")
     rows.append(Row(f"{name}: key → figure p95", _pct(times, 0.95), "ms", bar=STEP_BAR_MS,
                     higher_is_better=False, note=note))
+    jumps = jump_times(lab, name, trace)
+    if jumps:
+        jt = [t for t, _ in jumps]
+        rows.append(Row(f"{name}: PageUp/Down (5 steps) → figure, max", max(jt), "ms", bar=STEP_BAR_MS,
+                        higher_is_better=False,
+                        note=f"p50 {statistics.median(jt):.0f} ms over {len(jt)} jumps{_ready_note(jumps)}; "
+                             f"{which}; {_load()}"))
     drag = drag_release(lab, name)
     if drag is not None:
         rows.append(Row(f"{name}: 2 s mouse drag, release → final figure", drag, "ms", bar=RELEASE_BAR_MS,

@@ -234,10 +234,11 @@ def step_value(spec: Param | Choice, value, direction: int):
 def neighbours(exp: Experiment, values: dict, previous: dict | None) -> list[dict]:
     """The values one step away from ``values``, most likely next first: the control the
     learner moved last, onward in the same direction and then back; at the start (no
-    control moved yet), the first two controls both ways.  What
-    :class:`rtlib.viz.widgets.Redrawer` draws ahead."""
+    control moved yet), the first slider both ways (the first control if there is no
+    slider).  What :class:`rtlib.viz.widgets.Redrawer` draws ahead."""
     moved = [k for k in exp.params if previous is not None and k in previous and previous[k] != values.get(k)]
-    names = moved[:1] if moved else list(exp.params)[:2]
+    sliders = [k for k, spec in exp.params.items() if isinstance(spec, Param)]
+    names = moved[:1] or sliders[:1] or list(exp.params)[:1]
     out = []
     for name in names:
         spec = exp.params[name]
@@ -261,7 +262,7 @@ def show_experiment(exp: str | Experiment, **overrides):
     import ipywidgets as w
     from IPython.display import display
 
-    from rtlib.viz.widgets import Redrawer, error_html
+    from rtlib.viz.widgets import KERNEL, Redrawer, error_html
 
     if isinstance(exp, str):
         exp = get_experiment(exp)
@@ -299,6 +300,7 @@ def show_experiment(exp: str | Experiment, **overrides):
         redrawer.request({k: c.value for k, c in controls.items()})
 
     freeze_long_lived()
+    KERNEL.register()
     for ctl in controls.values():
         ctl.observe(on_change, names="value")
     box = w.VBox([w.HBox(list(controls.values()), layout=w.Layout(flex_flow="row wrap")), out, error, drawn])

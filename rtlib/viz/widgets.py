@@ -22,9 +22,10 @@ step slow, and they are fixed here once for every experiment:
 - **drawing what was already drawn.**  A learner steps back and forth; each value's
   figure is kept (the experiments are pure functions), and while the learner looks,
   the worker draws the values one step away, so an arrow-key step finds its figure
-  ready (``Redrawer``'s ``neighbours``).  It yields to any request between the two
-  phases of a draw (compute, plot), so drawing ahead delays a real request by at most
-  one phase.  A title keeps its place from the kept layout too (placing it measures
+  ready (``Redrawer``'s ``neighbours``).  It waits until no cell runs (Run All is not
+  slowed), and yields to a request on any widget between the phases of a draw
+  (compute, build the figure, render it), so it delays a real request by at most one
+  phase.  ``RTLIB_DRAW_AHEAD=0`` switches it off (headless runs).  A title keeps its place from the kept layout too (placing it measures
   every tick label again), guarded like every other part.
 
 Outside a running kernel (a plain script, pytest) a redraw happens at once, in the
@@ -61,6 +62,55 @@ def _executor() -> ThreadPoolExecutor:
     if _EXECUTOR is None:
         _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rtlib-redraw")
     return _EXECUTOR
+
+
+# Every widget's pending request, so that drawing ahead for one widget yields to a step
+# on any other (the worker is shared).
+_WAITING: set = set()
+_WAITING_LOCK = threading.Lock()
+
+
+class _KernelActivity:
+    """Whether the kernel is running a cell, and since when it is idle (IPython's
+    ``pre_run_cell``/``post_run_cell`` events): drawing ahead waits for a quiet kernel, so
+    it never slows Run All."""
+
+    def __init__(self):
+        self.running = False
+        self.idle_since = time.monotonic()
+        self.registered = False
+
+    def register(self) -> None:
+        if self.registered:
+            return
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is None:
+            return
+        shell.events.register("pre_run_cell", self._pre)
+        shell.events.register("post_run_cell", self._post)
+        self.registered = True
+
+    def _pre(self, *args) -> None:
+        self.running = True
+
+    def _post(self, *args) -> None:
+        self.running = False
+        self.idle_since = time.monotonic()
+
+    def quiet_for(self) -> float:
+        """Seconds since the last cell ended (0 while one runs)."""
+        return 0.0 if self.running else time.monotonic() - self.idle_since
+
+
+KERNEL = _KernelActivity()
+QUIET_BEFORE_AHEAD_S = 0.3  # how long the kernel must have been idle before drawing ahead
+
+
+def drawing_ahead_enabled() -> bool:
+    """Drawing ahead is on unless ``RTLIB_DRAW_AHEAD=0`` (a headless run: nobody steps a slider)."""
+    return os.environ.get("RTLIB_DRAW_AHEAD", "1") != "0"
 
 
 def in_running_kernel() -> bool:
@@ -311,6 +361,8 @@ class Redrawer:
             return
         with self._lock:
             self._pending = dict(values)
+            with _WAITING_LOCK:
+                _WAITING.add(self)
             if self._busy:
                 return
             self._busy = True
@@ -322,6 +374,8 @@ class Redrawer:
         while True:
             with self._lock:
                 values, self._pending = self._pending, None
+                with _WAITING_LOCK:
+                    _WAITING.discard(self)
                 if values is None:
                     self._busy = False
                     return drew
@@ -335,26 +389,38 @@ class Redrawer:
         if self._drain():
             self._schedule_ahead()
 
-    def _schedule_ahead(self) -> None:
-        if self._neighbours is not None and self._cache_size:
+    def _schedule_ahead(self, delay_s: float = 0.0) -> None:
+        if self._neighbours is None or not self._cache_size or not drawing_ahead_enabled():
+            return
+        if delay_s <= 0:
             _executor().submit(self._draw_ahead)
+            return
+        timer = threading.Timer(delay_s, self._schedule_ahead)
+        timer.daemon = True  # never keeps a finished kernel alive
+        timer.start()
 
     def _waiting(self) -> bool:
-        with self._lock:
-            return self._pending is not None
+        """A request waits, for this widget or any other."""
+        with _WAITING_LOCK:
+            return bool(_WAITING)
 
     def _draw_ahead(self) -> None:
         """Draw the shown values' neighbours into the kept figures, yielding to requests."""
+        if KERNEL.registered and KERNEL.quiet_for() < QUIET_BEFORE_AHEAD_S:
+            self._schedule_ahead(QUIET_BEFORE_AHEAD_S)  # a cell runs (Run All): not now
+            return
         with self._lock:
             if self._busy or self._shown is None:
                 return
             self._busy = True
+        yielded = False
         try:
             for values in self._neighbours(self._shown, self._previous):
                 key = value_key(values)
                 if key in self._figures:
                     continue
                 if self._waiting():
+                    yielded = True
                     break
                 try:
                     if key not in self._results:
@@ -362,15 +428,26 @@ class Redrawer:
                         while len(self._results) > 4:
                             self._results.popitem(last=False)
                     if self._waiting():
+                        yielded = True
                         break
-                    result = self._results.pop(key)
-                    self._keep(key, render(lambda: self._plot(result), self.layout))
+                    import matplotlib.pyplot as plt
+
+                    with _DRAW_LOCK:
+                        fig = self._plot(self._results[key])
+                        plt.close(fig)
+                    if self._waiting():  # (the figure is dropped: building it is the cheap part)
+                        yielded = True
+                        break
+                    with _DRAW_LOCK:
+                        png = figure_png(fig, self.layout)
+                    del self._results[key]
+                    self._keep(key, png_bundle(png, fig.axes[0].get_title() if fig.axes else ""))
                     self.ahead += 1
                 except Exception:  # noqa: BLE001 - drawing ahead is silent; a request shows the error
                     break
         finally:
             drew = self._drain()
-        if drew:
+        if drew or yielded:  # new values to draw around, or another widget's step came first
             self._schedule_ahead()
 
     def _keep(self, key: str, bundle: dict) -> None:

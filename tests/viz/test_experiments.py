@@ -90,16 +90,16 @@ def test_step_value_moves_like_the_control_and_stops_at_the_ends():
 
 
 def test_neighbours_follow_the_last_move_first():
-    from rtlib.viz.experiments import Experiment, Param, neighbours
+    from rtlib.viz.experiments import Choice, Experiment, Param, neighbours
 
     exp = Experiment("t", lambda a, b, c: None,
-                     {"a": Param(5, 0, 10, 1), "b": Param(1, 0, 2, 1), "c": Param(0, 0, 1, 1)})
-    start = {"a": 5, "b": 1, "c": 0}
-    # at the start: the first two controls, both ways
-    assert neighbours(exp, start, None) == [{"a": 6, "b": 1, "c": 0}, {"a": 4, "b": 1, "c": 0},
-                                            {"a": 5, "b": 2, "c": 0}, {"a": 5, "b": 0, "c": 0}]
+                     {"c": Choice("x", ("x", "y")), "a": Param(5, 0, 10, 1), "b": Param(1, 0, 2, 1)})
+    start = {"a": 5, "b": 1, "c": "x"}
+    # at the start: the first slider, both ways
+    assert neighbours(exp, start, None) == [{"a": 6, "b": 1, "c": "x"}, {"a": 4, "b": 1, "c": "x"}]
     # "b" moved down: onward (down) first, then back up
-    assert neighbours(exp, {"a": 5, "b": 1, "c": 0}, {"a": 5, "b": 2, "c": 0}) == [
-        {"a": 5, "b": 0, "c": 0}, {"a": 5, "b": 2, "c": 0}]
-    # at an end only the way back is left
-    assert neighbours(exp, {"a": 10, "b": 1, "c": 0}, {"a": 9, "b": 1, "c": 0}) == [{"a": 9, "b": 1, "c": 0}]
+    assert neighbours(exp, {"a": 5, "b": 1, "c": "x"}, {"a": 5, "b": 2, "c": "x"}) == [
+        {"a": 5, "b": 0, "c": "x"}, {"a": 5, "b": 2, "c": "x"}]
+    # at an end only the way back is left; a dropdown wraps
+    assert neighbours(exp, {"a": 10, "b": 1, "c": "x"}, {"a": 9, "b": 1, "c": "x"}) == [{"a": 9, "b": 1, "c": "x"}]
+    assert neighbours(exp, {"a": 5, "b": 1, "c": "y"}, start) == [{"a": 5, "b": 1, "c": "x"}]

@@ -216,7 +216,7 @@ def test_drawing_ahead_yields_to_a_request_and_keeps_what_it_computed():
     def compute(values):
         computed.append(values["x"])
         if values["x"] == 6:  # the learner moves while the neighbour is being computed
-            r._pending = {"x": 9}
+            r.request({"x": 9}, wait=False)  # (the widget is busy: it only waits)
         return values
 
     shown_values = []
@@ -271,3 +271,48 @@ def test_a_new_offset_text_never_meets_a_kept_title():
     assert memo.layouts == 2  # the offset text appeared under the kept title: laid out again
     *_, title_box, _left, _right, offset_box = memo.last_extents
     assert offset_box != (0.0, 0.0, 0.0, 0.0) and _disjoint(title_box, offset_box)
+
+
+def test_drawing_ahead_for_one_widget_yields_to_a_step_on_another():
+    from rtlib.viz.widgets import _executor
+
+    other_shown = []
+    other = Redrawer(_tiny, lambda b: None, other_shown.append, lambda e: None)
+
+    def compute(values):
+        if values["x"] == 6 and not other_shown:
+            other.request({"x": 1}, wait=False)  # a step on another widget arrives meanwhile
+        return values
+
+    r = Redrawer(_tiny, lambda b: None, lambda d: None, lambda e: None, compute=compute,
+                 neighbours=lambda v, prev: [{"x": v["x"] + 1}, {"x": v["x"] - 1}])
+    r.request({"x": 5}, wait=True)
+    r._draw_ahead()
+    assert r.ahead == 0  # it stopped at the phase boundary ...
+    for _ in range(3):  # ... the other widget's step is drawn next, then drawing ahead resumes
+        _executor().submit(lambda: None).result(10)
+    assert other_shown == ['{"x": 1}']
+    assert r.ahead == 2
+
+
+def test_drawing_ahead_waits_while_a_cell_runs_and_can_be_switched_off(monkeypatch):
+    from rtlib.viz import widgets
+
+    r = Redrawer(_tiny, lambda b: None, lambda d: None, lambda e: None,
+                 neighbours=lambda v, prev: [{"x": v["x"] + 1}])
+    r.request({"x": 5}, wait=True)
+    monkeypatch.setattr(widgets.KERNEL, "registered", True)
+    monkeypatch.setattr(widgets.KERNEL, "running", True)  # Run All is still going
+    monkeypatch.setattr(widgets, "QUIET_BEFORE_AHEAD_S", 30.0)  # (its retry stays far away)
+    r._draw_ahead()
+    assert r.ahead == 0
+    monkeypatch.setattr(widgets.KERNEL, "running", False)
+    monkeypatch.setattr(widgets.KERNEL, "idle_since", time.monotonic() - 60)
+    r._draw_ahead()
+    assert r.ahead == 1
+    monkeypatch.setenv("RTLIB_DRAW_AHEAD", "0")
+    assert not widgets.drawing_ahead_enabled()
+    submitted = []
+    monkeypatch.setattr(widgets, "_executor", lambda: type("E", (), {"submit": lambda self, f: submitted.append(f)})())
+    r._schedule_ahead()
+    assert submitted == []
