@@ -72,6 +72,13 @@ UNIQUE_CID = "CREATE UNIQUE INDEX IF NOT EXISTS messages_cid ON messages(sender_
 STORED, DUPLICATE, CONFLICT = False, True, "conflict"
 
 
+class StoreUnavailable(sqlite3.OperationalError):
+    """The database itself is unreachable or failing (any engine, e.g. PostgreSQL down):
+    nothing of the transaction is stored; every request of it is answered
+    ``unavailable`` and the clients retry.  A subclass of SQLite's ``OperationalError``
+    so that the logic treats every engine's outage alike."""
+
+
 class StoreCrash(RuntimeError):
     """Raised by an injected crash (simulation only): the caller must not ack."""
 
