@@ -5,6 +5,8 @@
 1.3 ``largest_jitter_buffer``: the largest jitter buffer that keeps MOS >= 4.0.
 1.4 ``delay_boundaries``: where a clean, echo-free G.711 call leaves G.107 Annex B's
     "very satisfied" band (R < 90) and enters "many users dissatisfied" (R < 70).
+1.5 ``call_and_chat_design`` (design, staged hints): the transport and playout delay of a
+    call and the transport of a chat over one lossy path, judged by simulating both.
 
 Feedback says what is wrong (which quantity, roughly how far off, units, which stage or
 term), never the value.
@@ -17,7 +19,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from rtlib.checks.core import Feedback, as_number, close_to, fail, is_generic, ok, rough_factor
+from rtlib.checks.core import (Feedback, StagedCheck, as_number, close_to, design_settings, fail, is_generic, ok,
+                               out_of_range, rough_factor)
 from rtlib.quality.budget import LatencyBudget, fibre_delay_ms
 from rtlib.quality.emodel import emodel
 
@@ -225,3 +228,168 @@ def delay_boundaries(answer) -> Feedback:
                     "Use emodel(delays, echo=False).R on a fine grid of delays.")
     return fail(" ".join(fb.message for fb in wrong), *[h for fb in wrong for h in fb.hints],
                 "Use emodel(delays, echo=False).R on a fine grid of delays.")
+
+
+# --- 1.5 (design): a call and a chat over one lossy path -----------------------------------
+# One path (60 ms one way, 8 ms of normal jitter, 2 % random loss) carries a G.711 call
+# (60 s of 20 ms packets) and a chat (300 messages over 10 minutes).  Each may ride
+# datagrams (UDP) or a reliable in-order stream (TCP-like, rtlib.net.transport).
+PATH = {"delay_ms": 60.0, "jitter_ms": 8.0, "loss": 0.02}
+CALL_SECONDS, CALL_PACKET_BYTES, CALL_SEED = 60.0, 200, 4  # 160 bytes of G.711 + 40 of RTP/UDP/IPv4
+CHAT_MESSAGES, CHAT_SECONDS, CHAT_BYTES, CHAT_SEED = 300, 600.0, 300, 7
+#: Capture, encoding, packetisation, pacing, decoding and playout of TYPICAL_CALL: the stages the
+#: playout delay (network + jitter buffer) does not cover.
+CALL_OTHER_MS = 52.0
+CALL_MOS, CALL_MAX_MS = 4.0, 400.0  # MOS target, and G.114's limit on mouth-to-ear delay
+CHAT_WITHIN_S, CHAT_SHARE = 1.0, 0.99  # 99 % of the messages delivered within 1 s, none lost
+PLAYOUT_RANGE_MS = (0.0, 1000.0)
+DESIGN_SLACK_MS = 10.0  # a passing call may wait this much longer than the least playout delay that works
+TRANSPORTS = ("datagrams", "stream")
+
+
+@lru_cache(maxsize=1)
+def _call_runs():
+    from rtlib.net.transport import compare_stream_and_datagrams
+
+    send = np.arange(0.0, CALL_SECONDS, 0.02)
+    return compare_stream_and_datagrams(send, CALL_PACKET_BYTES, seed=CALL_SEED, **PATH)
+
+
+@lru_cache(maxsize=1)
+def _chat_runs():
+    from rtlib.net.transport import compare_stream_and_datagrams
+    from rtlib.sim import make_rng
+
+    send = np.sort(make_rng(CHAT_SEED, "ch01-chat").uniform(0.0, CHAT_SECONDS, CHAT_MESSAGES))
+    return compare_stream_and_datagrams(send, CHAT_BYTES, seed=CHAT_SEED, **PATH)
+
+
+def simulate_design(call_transport: str, call_playout_ms: float, chat_transport: str) -> dict:
+    """Exercise 1.5: the call and the chat over the lossy path, with the given transports.
+
+    A call frame is played ``call_playout_ms`` after it was sent (that delay holds the
+    network and the jitter buffer); a frame lost or later than that is concealed.  The
+    E-model (G.711 with concealment) rates the call at mouth-to-ear delay
+    ``call_playout_ms`` + :data:`CALL_OTHER_MS` with the missed frames as its loss.
+    Returns ``call_mos``, ``call_mouth_to_ear_ms``, ``call_missed`` (share of frames),
+    ``chat_lost`` (messages never delivered), ``chat_p99_s`` (99th percentile of the
+    delivery time, inf if any is lost) and ``chat_mean_s``.  Used by the check and free
+    for the learner's sweeps.
+    """
+    for name, value in (("call_transport", call_transport), ("chat_transport", chat_transport)):
+        if value not in TRANSPORTS:
+            raise ValueError(f"{name} must be one of {list(TRANSPORTS)}, got {value!r}")
+    if isinstance(call_playout_ms, bool) or not isinstance(call_playout_ms, (int, float, np.integer, np.floating)) \
+            or not PLAYOUT_RANGE_MS[0] <= float(call_playout_ms) <= PLAYOUT_RANGE_MS[1]:
+        raise ValueError(f"call_playout_ms must be a number in [{PLAYOUT_RANGE_MS[0]:g}, {PLAYOUT_RANGE_MS[1]:g}] "
+                         f"ms, got {call_playout_ms!r}")
+    call = _call_runs()
+    d_ms = (call.datagram_delay_s if call_transport == "datagrams" else call.stream_delay_s) * 1000.0
+    missed = float(np.mean(~(d_ms <= float(call_playout_ms))))  # nan (lost) and inf (blocked) count as missed
+    m2e = float(call_playout_ms) + CALL_OTHER_MS
+    chat = _chat_runs()
+    c_s = chat.datagram_delay_s if chat_transport == "datagrams" else chat.stream_delay_s
+    lost = int(np.sum(~np.isfinite(c_s)))
+    return {"call_mos": float(emodel(m2e, missed, "g711", plc=True).MOS), "call_mouth_to_ear_ms": m2e,
+            "call_missed": missed, "chat_lost": lost,
+            "chat_p99_s": float(np.percentile(c_s, 99)) if lost == 0 else math.inf,
+            "chat_mean_s": float(np.nanmean(np.where(np.isfinite(c_s), c_s, np.nan)))}
+
+
+def _call_ok(r: dict) -> bool:
+    return r["call_mos"] >= CALL_MOS and r["call_mouth_to_ear_ms"] <= CALL_MAX_MS
+
+
+@lru_cache(maxsize=1)
+def least_playout_ms() -> float:
+    """The least playout delay (1 ms grid) of any design that meets the call's target (inf if none).
+
+    Searched over both transports, every whole millisecond of the range: the MOS is
+    not monotone in the playout delay (waiting longer first saves late frames, then
+    the delay itself costs), so no bisection.
+    """
+    grid = np.arange(PLAYOUT_RANGE_MS[0], PLAYOUT_RANGE_MS[1] + 1, 1.0)
+    best = math.inf
+    for transport in TRANSPORTS:
+        for p in grid:
+            if p >= best:
+                break
+            if _call_ok(simulate_design(transport, float(p), "stream")):
+                best = float(p)
+                break
+    return best
+
+
+def _design_values(design):
+    values = design_settings(design, ("call_transport", "call_playout_ms", "chat_transport"),
+                             numbers=("call_playout_ms",))
+    if isinstance(values, Feedback):
+        return values
+    for name in ("call_transport", "chat_transport"):
+        v = values[name]
+        if isinstance(v, str) and v.lower() in ("udp", "tcp"):
+            return fail(f"{name} is named by what the transport does here: 'datagrams' (as UDP carries them) or "
+                        f"'stream' (reliable and in order, as TCP), got {v!r}.")
+        if v not in TRANSPORTS:
+            return fail(f"{name} should be 'datagrams' or 'stream', got {v!r}.")
+    p = values["call_playout_ms"]
+    if 0 < p < 1.0:
+        return fail("call_playout_ms looks like seconds: it is asked in milliseconds.")
+    bad = out_of_range("call_playout_ms", p, *PLAYOUT_RANGE_MS, "ms")
+    return values if bad is None else bad
+
+
+def _call_and_chat_design(design) -> Feedback:
+    values = _design_values(design)
+    if isinstance(values, Feedback):
+        return values
+    r = simulate_design(**values)
+    call = (f"the call scores MOS {r['call_mos']:.2f} at {r['call_mouth_to_ear_ms']:.0f} ms mouth to ear, "
+            f"{r['call_missed']:.1%} of its frames lost or too late for playout")
+    if r["chat_lost"]:
+        chat = f"{r['chat_lost']} of the {CHAT_MESSAGES} chat messages never arrived"
+    else:
+        chat = f"every chat message arrived, 99 % within {r['chat_p99_s'] * 1000:.0f} ms"
+    outcome = f"{call}; {chat}"
+    chat_ok = r["chat_lost"] == 0 and r["chat_p99_s"] <= CHAT_WITHIN_S
+    if _call_ok(r) and chat_ok:
+        if values["call_playout_ms"] <= least_playout_ms() + DESIGN_SLACK_MS:
+            return ok(f"Both targets met: {outcome}.")
+        return fail(f"Both targets met ({outcome}), but the call waits longer than it must.",
+                    "Which part of the playout delay buys something on this path, and which is only waiting?",
+                    "Frames that arrive in time gain nothing from waiting longer: the playout delay only has to "
+                    "cover the path's delay and most of its jitter, until late frames are rare next to lost ones.")
+    if not chat_ok:
+        return fail(f"The chat misses its target: {outcome}.",
+                    "A chat message may take a second, but it must arrive: what does each transport do when "
+                    "the path drops a packet?",
+                    "Datagrams are never resent; a chat needs the reliable stream, whose resends cost a round "
+                    "trip or a timeout, which a chat can afford.")
+    if values["call_transport"] == "stream":
+        return fail(f"The call misses its target: {outcome}.",
+                    "Look at what happens to the frames queued behind a lost packet on this transport.",
+                    "A reliable in-order stream holds every later frame until the lost one is resent, a round "
+                    "trip or a retransmission timeout later: the call would rather conceal the one lost frame "
+                    "and play the rest on time.")
+    late = r["call_missed"] - PATH["loss"]
+    if r["call_mouth_to_ear_ms"] > CALL_MAX_MS or late < 0.005:
+        return fail(f"The call misses its target: {outcome}.",
+                    "The frames are there in time; what else does the E-model charge a call for?",
+                    "Mouth-to-ear delay costs MOS by itself, fast beyond about 150 ms: a shorter playout delay "
+                    "loses a few late frames but gains more than it loses.")
+    return fail(f"The call misses its target: {outcome}.",
+                "More frames are missed than the path loses: when do the others arrive?",
+                "A frame later than the playout delay counts as lost: the playout delay must cover the path's "
+                "one-way delay plus its jitter, not less.")
+
+
+call_and_chat_design = StagedCheck(_call_and_chat_design)
+call_and_chat_design.__doc__ = """Exercise 1.5 (design): ``{'call_transport', 'call_playout_ms', 'chat_transport'}``.
+
+The design is simulated (:func:`simulate_design`): a 60 s G.711 call and 300 chat messages
+over one path with 60 ms one-way delay, 8 ms jitter and 2 % loss.  It passes when the
+call reaches MOS 4.0 within 400 ms mouth to ear, every chat message arrives and 99 % of
+them within 1 s, and the call's playout delay is at most 10 ms above the least of any
+design that meets the call's target.  The feedback shows the design's own measured
+outcome, never the best design; hints come in stages (``hint=True``).
+"""

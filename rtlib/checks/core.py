@@ -201,3 +201,62 @@ def staged(check=None, *, stages: int = 2):
     if check is None:
         return lambda f: StagedCheck(f, stages)
     return StagedCheck(check, stages)
+
+
+# -- design tasks -------------------------------------------------------------------------------
+_COUNT = {2: "both", 3: "all three", 4: "all four", 5: "all five"}
+_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
+
+
+def _listing(names) -> str:
+    quoted = [repr(n) for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def design_settings(design, names, *, numbers=None, optional=(), note: str = "") -> dict | Feedback:
+    """The settings of a design task's answer, or a failing Feedback saying what is wrong with its form.
+
+    ``design`` must be a dict whose keys are exactly ``names`` (``optional`` ones may be
+    left out).  The settings named in ``numbers`` (all of them by default) are read
+    with :func:`as_number` and returned as floats; the others are returned as given,
+    for the check to judge.  Units and ranges are each check's own business.  ``note``
+    is added to the "misses" message (e.g. "fec_k=None for no FEC").
+
+    Used by the design tasks of notebooks 01, 02, 04, 05, 06, 09, 10 and 11.
+    """
+    names = tuple(names)
+    numbers = names if numbers is None else tuple(numbers)
+    if design is None:
+        return fail("Not answered yet: replace None with your design and run the cell again.")
+    if not isinstance(design, dict):
+        example = ", ".join(f"{n!r}: ..." for n in names)
+        return fail(f"The design should be a dict like {{{example}}}, got {type(design).__name__}.")
+    unknown = sorted(set(design) - set(names), key=str)
+    count = _COUNT.get(len(names), f"all {len(names)}")
+    if unknown:
+        return fail(f"Unknown setting(s) {unknown}: the design has {_WORDS.get(len(names), len(names))}, "
+                    f"{_listing(names)}.")
+    missing = [n for n in names if n not in design and n not in optional]
+    if missing:
+        return fail(f"The design needs {count}{' ' if len(names) == 2 else ', '}{_listing(names)}; it misses {missing}"
+                    + (f" ({note})." if note else "."))
+    values = {}
+    for name in names:
+        if name not in design:
+            continue
+        if name in numbers:
+            v = as_number(design[name], name)
+            if isinstance(v, Feedback):
+                return v
+            values[name] = v
+        else:
+            values[name] = design[name]
+    return values
+
+
+def out_of_range(name: str, value: float, lo: float, hi: float, unit: str = "") -> Feedback | None:
+    """A failing Feedback when ``value`` is outside [lo, hi], else None."""
+    if lo <= value <= hi:
+        return None
+    unit = f" {unit}" if unit else ""
+    return fail(f"{name} should be between {lo:g} and {hi:g}{unit}, got {value:g}.")

@@ -148,3 +148,82 @@ def test_boundaries_wrong(answer, hint):
     fb = ch01.delay_boundaries(answer)
     assert_hint(fb, hint)
     assert f"{D90:.1f}" not in shown(fb) and f"{D70:.1f}" not in shown(fb)
+
+
+# -- 1.5 (design): a call and a chat on one path ------------------------------------------------
+BEST_DESIGN = {"call_transport": "datagrams", "call_playout_ms": ch01.least_playout_ms(), "chat_transport": "stream"}
+
+
+def fresh(design, **kw):
+    ch01.call_and_chat_design.reset()
+    return ch01.call_and_chat_design(design, **kw)
+
+
+def test_design_the_optimum_passes_and_is_the_least_that_works():
+    least = ch01.least_playout_ms()
+    assert 60 < least < 200  # above the one-way delay, well inside the budget
+    fb = fresh(BEST_DESIGN)
+    r = ch01.simulate_design(**BEST_DESIGN)
+    assert fb and f"MOS {r['call_mos']:.2f}" in shown(fb)
+    assert fresh(dict(BEST_DESIGN, call_playout_ms=least + 9))  # within the 10 ms of slack
+    below = ch01.simulate_design("datagrams", least - 1, "stream")
+    assert below["call_mos"] < ch01.CALL_MOS  # 1 ms less does not reach the target
+    # no playout delay makes the reliable stream reach the target
+    assert all(ch01.simulate_design("stream", float(p), "stream")["call_mos"] < ch01.CALL_MOS
+               for p in range(0, 1001, 5))
+
+
+DESIGN_WRONG = [
+    (dict(BEST_DESIGN, chat_transport="datagrams"), ("chat misses its target", "never arrived", "what does each transport")),
+    (dict(BEST_DESIGN, call_transport="stream", call_playout_ms=300), ("call misses its target", "queued behind a lost")),
+    (dict(BEST_DESIGN, call_playout_ms=60), ("call misses its target", "more frames are missed than the path loses")),
+    (dict(BEST_DESIGN, call_playout_ms=300), ("call misses its target", "what else does the e-model charge")),
+    (dict(BEST_DESIGN, call_playout_ms=ch01.least_playout_ms() + 40), ("both targets met", "longer than it must")),
+    (dict(BEST_DESIGN, call_playout_ms=0.09), "looks like seconds"),
+    (dict(BEST_DESIGN, call_playout_ms=5000), "between 0 and 1000 ms"),
+    (dict(BEST_DESIGN, call_transport="udp"), "'datagrams' (as UDP"),
+    (dict(BEST_DESIGN, chat_transport="quic"), "should be 'datagrams' or 'stream'"),
+    (dict(BEST_DESIGN, call_playout_ms="85"), "single number"),
+    ({"call_transport": "datagrams", "call_playout_ms": 90}, "misses ['chat_transport']"),
+    (dict(BEST_DESIGN, fec=True), "Unknown setting"),
+    (("datagrams", 90, "stream"), "should be a dict"),
+    (None, "Not answered yet"),
+]
+
+
+@pytest.mark.parametrize("design, hint", DESIGN_WRONG)
+def test_design_typical_wrong_designs_fail_with_a_reason(design, hint):
+    assert_hint(fresh(design, hint=True), hint, ch01.least_playout_ms())
+
+
+def test_design_hints_come_in_stages_and_never_name_the_least_delay():
+    wrong = dict(BEST_DESIGN, call_playout_ms=60)
+    fb = fresh(wrong)
+    assert "when do the others arrive" not in shown(fb) and "hint=True" in shown(fb)
+    fb = ch01.call_and_chat_design(wrong, hint=True)
+    assert "when do the others arrive" in shown(fb) and "jitter, not less" not in shown(fb)
+    fb = ch01.call_and_chat_design(dict(wrong, call_playout_ms=65), hint=True)  # another try
+    assert "jitter, not less" in shown(fb)
+    least = f"{ch01.least_playout_ms():.0f} ms"
+    for p in range(0, 401, 10):
+        for t in ("datagrams", "stream"):
+            fb = fresh({"call_transport": t, "call_playout_ms": p, "chat_transport": "stream"}, hint=True)
+            assert fb or least not in shown(fb)
+    ch01.call_and_chat_design.reset()
+
+
+def test_design_simulation_rejects_bad_parameters():
+    with pytest.raises(ValueError, match="call_transport must be one of"):
+        ch01.simulate_design("udp", 100, "stream")
+    with pytest.raises(ValueError, match=r"call_playout_ms must be a number in \[0, 1000\]"):
+        ch01.simulate_design("datagrams", -5, "stream")
+
+
+def test_design_check_is_fast():
+    import time
+
+    ch01.least_playout_ms.cache_clear()
+    ch01._call_runs.cache_clear()
+    t0 = time.perf_counter()
+    fresh(dict(BEST_DESIGN, call_playout_ms=200))
+    assert time.perf_counter() - t0 <= 2.0
