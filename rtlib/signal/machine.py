@@ -16,6 +16,7 @@ action                                 the driver...
 ``("remote_sdp", kind, sdp)``          applies the peer's offer or answer
 ``("add_candidate", candidate)``       adds a trickled ICE candidate
 ``("missed", call_id)``                shows a missed call (never rang, or not taken)
+``("not_missed", call_id)``            takes it back: another device of ours took it
 ``("glare_lost", call_id)``            drops its own outgoing call ``call_id``
 ``("ended", call_id, reason)``         closes the media and shows the reason
 ``("bad_body", error)``                logs a malformed ``call`` body (it is ignored)
@@ -217,6 +218,10 @@ class CallMachine:
 
     def _own(self, b: dict, ts: float, now_s: float) -> None:
         """Our user's messages: our device's echo (its server time), or another device's choice."""
+        if b["id"] in self.missed and b["call"] in ("accept", "reject"):
+            # an old call pulled late was taken (or declined) on another device: not missed after all
+            self.missed.remove(b["id"])
+            self._actions.append(("not_missed", b["id"]))
         if b["id"] != self.call_id:
             return
         if b["device"] == self.device:

@@ -209,3 +209,13 @@ def test_calling_twice_or_accepting_nothing_is_an_error():
     a.call(SDP, 0.0)
     with pytest.raises(RuntimeError, match="cannot place a call"):
         a.call(SDP, 0.0)
+
+
+def test_an_old_call_taken_on_another_device_is_not_missed_when_pulled_late():
+    b = CallMachine("bob", "tablet", "alice", ring_timeout_s=30)
+    b.on_message("alice", make_body("offer", "old", device="pc", sdp=SDP), ts=100.0, now_s=500.0)
+    b.on_message("bob", make_body("accept", "old", device="phone"), ts=101.0, now_s=500.0)
+    assert b.missed == [] and b.take_actions() == [("missed", "old"), ("not_missed", "old")]
+    b.on_message("alice", make_body("offer", "old2", device="pc", sdp=SDP), ts=200.0, now_s=500.0)
+    b.on_message("alice", make_body("hangup", "old2", device="pc", reason="timeout"), ts=230.0, now_s=500.0)
+    assert b.missed == ["old2"] and b.state == IDLE
