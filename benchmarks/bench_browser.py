@@ -198,7 +198,10 @@ def _timed_step(lab, name: str, trace: Trace, press) -> tuple[float, bool | None
     return t_fig - t_key, trace.drawn_since_mark()
 
 
-def jump_times(lab, name: str, trace: Trace, jumps: int = 4) -> list[tuple[float, bool | None]]:
+JUMPS = int(os.environ.get("BENCH_BROWSER_JUMPS", "4"))
+
+
+def jump_times(lab, name: str, trace: Trace, jumps: int = JUMPS) -> list[tuple[float, bool | None]]:
     """PageUp/PageDown on the first slider (five steps at once, as noUiSlider moves): values
     no step has drawn ahead, so the kernel computes and draws each on request."""
     from selenium.webdriver.common.by import By
@@ -282,6 +285,8 @@ def run() -> list[Row]:
     rows = []
     trace = Trace(Path(tempfile.mkdtemp(prefix="rtlib-bench-")) / "redraw.jsonl")
     env = {"RTLIB_REDRAW_TRACE": str(trace.path), **({"PYTHONPATH": rtlib_path} if rtlib_path else {})}
+    if os.environ.get("RTLIB_DRAW_AHEAD"):  # (compare: thread, or 0 for none)
+        env["RTLIB_DRAW_AHEAD"] = os.environ["RTLIB_DRAW_AHEAD"]
     with Lab(notebooks=chapters, env=env) as lab:
         for path in chapters:
             rel = str(path.relative_to(ROOT))

@@ -262,7 +262,8 @@ def show_experiment(exp: str | Experiment, **overrides):
     import ipywidgets as w
     from IPython.display import display
 
-    from rtlib.viz.widgets import KERNEL, Redrawer, error_html
+    from rtlib.viz.widgets import (KERNEL, Redrawer, drawing_ahead_enabled, drawing_ahead_in_process, error_html,
+                                    in_running_kernel)
 
     if isinstance(exp, str):
         exp = get_experiment(exp)
@@ -293,14 +294,21 @@ def show_experiment(exp: str | Experiment, **overrides):
         if error.value != error_html(text):
             error.value = error_html(text)
 
+    # An experiment of the library can be drawn ahead by name in the helper process.
+    by_name = exp.func.__module__.startswith("rtlib.") and REGISTRY.get(exp.name) is exp
     redrawer = Redrawer(exp.plot, show, set_drawn, set_error, compute=lambda values: exp(**values),
-                        neighbours=lambda values, previous: neighbours(exp, values, previous))
+                        neighbours=lambda values, previous: neighbours(exp, values, previous),
+                        ahead_name=exp.name if by_name else None)
 
     def on_change(*_):
         redrawer.request({k: c.value for k, c in controls.items()})
 
     freeze_long_lived()
     KERNEL.register()
+    if by_name and drawing_ahead_enabled() and drawing_ahead_in_process() and in_running_kernel():
+        from rtlib.viz.ahead import ahead_process
+
+        ahead_process().start()  # it imports rtlib while the notebook runs
     for ctl in controls.values():
         ctl.observe(on_change, names="value")
     box = w.VBox([w.HBox(list(controls.values()), layout=w.Layout(flex_flow="row wrap")), out, error, drawn])

@@ -113,6 +113,12 @@ def drawing_ahead_enabled() -> bool:
     return os.environ.get("RTLIB_DRAW_AHEAD", "1") != "0"
 
 
+def drawing_ahead_in_process() -> bool:
+    """Drawing ahead uses the helper process (:mod:`rtlib.viz.ahead`) unless
+    ``RTLIB_DRAW_AHEAD=thread`` keeps it in the kernel's worker thread."""
+    return os.environ.get("RTLIB_DRAW_AHEAD", "1") != "thread"
+
+
 def in_running_kernel() -> bool:
     """True inside a Jupyter kernel (where redraws go to the worker thread)."""
     try:
@@ -327,13 +333,17 @@ class Redrawer:
                  drawn: Callable[[str], None], error: Callable[[str], None], *,
                  compute: Callable[[dict], Any] | None = None,
                  neighbours: Callable[[dict, dict | None], list[dict]] | None = None,
-                 cache_size: int = 16):
+                 cache_size: int = 16, ahead_name: str | None = None):
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or not 0 <= cache_size <= 1000:
             raise ValueError(f"cache_size must be an integer in [0, 1000], got {cache_size!r}")
         self._plot, self._show, self._drawn, self._error = plot, show, drawn, error
         self._compute = compute if compute is not None else (lambda values: values)
         self._neighbours = neighbours
         self._cache_size = cache_size
+        # A registered experiment's name: its figures can be drawn ahead in the helper
+        # process (rtlib.viz.ahead) instead of this kernel's worker thread.
+        self._ahead_name = ahead_name
+        self._fig_lock = threading.Lock()
         self._lock = threading.Lock()
         self._pending: dict | None = None
         self._busy = False
@@ -409,6 +419,17 @@ class Redrawer:
         if KERNEL.registered and KERNEL.quiet_for() < QUIET_BEFORE_AHEAD_S:
             self._schedule_ahead(QUIET_BEFORE_AHEAD_S)  # a cell runs (Run All): not now
             return
+        if self._ahead_name is not None and self._shown is not None and drawing_ahead_in_process():
+            from rtlib.viz.ahead import ahead_process
+
+            helper = ahead_process()
+            if helper.usable():
+                helper.forget(self)  # wants for values the learner has moved away from
+                for values in reversed(self._neighbours(self._shown, self._previous)):  # (newest first)
+                    key = value_key(values)
+                    if self._kept(key) is None:
+                        helper.want(self, self._ahead_name, key, values, self.layout, self._drawn_ahead)
+                return
         with self._lock:
             if self._busy or self._shown is None:
                 return
@@ -417,7 +438,7 @@ class Redrawer:
         try:
             for values in self._neighbours(self._shown, self._previous):
                 key = value_key(values)
-                if key in self._figures:
+                if self._kept(key) is not None:
                     continue
                 if self._waiting():
                     yielded = True
@@ -450,18 +471,37 @@ class Redrawer:
         if drew or yielded:  # new values to draw around, or another widget's step came first
             self._schedule_ahead()
 
+    def _drawn_ahead(self, key: str, png: bytes, title: str, memo: LayoutMemo, layouts_before: int) -> None:
+        """A figure from the helper process; adopt its layout if it had to lay out afresh."""
+        with _DRAW_LOCK:
+            if memo.layouts > layouts_before:
+                if self.layout.layouts != layouts_before:
+                    return  # both laid out afresh meanwhile: keep this widget's own layout
+                counts = (self.layout.layouts + 1, self.layout.reused)
+                self.layout.__dict__.update(memo.__dict__)
+                self.layout.layouts, self.layout.reused = counts
+        self._keep(key, png_bundle(png, title))
+        self.ahead += 1
+
+    def _kept(self, key: str) -> dict | None:
+        with self._fig_lock:
+            bundle = self._figures.get(key)
+            if bundle is not None:
+                self._figures.move_to_end(key)
+            return bundle
+
     def _keep(self, key: str, bundle: dict) -> None:
-        self._figures[key] = bundle
-        self._figures.move_to_end(key)
-        while len(self._figures) > self._cache_size:
-            self._figures.popitem(last=False)
+        with self._fig_lock:
+            self._figures[key] = bundle
+            self._figures.move_to_end(key)
+            while len(self._figures) > self._cache_size:
+                self._figures.popitem(last=False)
 
     def _draw(self, values: dict) -> None:
         _trace("start", values)
         key = value_key(values)
-        bundle = self._figures.get(key)
+        bundle = self._kept(key)
         if bundle is not None:
-            self._figures.move_to_end(key)
             self.reused += 1
         else:
             def plot():

@@ -1,0 +1,196 @@
+"""Drawing ahead in a second process: the next slider step's figure, ready before the key.
+
+:class:`rtlib.viz.widgets.Redrawer` keeps every figure it drew and, while the learner
+looks at one, wants the figures one step away.  Drawn in the kernel's own worker
+thread, that work shares the kernel's one interpreter lock with the learner's next
+request, which then waits for whatever phase of drawing ahead is in flight (a figure
+render is 100–200 ms).  Here one helper process draws ahead for every widget of the
+kernel, on the machine's other core, and the kernel's worker stays free for requests.
+
+The helper imports ``rtlib`` and draws registered experiments by name, with the kernel's
+matplotlib settings and the widget's layout (:class:`rtlib.viz.widgets.LayoutMemo`), so a
+figure drawn ahead is the figure the kernel would draw.  It holds one job at a time;
+the kernel sends the newest wanted figure first (a learner who moved on makes older
+wants stale).  If the helper cannot start or dies, :meth:`AheadProcess.usable` turns
+False and the widgets draw ahead in their own thread as before.
+
+Used by: :func:`rtlib.viz.show_experiment` (every notebook with a widget).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+MAX_WANTED = 16  # wants kept; the oldest are dropped first (their widget has moved on)
+
+
+def _rc_settings() -> dict:
+    """The kernel's matplotlib settings that differ from matplotlib's defaults."""
+    import matplotlib as mpl
+
+    skip = {"backend", "backend_fallback", "interactive"}
+    return {k: v for k, v in mpl.rcParams.items() if k not in skip and v != mpl.rcParamsDefault.get(k)}
+
+
+def _serve(conn) -> None:
+    """The helper process: draw ``(name, values, rc, memo)`` jobs until the pipe closes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib as mpl
+    import matplotlib.pyplot as plt
+
+    from rtlib.viz.experiments import freeze_long_lived, load_all
+    from rtlib.viz.widgets import figure_png
+
+    registry = load_all()
+    freeze_long_lived()
+    applied = None
+    conn.send(("ready",))
+    while True:
+        try:
+            job_id, name, values, rc, memo = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            if rc != applied:
+                mpl.rcdefaults()
+                mpl.rcParams.update(rc)
+                applied = rc
+            exp = registry[name]
+            fig = exp.plot(exp(**values))
+            plt.close(fig)
+            png = figure_png(fig, memo)
+            conn.send(("ok", job_id, png, fig.axes[0].get_title() if fig.axes else "", memo))
+        except Exception as exc:  # noqa: BLE001 - the kernel draws this value itself when asked
+            conn.send(("error", job_id, f"{type(exc).__name__}: {exc}"))
+
+
+class AheadProcess:
+    """One helper process drawing figures ahead for the kernel's widgets.
+
+    ``want(owner, name, key, values, memo, done)`` asks for experiment ``name`` at
+    ``values``; ``done(key, png, title, memo, layouts_before)`` is called (in a reader
+    thread) when it is drawn, where ``memo`` is the layout the helper used and
+    ``layouts_before`` the widget's layout count when the job was sent: the widget adopts
+    the helper's layout when the helper had to lay the figure out afresh.
+    """
+
+    def __init__(self, start_timeout_s: float = 60.0):
+        self._lock = threading.Lock()
+        self._wanted: list[tuple] = []
+        self._busy = False
+        self._conn = None
+        self._proc = None
+        self._jobs: dict[int, tuple] = {}
+        self._next_id = 0
+        self._broken = False
+        self._ready = threading.Event()
+        self.start_timeout_s = start_timeout_s
+        self.drawn = 0
+        self.failed = 0
+
+    def usable(self) -> bool:
+        return not self._broken
+
+    def start(self) -> None:
+        """Start the helper (it imports rtlib in the background); idempotent."""
+        with self._lock:
+            if self._proc is not None or self._broken:
+                return
+            try:
+                import multiprocessing as mp
+
+                ctx = mp.get_context("spawn")
+                self._conn, child = ctx.Pipe()
+                self._proc = ctx.Process(target=_serve, args=(child,), daemon=True, name="rtlib-draw-ahead")
+                self._proc.start()
+                child.close()
+            except Exception:  # noqa: BLE001 - no helper: widgets draw ahead in their own thread
+                self._broken = True
+                return
+        threading.Thread(target=self._read, name="rtlib-draw-ahead-reader", daemon=True).start()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._broken = True
+            proc, self._proc = self._proc, None
+        if proc is not None:
+            proc.terminate()
+            proc.join(5)
+
+    def want(self, owner: Any, name: str, key: str, values: dict, memo, done: Callable) -> None:
+        """Ask for a figure; the newest want is drawn first."""
+        self.start()
+        with self._lock:
+            self._wanted = [w for w in self._wanted if not (w[0] is owner and w[2] == key)]
+            self._wanted.append((owner, name, key, dict(values), memo, done))
+            del self._wanted[:-MAX_WANTED]
+        self._pump()
+
+    def forget(self, owner: Any) -> None:
+        """Drop ``owner``'s wants that were not sent yet (its learner moved elsewhere)."""
+        with self._lock:
+            self._wanted = [w for w in self._wanted if w[0] is not owner]
+
+    def _pump(self) -> None:
+        import copy
+
+        with self._lock:
+            if self._busy or not self._wanted or self._broken or not self._ready.is_set():
+                return
+            owner, name, key, values, memo, done = self._wanted.pop()
+            self._busy = True
+            job_id = self._next_id
+            self._next_id += 1
+            self._jobs[job_id] = (key, done, memo.layouts)
+        try:
+            from rtlib.viz.widgets import _DRAW_LOCK
+
+            with _DRAW_LOCK:  # a consistent copy of the widget's layout
+                sent = copy.deepcopy(memo)
+            self._conn.send((job_id, name, values, _rc_settings(), sent))
+        except Exception:  # noqa: BLE001 - cannot send (a value that does not pickle, a dead pipe)
+            with self._lock:
+                self._busy = False
+                self._jobs.pop(job_id, None)
+            self.failed += 1
+            self._pump()
+
+    def _read(self) -> None:
+        try:
+            first = self._conn.recv()
+            if first != ("ready",):
+                raise EOFError
+            self._ready.set()
+            self._pump()
+            while True:
+                msg = self._conn.recv()
+                with self._lock:
+                    job = self._jobs.pop(msg[1], None)
+                    self._busy = False
+                if msg[0] == "ok" and job is not None:
+                    key, done, layouts_before = job
+                    try:
+                        done(key, msg[2], msg[3], msg[4], layouts_before)
+                        self.drawn += 1
+                    except Exception:  # noqa: BLE001 - a widget that cannot take it just draws itself
+                        self.failed += 1
+                else:
+                    self.failed += 1
+                self._pump()
+        except (EOFError, OSError):
+            with self._lock:
+                self._broken = True
+
+
+_PROCESS: AheadProcess | None = None
+
+
+def ahead_process() -> AheadProcess:
+    """The kernel's one helper process (created on first use)."""
+    global _PROCESS
+    if _PROCESS is None:
+        _PROCESS = AheadProcess()
+    return _PROCESS

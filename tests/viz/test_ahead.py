@@ -1,0 +1,95 @@
+"""The helper process that draws figures ahead: the figure it draws is the kernel's figure."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+import rtlib.viz  # noqa: E402,F401  (the house style)
+from rtlib.viz.ahead import AheadProcess  # noqa: E402
+from rtlib.viz.experiments import get_experiment  # noqa: E402
+from rtlib.viz.widgets import LayoutMemo, Redrawer, figure_png, value_key  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def helper():
+    proc = AheadProcess()
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+def _wait(predicate, timeout_s=90.0):
+    deadline = time.monotonic() + timeout_s
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_a_figure_drawn_ahead_is_byte_for_byte_the_kernels(helper):
+    exp = get_experiment("latency_budget")
+    memo = LayoutMemo()
+    base = exp.defaults()
+    fig = exp.plot(exp(**base))
+    plt.close(fig)
+    figure_png(fig, memo)  # the widget's first figure: its layout
+    pname = next(iter(exp.params))
+    spec = exp.params[pname]
+    values = {**base, pname: spec.default + (spec.step or 1) if spec.default < spec.high else spec.low}
+    got = {}
+    done = threading.Event()
+
+    def on_done(key, png, title, memo_after, layouts_before):
+        got.update(key=key, png=png, title=title, layouts=(layouts_before, memo_after.layouts))
+        done.set()
+
+    helper.want("widget", "latency_budget", value_key(values), values, memo, on_done)
+    assert done.wait(90), "the helper drew nothing"
+    fig = exp.plot(exp(**values))
+    plt.close(fig)
+    mine = figure_png(fig, copy.deepcopy(memo))
+    assert got["key"] == value_key(values)
+    assert got["png"] == mine
+    assert got["layouts"] == (1, 1)  # it drew into the widget's layout
+
+
+def test_an_unknown_experiment_fails_quietly_and_the_helper_goes_on(helper):
+    failed = helper.failed
+    called = []
+    helper.want("w", "no_such_experiment", "k", {}, LayoutMemo(), lambda *a: called.append(a))
+    assert _wait(lambda: helper.failed > failed)
+    assert called == [] and helper.usable()
+
+
+def test_a_redrawer_with_a_name_gets_its_next_step_from_the_helper(helper, monkeypatch):
+    import rtlib.viz.ahead as ahead
+    from rtlib.viz.experiments import neighbours
+
+    monkeypatch.setattr(ahead, "_PROCESS", helper)
+    exp = get_experiment("feel_delay")
+    r = Redrawer(exp.plot, lambda b: None, lambda d: None, lambda e: None, compute=lambda v: exp(**v),
+                 neighbours=lambda v, prev: neighbours(exp, v, prev), ahead_name="feel_delay")
+    r.request(exp.defaults(), wait=True)
+    r._draw_ahead()
+    assert _wait(lambda: r.ahead == 2)
+    step = neighbours(exp, exp.defaults(), None)[0]
+    r.request(step, wait=True)
+    assert (r.draws, r.reused) == (1, 1)  # drawn by the helper, not here
+
+
+def test_a_dead_helper_leaves_the_widgets_to_draw_ahead_themselves():
+    proc = AheadProcess()
+    proc.start()
+    proc.stop()
+    assert not proc.usable()
+    called = []
+    proc.want("w", "feel_delay", "k", {}, LayoutMemo(), lambda *a: called.append(a))
+    time.sleep(0.3)
+    assert called == []
