@@ -1,9 +1,11 @@
 """rtlib.conf.edge_experiments: chapter 11's widgets compute what their figures claim."""
 
+import numpy as np
 import pytest
+from matplotlib.collections import PathCollection
 
 from rtlib.conf import edge_experiments as ex
-from rtlib.conf.edge import central_call, floor_mouth_to_ear_ms
+from rtlib.conf.edge import central_call, floor_mouth_to_ear_ms, participants
 from rtlib.conf.overlay import loss_equivalent_ms
 
 
@@ -69,9 +71,48 @@ def test_bad_parameters_name_themselves(name, kwargs, word):
         getattr(ex, name).experiment(**kwargs)
 
 
-def test_static_figures_draw():
+def test_residuals_figure_shows_every_measured_pair_and_its_detours():
     import matplotlib.pyplot as plt
 
-    for fig in (ex.residuals_figure(), ex.deployment_map(["Shanghai", "São Paulo", "Berlin"]), ex.floor_map()):
-        assert fig.axes
-        plt.close(fig)
+    from rtlib.conf.geo import model_residuals
+
+    fig = ex.residuals_figure()
+    plt.close(fig)
+    ax = fig.axes[0]
+    res = model_residuals()
+    points = np.vstack([c.get_offsets() for c in ax.collections if isinstance(c, PathCollection)])
+    assert len(points) == len(res)  # one point per measured pair
+    assert sorted(map(tuple, points.round(6))) == sorted((round(r.model_rtt_ms, 6), round(r.measured_rtt_ms, 6))
+                                                           for r in res)
+    labels = sorted(t.get_text() for t in ax.texts)
+    assert labels == sorted(f"{r.a}–{r.b}" for r in res if r.detour)  # each detour named
+    assert ax.get_xlim() == ax.get_ylim() and ax.get_xlim()[1] >= max(r.measured_rtt_ms for r in res)
+
+
+def test_deployment_map_titles_give_each_worst_delay():
+    import matplotlib.pyplot as plt
+
+    people = ["Shanghai", "São Paulo", "Berlin"]
+    fig = ex.deployment_map(people)
+    plt.close(fig)
+    central = central_call(participants(people), "Washington, D.C.")
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles[0] == f"Central: one server in Washington, D.C., worst {central.worst_ms:.0f} ms"
+    assert titles[1].startswith("Edges: 3 sites") and "worst" in titles[1]
+    edge_worst = float(titles[1].rsplit("worst ", 1)[1].split()[0])
+    assert edge_worst < central.worst_ms  # the map shows the edges' gain, not a copy of the central map
+
+
+def test_floor_map_colours_every_other_city_by_its_floor():
+    import matplotlib.pyplot as plt
+
+    from rtlib.conf.geodata import city_names
+
+    fig = ex.floor_map("Shanghai")
+    plt.close(fig)
+    ax = fig.axes[0]
+    coloured = [c for c in ax.collections if c.get_array() is not None and len(c.get_offsets()) > 1]
+    assert len(coloured) == 1
+    others = [c for c in city_names() if c != "Shanghai"]
+    assert np.allclose(np.sort(coloured[0].get_array()), np.sort([floor_mouth_to_ear_ms("Shanghai", c) for c in others]))
+    assert len(fig.axes) == 2 and "[ms]" in fig.axes[1].get_ylabel()  # a colour bar with its unit
