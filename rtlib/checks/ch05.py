@@ -3,16 +3,20 @@
 Each check says what is wrong (which field, which step, which unit) and never the
 expected value.  An unanswered exercise (``None``, or a stub that returns ``None``)
 gets "not answered yet".
+
+Exercise 5.4 (design, staged hints): :func:`rtcp_design`, the RTCP bandwidth fraction and
+minimum interval of a 30-member session, judged by simulating RFC 3550's timer.
 """
 
 from __future__ import annotations
 
 import math
 import struct
+from functools import lru_cache
 
 import numpy as np
 
-from rtlib.checks.core import Feedback, as_number, fail, ok, rough_factor
+from rtlib.checks.core import Feedback, StagedCheck, as_number, design_settings, fail, ok, out_of_range, rough_factor
 
 FIELDS = ("version", "padding", "extension", "csrc_count", "marker", "payload_type", "sequence_number",
           "timestamp", "ssrc")
@@ -214,3 +218,184 @@ def rtt_ms(answer, *, a: int = RTT_A, lsr: int = RTT_LSR, dlsr: int = RTT_DLSR) 
                     "LSR, DLSR and A are the middle 32 bits of the NTP time: 16 bits of seconds, 16 of fraction.")
     return fail(f"The round-trip time is {rough_factor(value, expected)}.",
                 "RTT = A - LSR - DLSR, all three in units of 1/65536 s.")
+
+
+# -- exercise 5.4 (design): how much RTCP, how often ---------------------------------------------
+# A lecture: one speaker sends, 29 listeners receive, 256 kbit/s of session bandwidth, RTCP
+# compound packets of 100 bytes on average.  One listener's access link loses packets now and
+# then; the speaker learns of it from that listener's next receiver report.
+SESSION_MEMBERS, SESSION_SENDERS = 30, 1
+SESSION_KBPS = 256.0
+RTCP_AVG_BYTES = 100.0
+RTCP_ONE_WAY_S = 0.05  # a report's trip from the listener to the speaker
+RTCP_SECONDS, RTCP_EVENTS, RTCP_SEED = 600.0, 300, 11
+RTCP_MAX_SHARE = 0.05  # RFC 3550 6.2: RTCP within 5 % of the session bandwidth
+RTCP_FEEDBACK_S = 3.0  # 95 % of the loss events reported to the speaker within this
+RTCP_FRACTION_RANGE = (0.001, 0.5)
+RTCP_SLACK = 0.10  # a passing fraction may be this much above the least that meets both targets
+
+
+def _interval_s(we_sent: bool, fraction: float, reduced_minimum: bool) -> float:
+    """RFC 3550 6.3.1's deterministic interval Td = max(Tmin, n × avg_size / bw).
+
+    Senders (when at most a quarter of the members) share 25 % of the RTCP bandwidth,
+    receivers 75 %.  Tmin is 5 s, or with ``reduced_minimum`` 360 / (session kbit/s) s
+    (RFC 3550 6.2).  With the 5 s minimum this is :func:`rtlib.rtp.stats.rtcp_interval`.
+    """
+    t_min = 360.0 / SESSION_KBPS if reduced_minimum else 5.0
+    bw_bytes = fraction * SESSION_KBPS * 1000 / 8
+    if we_sent:
+        share, n = 0.25, SESSION_SENDERS
+    else:
+        share, n = 0.75, SESSION_MEMBERS - SESSION_SENDERS
+    return max(t_min, RTCP_AVG_BYTES * n / (share * bw_bytes))
+
+
+def _report_times(td_s: float, rng) -> np.ndarray:
+    """One member's report times: RFC 3550 6.3.5/6.3.6 timer with reconsideration, A.7's randomisation.
+
+    Each draw is Td × (u + 0.5) / (e − 3/2); when the timer expires at tn, a fresh
+    interval T is drawn and the report goes out only if tp + T <= tn (else the timer
+    is set to tp + T).  The first report waits an initial interval (Tmin halved, 6.3.2);
+    here Td already exceeds that, so the first draw is one of Td.
+    """
+    comp = math.e - 1.5
+    out, tp = [], 0.0
+    tn = td_s * (rng.uniform() + 0.5) / comp
+    while tn < RTCP_SECONDS:
+        t = td_s * (rng.uniform() + 0.5) / comp
+        if tp + t <= tn:
+            out.append(tn)
+            tp = tn
+            tn = tp + td_s * (rng.uniform() + 0.5) / comp
+        else:
+            tn = tp + t
+    return np.array(out)
+
+
+@lru_cache(maxsize=256)
+def _rtcp_run(fraction: float, reduced_minimum: bool) -> dict:
+    from rtlib.sim import make_rng
+
+    rng = make_rng(RTCP_SEED, "ch05-rtcp-design")
+    reports, listener = 0, None
+    for m in range(SESSION_MEMBERS):
+        times = _report_times(_interval_s(m < SESSION_SENDERS, fraction, reduced_minimum), rng)
+        reports += times.size
+        if m == SESSION_SENDERS:  # the first listener: the one whose link loses packets
+            listener = times
+    events = np.sort(rng.uniform(60.0, RTCP_SECONDS - 60.0, RTCP_EVENTS))
+    nxt = np.searchsorted(listener, events)
+    wait_s = np.where(nxt < listener.size, listener[np.minimum(nxt, listener.size - 1)] - events, np.inf)
+    wait_s = wait_s + RTCP_ONE_WAY_S
+    return {"rtcp_share": reports * RTCP_AVG_BYTES * 8 / RTCP_SECONDS / (SESSION_KBPS * 1000),
+            "feedback_p95_s": float(np.percentile(wait_s, 95)),
+            "listener_interval_s": float(np.mean(np.diff(listener))) if listener.size > 1 else math.inf}
+
+
+def simulate_rtcp(rtcp_fraction: float, reduced_minimum: bool) -> dict:
+    """Exercise 5.4: ten minutes of the lecture's RTCP with the given settings.
+
+    Every member runs RFC 3550's report timer (6.3, with reconsideration) with
+    ``rtcp_fraction`` of the 256 kbit/s session bandwidth for RTCP and, with
+    ``reduced_minimum``, the reduced minimum interval of 6.2 instead of 5 s.  Returns
+    the ``rtcp_share`` of the session bandwidth all reports used, ``feedback_p95_s``
+    (95 % of the loss events on the listener's link reached the speaker within that,
+    in a report) and the listener's mean ``listener_interval_s``.  Used by the check
+    and free for the learner's sweeps.
+    """
+    lo, hi = RTCP_FRACTION_RANGE
+    if isinstance(rtcp_fraction, bool) or not isinstance(rtcp_fraction, (int, float, np.integer, np.floating)) \
+            or not lo <= float(rtcp_fraction) <= hi:
+        raise ValueError(f"rtcp_fraction must be a number in [{lo:g}, {hi:g}] (a share of the session "
+                         f"bandwidth), got {rtcp_fraction!r}")
+    if not isinstance(reduced_minimum, (bool, np.bool_)):
+        raise ValueError(f"reduced_minimum must be True or False, got {reduced_minimum!r}")
+    return dict(_rtcp_run(round(float(rtcp_fraction), 6), bool(reduced_minimum)))
+
+
+def _meets(r: dict) -> bool:
+    return r["rtcp_share"] <= RTCP_MAX_SHARE and r["feedback_p95_s"] <= RTCP_FEEDBACK_S
+
+
+@lru_cache(maxsize=1)
+def least_rtcp_fraction() -> float:
+    """The least fraction (to 0.001) of any design meeting both targets (nan if none).
+
+    A scan in steps of 0.005, then 0.001 back from the first success, for each
+    minimum; the timer's randomness makes the outcome a little ragged in the
+    fraction, so no bisection.
+    """
+    best = math.nan
+    for reduced in (False, True):
+        for f in np.arange(0.005, RTCP_FRACTION_RANGE[1] + 1e-9, 0.005):
+            if _meets(simulate_rtcp(float(f), reduced)):
+                for fine in np.arange(f - 0.004, f + 1e-9, 0.001):
+                    if _meets(simulate_rtcp(float(fine), reduced)):
+                        best = min(best, float(fine)) if not math.isnan(best) else float(fine)
+                        break
+                break
+            if simulate_rtcp(float(f), reduced)["rtcp_share"] > RTCP_MAX_SHARE:
+                break  # more RTCP only breaks the limit further
+            if _interval_s(False, float(f), reduced) <= (360.0 / SESSION_KBPS if reduced else 5.0):
+                break  # the listener's interval sits at the minimum: more bandwidth changes nothing for it
+    return best
+
+
+def _rtcp_values(design):
+    values = design_settings(design, ("rtcp_fraction", "reduced_minimum"), numbers=("rtcp_fraction",))
+    if isinstance(values, Feedback):
+        return values
+    if not isinstance(values["reduced_minimum"], (bool, np.bool_)):
+        return fail(f"reduced_minimum should be True or False, got {values['reduced_minimum']!r}.")
+    f = values["rtcp_fraction"]
+    if 1.0 <= f <= 50.0:
+        return fail("rtcp_fraction looks like a percentage: it is asked as a fraction (5 % is 0.05).")
+    bad = out_of_range("rtcp_fraction", f, *RTCP_FRACTION_RANGE)
+    return (f, bool(values["reduced_minimum"])) if bad is None else bad
+
+
+def _rtcp_design(design) -> Feedback:
+    values = _rtcp_values(design)
+    if isinstance(values, Feedback):
+        return values
+    f, reduced = values
+    r = simulate_rtcp(f, reduced)
+    outcome = (f"RTCP used {r['rtcp_share']:.1%} of the session bandwidth; the listener reported every "
+               f"{r['listener_interval_s']:.1f} s on average, and 95 % of its loss events reached the speaker "
+               f"within {r['feedback_p95_s']:.2f} s")
+    if _meets(r):
+        if f <= (1 + RTCP_SLACK) * least_rtcp_fraction() + 1e-9:
+            return ok(f"Both targets met: {outcome}.")
+        return fail(f"Both targets met ({outcome}), but RTCP takes more of the bandwidth than the targets need.",
+                    "How much sooner than the target does the speaker hear of a loss?",
+                    "Once the minimum interval no longer binds, the interval grows as 1 / rtcp_fraction: lower "
+                    "the fraction until the feedback just meets its target.")
+    if r["rtcp_share"] > RTCP_MAX_SHARE:
+        return fail(f"RTCP takes too much: {outcome}.",
+                    "Compare what your fraction asks for with the share RFC 3550 allows.",
+                    "rtcp_fraction is the share of the session bandwidth RTCP may use, and the reports use it "
+                    "unless the minimum interval holds them back: a fraction above 0.05 invites them to break "
+                    "the 5 % limit.")
+    if not reduced:
+        return fail(f"The speaker hears of losses too late: {outcome}.",
+                    "Compare the feedback delays of two quite different fractions: past some point, what stops "
+                    "the interval from shrinking?",
+                    "RFC 3550 6.2 keeps every member's interval at 5 s or more whatever the bandwidth; the "
+                    "same section allows a reduced minimum of 360 / (session kbit/s) seconds.")
+    return fail(f"The speaker hears of losses too late: {outcome}.",
+                "The interval grows with the number of members sharing the RTCP bandwidth: how much does each "
+                "listener get?",
+                "A listener's interval is (listeners) × (average report size) / (the listeners' 75 % of the RTCP "
+                "bandwidth): a larger fraction shortens it, within the 5 % limit.")
+
+
+rtcp_design = StagedCheck(_rtcp_design)
+rtcp_design.__doc__ = """Exercise 5.4 (design): ``{'rtcp_fraction': ..., 'reduced_minimum': ...}`` for the lecture.
+
+The design is simulated (:func:`simulate_rtcp`): 30 members (one sender) of a 256 kbit/s
+session run RFC 3550's report timer for ten minutes.  It passes when RTCP stays within
+5 % of the session bandwidth, 95 % of the listener's loss events reach the speaker
+within 3 s, and the fraction is at most 10 % above the least that meets both targets.
+The feedback shows the design's own measured outcome; hints come in stages (``hint=True``).
+"""
