@@ -6,7 +6,8 @@ aiortc ``RTCPeerConnection`` carries the media (the course's speech clip as Opus
 its time-coded test pattern as VP8, :mod:`rtlib.live.aiortc_call`), and everything the
 machine decides is done here.  Media stays on 127.0.0.1: candidates are gathered
 inside :func:`rtlib.live.loopback.loopback_candidates` and filtered again in the
-bodies.  Each side sends its complete SDP (all candidates in it, "vanilla" ICE);
+bodies, and (:func:`rtlib.live.loopback_checks.loopback_checks_only`) connectivity checks
+from any other address (a browser checks from all of its interfaces) go unanswered.  Each side sends its complete SDP (all candidates in it, "vanilla" ICE);
 trickled ``candidate`` bodies from the other side are applied too.
 
 With a started :class:`rtlib.live.relay.UdpRelay` the media goes through the
@@ -66,11 +67,18 @@ class CallPeer:
         self._remote_port: int | None = None
         self._closed = False
         self._seen = 0
+        self._stack = None
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> "CallPeer":
         from rtlib.im.live import IMClient
 
+        import contextlib
+
+        from rtlib.live.loopback_checks import loopback_checks_only
+
+        self._stack = contextlib.ExitStack()
+        self._stack.enter_context(loopback_checks_only())
         self.im = IMClient(self.url, self.user, self.token, device=self.device)
         await self.im.connect()
         self._tasks.append(asyncio.create_task(self._pump()))
@@ -92,6 +100,8 @@ class CallPeer:
         await self._close_media()
         if self.im is not None:
             await self.im.close()
+        if self._stack is not None:
+            self._stack.close()
 
     async def __aenter__(self):
         return await self.start()
