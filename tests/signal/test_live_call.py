@@ -9,12 +9,13 @@ from rtlib.im.live import ServerProcess, setup_db
 from rtlib.signal.peer import CallPeer, setup_breakdown_ms
 
 CONV = "alice-bob"
+OFFLINE = "alice-bob-2"  # a conversation of its own: no recent call in its history
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     db = tmp_path_factory.mktemp("call") / "chat.sqlite"
-    tokens = setup_db(db, users=("alice", "bob", "carol"), conversations={CONV: ("alice", "bob")})
+    tokens = setup_db(db, users=("alice", "bob", "carol"), conversations={CONV: ("alice", "bob"), OFFLINE: ("alice", "bob")})
     with ServerProcess(db) as srv:
         yield srv.url, tokens
 
@@ -85,12 +86,13 @@ def test_callee_offline_the_caller_gives_up_and_the_callee_later_sees_a_missed_c
     url, tok = server
 
     async def main():
-        a = CallPeer(url, "alice", tok["alice"], "bob", CONV, device="pc", ring_timeout_s=1.5)
+        a = CallPeer(url, "alice", tok["alice"], "bob", OFFLINE, device="pc", ring_timeout_s=1.5)
         async with a:
             call_id = await a.call()
             await a.wait_state("ended", timeout_s=10)
         await asyncio.sleep(0.3)
-        b = CallPeer(url, "bob", tok["bob"], "alice", CONV, device="tablet", auto_answer=True, ring_timeout_s=1.5)
+        b = CallPeer(url, "bob", tok["bob"], "alice", OFFLINE, device="tablet", auto_answer=True,
+                     ring_timeout_s=1.5)
         async with b:  # comes online after the ring timeout: pulls the stored offer and hangup
             await b.im.wait_for(lambda c: any(call_id in m["body"] for m in c.messages), timeout_s=10)
             await asyncio.sleep(0.5)
