@@ -7,16 +7,20 @@ Each check says what is wrong and never the expected value.  An unanswered exerc
   :func:`rtlib.audio.nlms.nlms_update` on fixed inputs (one of them a silent far end);
 - :func:`filter_taps`: exercise 9.2, the filter length for a room of a given RT60;
 - :func:`wiener_gain`: exercise 9.3, the decision-directed a-priori SNR and the Wiener
-  gain of :class:`rtlib.audio.noise.WienerFilter`, on fixed spectra.
+  gain of :class:`rtlib.audio.noise.WienerFilter`, on fixed spectra;
+- :data:`canceller_design`: exercise 9.4 (design, staged hints), the filter length, step
+  size and NCC double-talk threshold of an FDAF canceller, judged by running it on a call
+  with double talk.
 """
 
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
-from rtlib.checks.core import Feedback, as_number, fail, ok, rough_factor
+from rtlib.checks.core import Feedback, StagedCheck, as_number, design_settings, fail, ok, out_of_range, rough_factor
 
 
 def _unanswered(answer) -> Feedback | None:
@@ -253,3 +257,216 @@ def wiener_gain(func) -> Feedback:
     bad = int(np.flatnonzero(~np.isclose(xi, xi_ref, rtol=1e-9, atol=1e-12))[0])
     return fail(f"xi is not right yet (first wrong bin: {bad}).",
                 "ξ = a · prev_clean_power / N + (1 − a) · max(power / N − 1, 0).")
+
+
+# -- 9.4 (design): a canceller that converges and survives double talk ---------------------------
+# 8 s of a call in the default room (RT60 0.3 s) at 16 kHz, noise 40 dB below the echo; the
+# near end talks from 4.0 to 5.5 s, 6 dB above the echo.
+DESIGN_SECONDS, DESIGN_RT60_S, DESIGN_SEED = 8.0, 0.3, 0
+DESIGN_DOUBLE_TALK_S = (4.0, 5.5)
+DESIGN_SER_DB, DESIGN_SNR_DB = 6.0, 40.0
+DESIGN_ERLE_DB = 20.0        # the echo left must be this far below the echo, ...
+DESIGN_CONVERGE_S = 3.0      # ... from at most this long after the call starts, ...
+DESIGN_AFTER_S = 1.5         # ... and on average over this long after the near end stops
+FILTER_BLOCK_MS = 16.0       # the FDAF's block: filter lengths are whole blocks
+FILTER_RANGE_MS = (16.0, 512.0)
+DESIGN_SLACK_MS = 16.0       # a passing filter may be one block longer than the shortest found
+STEP_RANGE = (0.01, 1.9)
+#: The settings with which the check looks for the shortest filter that meets the targets.
+REFERENCE_STEPS = (0.6,)
+REFERENCE_THRESHOLDS = (0.95, 0.98)
+
+
+@lru_cache(maxsize=1)
+def _design_scene():
+    from rtlib.audio.echo_scenes import echo_scene
+
+    return echo_scene(DESIGN_SECONDS, rate_hz=RATE_HZ, rt60_s=DESIGN_RT60_S, snr_db=DESIGN_SNR_DB,
+                      double_talk_s=DESIGN_DOUBLE_TALK_S, ser_db=DESIGN_SER_DB, seed=DESIGN_SEED)
+
+
+def erle_bound_db(filter_ms: float) -> float:
+    """The best ERLE [dB] a filter of ``filter_ms`` can reach in the design's room: the energy of
+    the echo path over the energy of its tail beyond the filter (section 3)."""
+    h = _design_scene().rir
+    taps = int(round(filter_ms / 1000 * RATE_HZ))
+    tail = float(np.sum(h[taps:] ** 2))
+    return math.inf if tail == 0 else float(10 * np.log10(np.sum(h ** 2) / tail))
+
+
+@lru_cache(maxsize=256)
+def _canceller_run(filter_ms: float, step: float, ncc_threshold: float | None) -> dict:
+    from rtlib.audio.dtd import DoubleTalkCanceller, NccDetector
+    from rtlib.audio.fdaf import FdafCanceller
+    from rtlib.audio.metrics import convergence_time_s, erle_db_over_time, mean_erle_db
+
+    sc = _design_scene()
+    fdaf = FdafCanceller(filter_ms, RATE_HZ, step)
+    c = fdaf if ncc_threshold is None else DoubleTalkCanceller(fdaf, NccDetector(RATE_HZ, ncc_threshold))
+    n = fdaf.block_size
+    e = np.zeros(len(sc.far))
+    for i in range(0, len(sc.far) - n + 1, n):
+        e[i:i + n] = c.process(sc.far[i:i + n], sc.mic[i:i + n])
+    left = e - sc.near - sc.noise  # the echo still in what goes back to the far end
+    t0, t1 = DESIGN_DOUBLE_TALK_S
+    t_s, erle = erle_db_over_time(sc.echo, left, RATE_HZ)
+    single = t_s <= t0
+    frozen = np.array(c.decisions if ncc_threshold is not None else [False] * (len(sc.far) // n))
+    block_t = (np.arange(frozen.size) + 1) * n / RATE_HZ
+    return {"converged_s": convergence_time_s(t_s[single], erle[single], DESIGN_ERLE_DB),
+            "erle_before_db": mean_erle_db(sc.echo, left, RATE_HZ, t0 - 1.0, t0),
+            "erle_after_db": mean_erle_db(sc.echo, left, RATE_HZ, t1, t1 + DESIGN_AFTER_S),
+            "frozen_single_talk": float(np.mean(frozen[block_t <= t0])),
+            "frozen_double_talk": float(np.mean(frozen[(block_t > t0) & (block_t <= t1)])),
+            "erle_bound_db": erle_bound_db(filter_ms)}
+
+
+def simulate_canceller(filter_ms: float, step: float, ncc_threshold: float | None) -> dict:
+    """Exercise 9.4: the FDAF canceller (``filter_ms``, ``step``) with an NCC double-talk
+    detector of ``ncc_threshold`` (None: no detector) on the design's call.
+
+    Returns ``converged_s`` (from when on the ERLE stays at or above 20 dB before the
+    double talk; inf if never), ``erle_before_db`` (the second before it), ``erle_after_db``
+    (the 1.5 s after it), the shares of blocks the detector froze in single and in
+    double talk, and the room's ``erle_bound_db`` for the filter length.  ERLE here
+    compares the echo with the echo left in the output (the near talker and the noise
+    taken out), so double talk does not inflate it.  Used by the check and free for sweeps.
+    """
+    fl = _check_filter_ms(filter_ms)
+    if isinstance(step, bool) or not isinstance(step, (int, float, np.integer, np.floating)) \
+            or not STEP_RANGE[0] <= float(step) <= STEP_RANGE[1]:
+        raise ValueError(f"step must be a number in [{STEP_RANGE[0]:g}, {STEP_RANGE[1]:g}], got {step!r}")
+    if ncc_threshold is not None and (isinstance(ncc_threshold, bool) or not isinstance(
+            ncc_threshold, (int, float, np.integer, np.floating)) or not 0 < float(ncc_threshold) < 1):
+        raise ValueError(f"ncc_threshold must be None (no detector) or a number in (0, 1), got {ncc_threshold!r}")
+    thr = None if ncc_threshold is None else round(float(ncc_threshold), 4)
+    return dict(_canceller_run(fl, round(float(step), 4), thr))
+
+
+def _check_filter_ms(filter_ms) -> float:
+    lo, hi = FILTER_RANGE_MS
+    if isinstance(filter_ms, bool) or not isinstance(filter_ms, (int, float, np.integer, np.floating)) \
+            or not lo <= float(filter_ms) <= hi or float(filter_ms) % FILTER_BLOCK_MS:
+        raise ValueError(f"filter_ms must be a multiple of {FILTER_BLOCK_MS:g} ms in [{lo:g}, {hi:g}], "
+                         f"got {filter_ms!r}")
+    return float(filter_ms)
+
+
+def _meets(r: dict) -> bool:
+    return r["converged_s"] <= DESIGN_CONVERGE_S and r["erle_after_db"] >= DESIGN_ERLE_DB
+
+
+@lru_cache(maxsize=1)
+def shortest_filter_ms() -> float:
+    """The shortest filter (whole blocks) with which the reference settings meet both targets.
+
+    Lengths are tried from the shortest whose ERLE bound reaches the target, with every
+    step and threshold of :data:`REFERENCE_STEPS` x :data:`REFERENCE_THRESHOLDS`.  A design
+    with other settings may do with less; it passes then too.
+    """
+    f = FILTER_BLOCK_MS
+    while f <= FILTER_RANGE_MS[1]:
+        if erle_bound_db(f) >= DESIGN_ERLE_DB:
+            for step in REFERENCE_STEPS:
+                for thr in REFERENCE_THRESHOLDS:
+                    if _meets(simulate_canceller(f, step, thr)):
+                        return f
+        f += FILTER_BLOCK_MS
+    return math.inf
+
+
+def _canceller_values(design):
+    values = design_settings(design, ("filter_ms", "step", "ncc_threshold"), numbers=("filter_ms", "step"),
+                             note="ncc_threshold=None for no detector")
+    if isinstance(values, Feedback):
+        return values
+    fl, step, thr = values["filter_ms"], values["step"], values["ncc_threshold"]
+    if 0 < fl < 1.0:
+        return fail("filter_ms looks like seconds: it is asked in milliseconds.")
+    if fl > 2000:
+        return fail("filter_ms looks like a number of taps: it is asked in milliseconds (16 taps per ms here).")
+    bad = out_of_range("filter_ms", fl, *FILTER_RANGE_MS, "ms")
+    if bad is not None:
+        return bad
+    if fl % FILTER_BLOCK_MS:
+        return fail(f"filter_ms should be a whole number of the FDAF's {FILTER_BLOCK_MS:g} ms blocks.")
+    bad = out_of_range("step", step, *STEP_RANGE)
+    if bad is not None:
+        return bad
+    if thr is not None:
+        thr = as_number(thr, "ncc_threshold")
+        if isinstance(thr, Feedback):
+            return thr
+        if not 0 < thr < 1:
+            return fail(f"ncc_threshold should be between 0 and 1 (a correlation), or None, got {thr:g}.")
+    return fl, step, thr
+
+
+def _canceller_design(design) -> Feedback:
+    values = _canceller_values(design)
+    if isinstance(values, Feedback):
+        return values
+    fl, step, thr = values
+    r = simulate_canceller(fl, step, thr)
+    conv = ("never held 20 dB before the double talk" if math.isinf(r["converged_s"])
+            else f"held 20 dB from {r['converged_s']:.1f} s on")
+    outcome = (f"the canceller {conv} (ERLE {r['erle_before_db']:.1f} dB in the second before the near end "
+               f"talks), {r['erle_after_db']:.1f} dB in the {DESIGN_AFTER_S:g} s after")
+    if thr is not None:
+        outcome += (f"; the detector froze {r['frozen_double_talk']:.0%} of the double-talk blocks and "
+                    f"{r['frozen_single_talk']:.0%} of the single-talk ones")
+    if _meets(r):
+        if fl <= shortest_filter_ms() + DESIGN_SLACK_MS:
+            return ok(f"Both targets met with a {fl:g} ms filter: {outcome}.")
+        return fail(f"Both targets met ({outcome}), but a shorter filter meets them too, for less computation.",
+                    "Which part of the room's echo does the filter still need to model for 20 dB?",
+                    "The filter only has to span the part of the echo path whose tail is 20 dB below the "
+                    "total (ch09.erle_bound_db gives it for each length) plus a margin for what adaptation "
+                    "misses; every extra block costs computation and slows the learning.")
+    if r["converged_s"] > DESIGN_CONVERGE_S:
+        slow = f"Too slow to converge, or never: {outcome}."
+        if r["erle_bound_db"] < DESIGN_ERLE_DB + 5:
+            return fail(slow, "How much of the echo can a filter of this length model at all?",
+                        "The echo arriving after the filter's span stays in the output: with this length the "
+                        f"room allows at most {r['erle_bound_db']:.1f} dB (ch09.erle_bound_db), and adaptation "
+                        "only approaches that bound slowly. Lengthen the filter.")
+        if step < 0.4:
+            return fail(slow, "How far does each update move the filter?",
+                        "A small step averages the noise out but needs many blocks to learn: take a larger one.")
+        if step > 1.0:
+            return fail(slow, "Look at where the ERLE settles, not only how fast it rises: what does a large step "
+                        "do once the filter is near the echo path?",
+                        "A large step follows every error, noise and all, so the filter jitters around the echo "
+                        "path (misadjustment) and never settles deep enough: take a smaller one.")
+        if thr is not None and r["frozen_single_talk"] > 0.2:
+            return fail(slow, "Is the filter allowed to learn while only the far end talks?",
+                        "A threshold this strict declares double talk even in single talk, while the filter is "
+                        "still far from the echo path (its estimate correlates poorly): the filter is frozen "
+                        "when it should learn. Loosen it a little.")
+        return fail(slow, "The filter learns, but not in time: which setting sets the speed, and which the depth?",
+                    "Speed comes from the step (FDAF learns fastest near 1, less noisily below) and depth from "
+                    "the filter's length: try another step, or a slightly longer filter.")
+    if thr is None:
+        return fail(f"The echo comes back after the double talk: {outcome}.",
+                    "What does the filter learn while the near end talks?",
+                    "During double talk the error is mostly the near talker's voice, and the filter adapts "
+                    "to it, away from the echo path: a double-talk detector must freeze it.")
+    return fail(f"The echo comes back after the double talk: {outcome}.",
+                "The detector let the filter adapt during much of the double talk: what does its threshold "
+                "compare?",
+                "NCC declares double talk when the microphone correlates less than the threshold with the echo "
+                "estimate; a near talker 6 dB above the echo lowers that correlation only so far, so a "
+                "threshold too low misses part of the double talk, and every missed block undoes learning. Raise "
+                "it, but not so far that it fires in single talk.")
+
+
+canceller_design = StagedCheck(_canceller_design)
+canceller_design.__doc__ = """Exercise 9.4 (design): ``{'filter_ms': ..., 'step': ..., 'ncc_threshold': ...}``.
+
+The design is run (:func:`simulate_canceller`): an FDAF canceller with an NCC double-talk
+detector on 8 s of a call in the RT60 0.3 s room, the near end talking from 4.0 to 5.5 s.
+It passes when the ERLE holds 20 dB from at most 3 s on, is back at 20 dB or more in the
+1.5 s after the double talk, and the filter is at most one 16 ms block longer than the
+shortest with which the check's reference settings meet both targets.  The feedback shows the design's own measured
+outcome; hints come in stages (``hint=True``).
+"""

@@ -165,3 +165,90 @@ def _sqrt_gain(p, q, n):
 ])
 def test_wiener_wrong(func, hint):
     assert_hint(ch09.wiener_gain(func), hint)
+
+
+# -- 9.4 (design): a canceller that converges and survives double talk -----------------------------
+from tests.checks.table import assert_hint as _assert_hint, shown as _shown  # noqa: E402
+
+SHORTEST = ch09.shortest_filter_ms()
+GOOD = {"filter_ms": SHORTEST, "step": 0.6, "ncc_threshold": 0.95}
+
+
+def fresh(design, **kw):
+    ch09.canceller_design.reset()
+    return ch09.canceller_design(design, **kw)
+
+
+def test_canceller_design_the_shortest_passes_and_shorter_reference_designs_fail():
+    assert ch09.erle_bound_db(SHORTEST) >= ch09.DESIGN_ERLE_DB and SHORTEST < 256
+    r = ch09.simulate_canceller(**GOOD)
+    fb = fresh(GOOD)
+    assert fb and f"{r['erle_after_db']:.1f} dB" in _shown(fb)
+    assert fresh(dict(GOOD, filter_ms=SHORTEST + 16))  # one block of slack
+    for step in ch09.REFERENCE_STEPS:
+        for thr in ch09.REFERENCE_THRESHOLDS:
+            r = ch09.simulate_canceller(SHORTEST - 16, step, thr)
+            assert not (r["converged_s"] <= ch09.DESIGN_CONVERGE_S and r["erle_after_db"] >= ch09.DESIGN_ERLE_DB)
+
+
+def test_canceller_design_needs_the_detector_and_the_bound_limits_short_filters():
+    no_dtd = ch09.simulate_canceller(SHORTEST, 0.6, None)
+    assert no_dtd["erle_after_db"] < ch09.DESIGN_ERLE_DB - 10  # the near talker drives the filter away
+    assert ch09.erle_bound_db(32) < ch09.DESIGN_ERLE_DB < ch09.erle_bound_db(256)
+
+
+CANCELLER_WRONG = [
+    (dict(GOOD, ncc_threshold=None), ("echo comes back", "what does the filter learn")),
+    (dict(GOOD, ncc_threshold=0.7), ("echo comes back", "what does its threshold")),
+    (dict(GOOD, filter_ms=32), ("too slow to converge", "model at all")),
+    (dict(GOOD, step=0.2), ("too slow to converge", "how far does each update")),
+    (dict(GOOD, step=1.5), ("too slow to converge", "large step")),
+    (dict(GOOD, ncc_threshold=0.995), ("too slow to converge", "only the far end talks")),
+    (dict(GOOD, filter_ms=256), ("both targets met", "shorter filter")),
+    (dict(GOOD, filter_ms=100), "whole number of the FDAF's 16 ms blocks"),
+    (dict(GOOD, filter_ms=0.128), "looks like seconds"),
+    (dict(GOOD, filter_ms=2048), "number of taps"),
+    (dict(GOOD, filter_ms=1024), "between 16 and 512 ms"),
+    (dict(GOOD, step=2.5), "step should be between 0.01 and 1.9"),
+    (dict(GOOD, ncc_threshold=1.2), "between 0 and 1"),
+    (dict(GOOD, ncc_threshold="0.9"), "single number"),
+    ({"filter_ms": 128, "step": 0.5}, "ncc_threshold=None for no detector"),
+    (dict(GOOD, geigel=0.5), "Unknown setting"),
+    ((128, 0.5, 0.9), "should be a dict"),
+    (None, "Not answered yet"),
+]
+
+
+@pytest.mark.parametrize("design, hint", CANCELLER_WRONG)
+def test_canceller_design_typical_wrong_designs_fail_with_a_reason(design, hint):
+    own = isinstance(design, dict) and design.get("filter_ms") == SHORTEST
+    _assert_hint(fresh(design, hint=True), hint, *(() if own else (SHORTEST,)))
+
+
+def test_canceller_design_hints_come_in_stages():
+    fb = fresh(dict(GOOD, ncc_threshold=None))
+    assert "filter learn while" not in _shown(fb) and "hint=True" in _shown(fb)
+    fb = ch09.canceller_design(dict(GOOD, ncc_threshold=None), hint=True)
+    assert "filter learn while" in _shown(fb) and "must freeze it" not in _shown(fb)
+    fb = ch09.canceller_design(dict(GOOD, ncc_threshold=None, step=0.5), hint=True)  # another try
+    assert "must freeze it" in _shown(fb)
+    ch09.canceller_design.reset()
+
+
+def test_canceller_simulation_rejects_bad_parameters():
+    with pytest.raises(ValueError, match="filter_ms must be a multiple of 16 ms"):
+        ch09.simulate_canceller(100, 0.5, None)
+    with pytest.raises(ValueError, match=r"step must be a number in \[0.01, 1.9\]"):
+        ch09.simulate_canceller(128, 2.0, None)
+    with pytest.raises(ValueError, match="ncc_threshold must be None"):
+        ch09.simulate_canceller(128, 0.5, 1.5)
+
+
+def test_canceller_design_check_is_fast():
+    import time
+
+    ch09.shortest_filter_ms.cache_clear()
+    ch09._canceller_run.cache_clear()
+    t0 = time.perf_counter()
+    fresh(dict(GOOD, filter_ms=256))  # the scene is cached; the search for the shortest filter runs
+    assert time.perf_counter() - t0 <= 3.0
