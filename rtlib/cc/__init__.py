@@ -7,6 +7,8 @@
   adaptive threshold, increase/hold/decrease rate control, loss-based control) and
   :class:`GccController`, which combines them;
 - :mod:`rtlib.cc.aiortc_remb`: aiortc's receive-side estimator as a baseline;
+- :mod:`rtlib.cc.selfclocked`: a Sprout-EWMA-style self-clocked sender (window = delivered
+  rate x target delay); :mod:`rtlib.cc.scream`: SCReAM's window (RFC 8298);
 - :mod:`rtlib.cc.oracle`: a yardstick told the link capacity one round trip late;
 - :mod:`rtlib.cc.feedback`: transport-wide feedback, REMB and PLI as RTCP bytes;
 - :mod:`rtlib.cc.media`: encoder model, audio, pacer; :mod:`rtlib.cc.tcp`: a Reno-like TCP;
@@ -20,11 +22,13 @@ from rtlib.cc.base import FixedRate, LossAimd, PacketResult, RateController
 from rtlib.cc.gcc import GccController
 from rtlib.cc.aiortc_remb import AiortcRembController
 from rtlib.cc.oracle import LaggedOracle
+from rtlib.cc.scream import ScreamController
+from rtlib.cc.selfclocked import ArrivalRateEstimator, SelfClockedController
 from rtlib.cc.call import CONTROLLERS, CallResult, CallSim, FlowSpec, make_controller, simulate_call
 from rtlib.cc.scenarios import SCENARIOS, run_scenario, run_trace
 
 __all__ = [
-    "CONTROLLERS", "SCENARIOS", "AiortcRembController", "CallResult", "CallSim", "FixedRate", "FlowSpec",
+    "ArrivalRateEstimator", "ScreamController", "SelfClockedController", "CONTROLLERS", "SCENARIOS", "AiortcRembController", "CallResult", "CallSim", "FixedRate", "FlowSpec",
     "GccController", "LaggedOracle", "LossAimd", "PacketResult", "RateController", "make_controller", "run_scenario",
     "run_trace", "simulate_call",
 ]

@@ -31,7 +31,9 @@ from rtlib.cc.base import FixedRate, LossAimd, RateController
 from rtlib.cc.feedback import RTCP_OVERHEAD_BYTES, SendHistory, TransportFeedbackReceiver, pli_bytes
 from rtlib.cc.gcc import GccController
 from rtlib.cc.oracle import LaggedOracle
-from rtlib.cc.media import OVERHEAD_BYTES, AudioCbr, Pacer, VideoEncoderModel, packet_sizes
+from rtlib.cc.scream import ScreamController
+from rtlib.cc.selfclocked import SelfClockedController
+from rtlib.cc.media import MAX_PAYLOAD_BYTES, OVERHEAD_BYTES, AudioCbr, Pacer, VideoEncoderModel, packet_sizes
 from rtlib.cc.tcp import RenoSender
 from rtlib.net import Path, as_capacity
 from rtlib.rtp.rtcp import Pli, Remb, TransportCC, parse_rtcp
@@ -43,12 +45,15 @@ CONTROLLERS: dict[str, type[RateController]] = {
     "fixed": FixedRate,
     "aiortc-remb": AiortcRembController,
     "oracle": LaggedOracle,
+    "selfclocked": SelfClockedController,
+    "scream": ScreamController,
 }
 
 
 def make_controller(name: str, *, start_rate_bps: float = 300e3, min_rate_bps: float = 50e3,
                     max_rate_bps: float = 10e6, **kwargs) -> RateController:
-    """A controller by name: one of ``gcc``, ``aimd``, ``fixed``, ``aiortc-remb``, ``oracle``.
+    """A controller by name: one of ``gcc``, ``aimd``, ``fixed``, ``aiortc-remb``, ``oracle``,
+    ``selfclocked`` (:mod:`rtlib.cc.selfclocked`), ``scream`` (:mod:`rtlib.cc.scream`).
 
     ``oracle`` (:class:`rtlib.cc.oracle.LaggedOracle`) needs ``capacity=``, the link's
     own; :class:`CallSim` passes it."""
@@ -97,9 +102,12 @@ class MediaFlow:
         self.controller = make_controller(
             spec.controller, start_rate_bps=spec.start_rate_bps,
             min_rate_bps=sim.video_min_bps + audio_bps, max_rate_bps=sim.video_max_bps + audio_bps, **args)
+        # a self-clocked controller drives the encoder frame by frame: each frame is sized
+        # to the window's room at once (no first-order lag), or skipped when there is none
+        self.frame_by_frame = bool(getattr(self.controller, "frame_by_frame", False))
         self.encoder = VideoEncoderModel(start_rate_bps=self._video_target(self.controller.target_rate_bps),
                                          min_rate_bps=sim.video_min_bps, max_rate_bps=sim.video_max_bps,
-                                         response_time_s=sim.encoder_response_s, seed=sim.seed,
+                                         response_time_s=0.0 if self.frame_by_frame else sim.encoder_response_s, seed=sim.seed,
                                          keyframe_interval_s=sim.keyframe_interval_s, stream=f"video-{index}")
         self.pacer = Pacer(self.controller.target_rate_bps)
         self.history = SendHistory()
@@ -177,7 +185,18 @@ class MediaFlow:
             self.encoder.skip(now)
             self.loop.call_at(self.encoder.next_frame_s, self._on_frame)
             return
-        frame = self.encoder.encode(now)
+        cap = None
+        if self.frame_by_frame:
+            # rate per frame: the room the window leaves after what is in flight and
+            # what the pacer still holds; none (less than a small packet) = skip the frame
+            room = (self.controller.congestion_window_bytes(now) - self.history.outstanding_bytes(now)
+                    - self.pacer.queued_bytes)
+            if room < MIN_FRAME_BYTES:
+                self.encoder.skip(now)
+                self.loop.call_at(self.encoder.next_frame_s, self._on_frame)
+                return
+            cap = room - OVERHEAD_BYTES * (1 + room // (MAX_PAYLOAD_BYTES + OVERHEAD_BYTES))
+        frame = self.encoder.encode(now, cap)
         self.frames_sent += 1
         sizes = packet_sizes(frame.size_bytes)
         n = len(sizes)
@@ -256,6 +275,8 @@ class MediaFlow:
         c = self.controller
         for pkt in parse_rtcp(data):
             if isinstance(pkt, TransportCC):
+                if self.frame_by_frame:
+                    c.bytes_in_flight = self.history.outstanding_bytes(now)
                 results, rtt = self.history.results(pkt, now)
                 c.on_packet_results(now, results, rtt)
             elif isinstance(pkt, Remb):
@@ -340,6 +361,10 @@ PROBE_PAYLOAD_BYTES = 1200
 #: How often a pacer blocked by a full congestion window looks again when no feedback
 #: comes (in-flight packets time out of the window; see SendHistory).
 WINDOW_RETRY_S = 0.010
+
+#: The smallest room (bytes) in a congestion window worth encoding a frame into, for
+#: controllers whose encoder follows the window frame by frame.
+MIN_FRAME_BYTES = 300
 
 #: Fraction of the video share of the target given to the encoder as payload: the
 #: rest pays for the 52 header bytes of each (up to 1252-byte) packet.
@@ -557,7 +582,9 @@ class CallResult:
           moment the encoder handed a packet to the pacer to its arrival, minus
           propagation: time waiting in the sender (pacer, congestion window) plus in
           the bottleneck queue, a packet's own transmission time included.
-          ``network_delay_p95_ms`` counts the bottleneck queue alone.
+          ``network_delay_p95_ms`` counts the bottleneck queue alone;
+          ``video_delay_p95_ms``/``audio_delay_p95_ms``: the same p95 per medium
+          (audio flows into every outage, video can stop: they differ on bad links).
         - ``loss``: media packets lost / sent; ``freeze_rate``: share of the media
           flows' active time spent frozen (:func:`freeze_time_s`).
         - ``jain``: Jain's index of the flows' mean goodput over the time they all run.
@@ -580,16 +607,21 @@ class CallResult:
                 usable += np.where(fr["active"], f.max_rate_bps * bin_s / 8, 0.0)
         usable = np.minimum(usable, cap_b)
         media = [self.flows[i] for i in media_idx]
-        qd, qn, sent, lost = [], [], 0, 0
+        qd, qn, qv, qa, sent, lost = [], [], [], [], 0, 0
         for f in media:
             m = f.send_s >= warmup_s
             ok = m & ~f.lost
-            qd.append((f.arrival_s[ok] - f.enqueue_s[ok] - self.delay_s) * 1000)
+            d = (f.arrival_s[ok] - f.enqueue_s[ok] - self.delay_s) * 1000
+            qd.append(d)
+            qa.append(d[f.audio[ok]])
+            qv.append(d[~f.audio[ok]])
             qn.append((f.arrival_s[ok] - f.send_s[ok] - self.delay_s) * 1000)
             sent += int(m.sum())
             lost += int((m & f.lost).sum())
         qd = np.concatenate(qd) if qd else np.array([])
         qn = np.concatenate(qn) if qn else np.array([])
+        qv = np.concatenate(qv) if qv else np.array([])
+        qa = np.concatenate(qa) if qa else np.array([])
         span = max(self.duration_s - warmup_s, 1e-9)
         freeze = active = 0.0
         for f in media:
@@ -613,6 +645,8 @@ class CallResult:
             "delay_p50_ms": float(np.percentile(qd, 50)) if qd.size else math.nan,
             "delay_p95_ms": float(np.percentile(qd, 95)) if qd.size else math.nan,
             "network_delay_p95_ms": float(np.percentile(qn, 95)) if qn.size else math.nan,
+            "video_delay_p95_ms": float(np.percentile(qv, 95)) if qv.size else math.nan,
+            "audio_delay_p95_ms": float(np.percentile(qa, 95)) if qa.size else math.nan,
             "loss": lost / sent if sent else math.nan,
             "rate_kbps_mean": float(sent_bits / span / 1000),
             "goodput_kbps_mean": float(media_good[keep].sum() * 8 / span / 1000),

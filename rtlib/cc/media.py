@@ -150,8 +150,11 @@ class VideoEncoderModel:
         self.frames_skipped += 1
         self.next_frame_s = now_s + 1.0 / self.rung.fps
 
-    def encode(self, now_s: float) -> Frame:
-        """Produce the frame due at ``now_s`` and schedule the next one."""
+    def encode(self, now_s: float, max_bytes: float | None = None) -> Frame:
+        """Produce the frame due at ``now_s`` and schedule the next one.
+
+        ``max_bytes``: a cap on this frame's size (a congestion window's room, for a
+        sender whose encoder follows the window frame by frame); ``None`` = no cap."""
         if self._last_s is not None and self.response_time_s > 0:
             a = 1.0 - math.exp(-(now_s - self._last_s) / self.response_time_s)
             self.rate_bps += (self.target_bps - self.rate_bps) * a
@@ -178,6 +181,10 @@ class VideoEncoderModel:
             repay = min(self._debt_bytes, nominal / 3.0 if fps >= 3 else nominal * 0.7, 0.7 * size)
             size -= repay
             self._debt_bytes -= repay
+        if max_bytes is not None and size > max_bytes:
+            if key:  # a capped keyframe leaves less to repay
+                self._debt_bytes = max(self._debt_bytes - (size - max_bytes), 0.0)
+            size = max_bytes
         frame = Frame(self._index, now_s, max(int(size), 1), key, self.rung)
         self._index += 1
         self.next_frame_s = now_s + 1.0 / fps

@@ -4,6 +4,7 @@ Example::
 
     python -m rtlib abr --scenario rfc8867-5.1 --controller gcc --json
     python -m rtlib abr --trace data/traces/mahimahi/ATT-LTE-driving-2016.down --controller aimd --json
+    python -m rtlib abr --scenario cellular-drive --controller selfclocked
 
 Used in: notebooks/08_adaptive_bitrate.ipynb (for instructors and batch runs).
 """
@@ -11,8 +12,8 @@ Used in: notebooks/08_adaptive_bitrate.ipynb (for instructors and batch runs).
 from __future__ import annotations
 
 #: The figures ``--json`` always prints (plus a few more).
-KEYS = ("utilization", "delay_p50_ms", "delay_p95_ms", "loss", "rate_kbps_mean", "capacity_kbps_mean",
-        "freeze_rate")
+KEYS = ("utilization", "delay_p50_ms", "delay_p95_ms", "video_delay_p95_ms", "audio_delay_p95_ms", "loss",
+        "rate_kbps_mean", "capacity_kbps_mean", "freeze_rate")
 
 
 def register(sub) -> None:
@@ -28,7 +29,11 @@ def register(sub) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--scenario", help=f"a named scenario: {', '.join(scenario_names())}")
     src.add_argument("--trace", help="a Mahimahi capacity trace file (one line per 1500-byte opportunity, in ms)")
-    p.add_argument("--controller", default="gcc", help=f"one of {', '.join(sorted(CONTROLLERS))} (default gcc)")
+    p.add_argument("--controller", default="gcc",
+                   help=f"one of {', '.join(sorted(CONTROLLERS))} (default gcc). gcc: delay-gradient (Google "
+                        "Congestion Control); selfclocked: a window of the delivered rate times a target delay "
+                        "(Sprout-EWMA style); scream: RFC 8298's self-clocked window; oracle: told the capacity "
+                        "100 ms late (a yardstick); aimd, aiortc-remb, fixed: baselines")
     p.add_argument("--duration", type=float, default=None,
                    help="seconds to simulate (default: the scenario's length, or the trace's, at most 300 s)")
     p.add_argument("--seed", type=int, default=0, help="random seed (encoder noise; default 0)")
@@ -61,7 +66,8 @@ def run(args) -> int:
         f"  capacity     {s['capacity_kbps_mean']:8.0f} kbit/s (mean)",
         f"  sending rate {s['rate_kbps_mean']:8.0f} kbit/s (mean, media)",
         f"  utilisation  {s['utilization']:8.1%}  (media goodput / usable capacity)",
-        f"  queueing delay p50 {s['delay_p50_ms']:.0f} ms, p95 {s['delay_p95_ms']:.0f} ms",
+        f"  queueing delay p50 {s['delay_p50_ms']:.0f} ms, p95 {s['delay_p95_ms']:.0f} ms "
+        f"(video p95 {s['video_delay_p95_ms']:.0f} ms, audio p95 {s['audio_delay_p95_ms']:.0f} ms)",
         f"  loss {s['loss']:.2%}, freeze rate {s['freeze_rate']:.2%}, Jain fairness {s['jain']:.3f}",
     ])
     emit(out, args.json, text)

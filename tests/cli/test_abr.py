@@ -16,7 +16,7 @@ def run_json(capsys, *args) -> dict:
     return json.loads(out)
 
 
-@pytest.mark.parametrize("controller", ["gcc", "aimd", "fixed", "aiortc-remb", "oracle"])
+@pytest.mark.parametrize("controller", ["gcc", "aimd", "fixed", "aiortc-remb", "oracle", "selfclocked", "scream"])
 def test_scenario_json_has_the_documented_keys(capsys, controller):
     out = run_json(capsys, "--scenario", "rfc8867-5.1", "--controller", controller, "--duration", "10")
     for k in KEYS:

@@ -1,0 +1,147 @@
+"""SCReAM: self-clocked rate adaptation for multimedia (RFC 8298), the parts that set the window.
+
+SCReAM is the IETF's self-clocked controller for interactive media (RFC 8298,
+experimental, from the RMCAT working group).  Like TCP it keeps a congestion window
+``cwnd`` on the bytes in flight, but it grows and shrinks that window from the
+*queueing delay* the feedback reports, against a target:
+
+- ``qdelay`` = one-way delay of the newest reported packet minus the smallest one-way
+  delay seen in the last ``base_history_s`` (RFC 8298 section 4.1.2.1: the base delay
+  history, there ten one-minute minima; clock offsets cancel in the difference);
+- ``off_target = (qdelay_target - qdelay) / qdelay_target``, with ``qdelay_target`` =
+  ``QDELAY_TARGET_LO`` = 0.1 s (RFC 8298 section 4.1.1.1);
+- window update on each report (RFC 8298 section 4.1.2.2): in *fast increase* (no
+  congestion for a while) ``cwnd += bytes_newly_acked``, as TCP's slow start;
+  otherwise ``cwnd += GAIN * off_target * bytes_newly_acked * MSS / cwnd`` (``GAIN`` =
+  1, ``MSS`` = 1000 bytes), which shrinks the window when the delay is over target;
+  an increase is allowed only while the window is in use (bytes in flight above
+  ``cwnd / 1.5``: the RFC's guard against an application-limited window growing);
+- on a loss, at most once per RTT: ``cwnd = max(MIN_CWND, BETA_LOSS * cwnd)`` with
+  ``BETA_LOSS`` = 0.8 (section 4.1.2.3); a delay over target also ends fast increase;
+- the media target follows the window: ``cwnd * 8 / s_rtt`` (section 4.1.2.5 derives the
+  target bitrate from the transmission rate the window lets through; the RFC adds a
+  ramp-up speed limit and an RTP-queue term, here the frame-by-frame encoder and the
+  sender's frame skipping do that job).
+
+Left out: the competing-flows mode that raises ``qdelay_target`` against loss-based
+TCP (section 4.1.2.4), ECN, and the packet-pacing details; the controller is what
+the course compares with GCC and the Sprout-style sender.
+
+Used in: notebooks/08_adaptive_bitrate.ipynb (section "When GCC is not enough:
+self-clocked senders"), benchmarks/bench_cc.py, ``python -m rtlib abr --controller scream``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+from rtlib.cc.base import PacketResult, RateController
+
+#: RFC 8298 section 4.1.1.1 constants.
+QDELAY_TARGET_LO_S = 0.1
+GAIN = 1.0
+BETA_LOSS = 0.8
+MSS_BYTES = 1000
+MIN_CWND_BYTES = 3000
+#: Bytes in flight must exceed cwnd / this for the window to grow (the RFC's ``max_bytes_in_flight`` guard).
+BYTES_IN_FLIGHT_HEADROOM = 1.5
+#: How long fast increase stays off after a congestion event (s).
+POST_CONGESTION_S = 1.0
+
+
+class ScreamController(RateController):
+    """SCReAM's window (see the module docstring)."""
+
+    name = "scream"
+    feedback = "transport-cc"
+    frame_by_frame = True
+
+    def __init__(self, start_rate_bps: float = 300e3, min_rate_bps: float = 50e3, max_rate_bps: float = 10e6,
+                 *, qdelay_target_s: float = QDELAY_TARGET_LO_S, gain: float = GAIN, beta_loss: float = BETA_LOSS,
+                 base_history_s: float = 10.0):
+        super().__init__(start_rate_bps, min_rate_bps, max_rate_bps)
+        if not 0.005 <= qdelay_target_s <= 1:
+            raise ValueError(f"qdelay_target_s must be in [0.005, 1] s, got {qdelay_target_s!r}")
+        if not 0 < gain <= 10:
+            raise ValueError(f"gain must be in (0, 10], got {gain!r}")
+        if not 0 < beta_loss < 1:
+            raise ValueError(f"beta_loss must be in (0, 1), got {beta_loss!r}")
+        if not 1 <= base_history_s <= 600:
+            raise ValueError(f"base_history_s must be in [1, 600] s, got {base_history_s!r}")
+        self.qdelay_target_s, self.gain, self.beta_loss = float(qdelay_target_s), float(gain), float(beta_loss)
+        self.base_history_s = float(base_history_s)
+        self.cwnd_bytes = max(self.target_rate_bps / 8 * 0.1, MIN_CWND_BYTES)
+        self.srtt_s = 0.1
+        self.qdelay_s = 0.0
+        self.in_fast_increase = True
+        self._base: deque = deque()  # (time, min one-way delay) per 1 s bucket
+        self._last_loss_s = -math.inf
+        self._last_congestion_s = -math.inf
+        self.bytes_in_flight = 0.0
+
+    # -- pieces, each testable by hand ------------------------------------------------------
+    def base_delay_s(self) -> float:
+        return min(d for _, d in self._base)
+
+    def _note_owd(self, now_s: float, owd_s: float) -> None:
+        b = self._base
+        bucket = math.floor(now_s)
+        if b and b[-1][0] == bucket:
+            if owd_s < b[-1][1]:
+                b[-1] = (bucket, owd_s)
+        else:
+            b.append((bucket, owd_s))
+        while b and b[0][0] <= bucket - self.base_history_s:
+            b.popleft()
+
+    def window_update(self, cwnd_bytes: float, qdelay_s: float, bytes_newly_acked: float,
+                      fast_increase: bool) -> float:
+        """RFC 8298 section 4.1.2.2's update of ``cwnd`` for one report (no loss)."""
+        off_target = (self.qdelay_target_s - qdelay_s) / self.qdelay_target_s
+        if fast_increase and off_target > 0:
+            return cwnd_bytes + bytes_newly_acked
+        return max(cwnd_bytes + self.gain * off_target * bytes_newly_acked * MSS_BYTES / cwnd_bytes, MIN_CWND_BYTES)
+
+    # -- the interface ----------------------------------------------------------------------
+    def on_packet_results(self, now_s: float, results: list[PacketResult], rtt_s: float | None = None) -> float:
+        if rtt_s is not None and rtt_s > 0:
+            self.srtt_s += 0.125 * (rtt_s - self.srtt_s)
+        if not results:
+            return self.target_rate_bps
+        acked = 0.0
+        lost = False
+        newest = None
+        for r in results:
+            if r.arrival_time_s is None:
+                lost = True
+                continue
+            acked += r.size_bytes
+            owd = r.arrival_time_s - r.send_time_s
+            self._note_owd(now_s, owd)
+            if newest is None or r.send_time_s > newest[0]:
+                newest = (r.send_time_s, owd)
+        if newest is not None:
+            self.qdelay_s = max(newest[1] - self.base_delay_s(), 0.0)
+        if lost and now_s - self._last_loss_s >= self.srtt_s:
+            self._last_loss_s = self._last_congestion_s = now_s
+            self.in_fast_increase = False
+            self.cwnd_bytes = max(MIN_CWND_BYTES, self.beta_loss * self.cwnd_bytes)
+        elif acked > 0:
+            if self.qdelay_s > self.qdelay_target_s / 2:
+                if self.in_fast_increase:
+                    self._last_congestion_s = now_s
+                self.in_fast_increase = False
+            elif now_s - self._last_congestion_s > POST_CONGESTION_S:
+                self.in_fast_increase = True
+            new = self.window_update(self.cwnd_bytes, self.qdelay_s, acked, self.in_fast_increase)
+            if new < self.cwnd_bytes or self.bytes_in_flight * BYTES_IN_FLIGHT_HEADROOM >= self.cwnd_bytes:
+                self.cwnd_bytes = new
+        # never more than the media can use in a round trip, with room for a keyframe
+        cap = self.max_rate_bps / 8 * max(self.srtt_s, 0.01) * 2
+        self.cwnd_bytes = min(self.cwnd_bytes, max(cap, MIN_CWND_BYTES))
+        self.target_rate_bps = self._clamp(self.cwnd_bytes * 8 / max(self.srtt_s, 0.01))
+        return self.target_rate_bps
+
+    def congestion_window_bytes(self, now_s: float) -> float | None:
+        return self.cwnd_bytes
