@@ -7,17 +7,22 @@ experimental, from the RMCAT working group).  Like TCP it keeps a congestion win
 
 - ``qdelay`` = one-way delay of the newest reported packet minus the smallest one-way
   delay seen in the last ``base_history_s`` (RFC 8298 section 4.1.2.1: the base delay
-  history, there ten one-minute minima; clock offsets cancel in the difference);
+  history, ten one-minute minima; clock offsets cancel in the difference);
 - ``off_target = (qdelay_target - qdelay) / qdelay_target``, with ``qdelay_target`` =
   ``QDELAY_TARGET_LO`` = 0.1 s (RFC 8298 section 4.1.1.1);
 - window update on each report (RFC 8298 section 4.1.2.2): in *fast increase* (no
   congestion for a while) ``cwnd += bytes_newly_acked``, as TCP's slow start;
   otherwise ``cwnd += GAIN * off_target * bytes_newly_acked * MSS / cwnd`` (``GAIN`` =
   1, ``MSS`` = 1000 bytes), which shrinks the window when the delay is over target;
-  an increase is allowed only while the window is in use (bytes in flight above
-  ``cwnd / 1.5``: the RFC's guard against an application-limited window growing);
+  an increase is allowed only while the window is in use (the RFC's guard against an
+  application-limited window growing);
 - on a loss, at most once per RTT: ``cwnd = max(MIN_CWND, BETA_LOSS * cwnd)`` with
-  ``BETA_LOSS`` = 0.8 (section 4.1.2.3); a delay over target also ends fast increase;
+  ``BETA_LOSS`` = 0.8 (section 4.1.2.3); a delay over half the target also ends fast increase;
+- a queue that stays over half the target backs the window off, at most once per RTT,
+  by ``alpha / 2`` with ``alpha`` rising from 0 to 1 as the averaged ``qdelay`` goes from
+  ``qdelay_target / 2`` to ``qdelay_target`` (the delay-based back-off of SCReAM's
+  revision, draft-johansson-ccwg-rfc8298bis-screamv2, section "Increased queue delay":
+  without it the LEDBAT-style linear decrease above is too slow to drain a cellular queue);
 - the media target follows the window: ``cwnd * 8 / s_rtt`` (section 4.1.2.5 derives the
   target bitrate from the transmission rate the window lets through; the RFC adds a
   ramp-up speed limit and an RTP-queue term, here the frame-by-frame encoder and the
@@ -44,10 +49,12 @@ GAIN = 1.0
 BETA_LOSS = 0.8
 MSS_BYTES = 1000
 MIN_CWND_BYTES = 3000
-#: Bytes in flight must exceed cwnd / this for the window to grow (the RFC's ``max_bytes_in_flight`` guard).
-BYTES_IN_FLIGHT_HEADROOM = 1.5
+#: The base delay is the smallest of one-minute minima over ``base_history_s`` (ten minutes).
+BASE_BUCKET_S = 60.0
+#: EWMA weight of the averaged queue delay, per report.
+QDELAY_AVG_G = 0.25
 #: How long fast increase stays off after a congestion event (s).
-POST_CONGESTION_S = 1.0
+POST_CONGESTION_S = 5.0
 
 
 class ScreamController(RateController):
@@ -59,7 +66,7 @@ class ScreamController(RateController):
 
     def __init__(self, start_rate_bps: float = 300e3, min_rate_bps: float = 50e3, max_rate_bps: float = 10e6,
                  *, qdelay_target_s: float = QDELAY_TARGET_LO_S, gain: float = GAIN, beta_loss: float = BETA_LOSS,
-                 base_history_s: float = 10.0):
+                 base_history_s: float = 600.0):
         super().__init__(start_rate_bps, min_rate_bps, max_rate_bps)
         if not 0.005 <= qdelay_target_s <= 1:
             raise ValueError(f"qdelay_target_s must be in [0.005, 1] s, got {qdelay_target_s!r}")
@@ -67,8 +74,8 @@ class ScreamController(RateController):
             raise ValueError(f"gain must be in (0, 10], got {gain!r}")
         if not 0 < beta_loss < 1:
             raise ValueError(f"beta_loss must be in (0, 1), got {beta_loss!r}")
-        if not 1 <= base_history_s <= 600:
-            raise ValueError(f"base_history_s must be in [1, 600] s, got {base_history_s!r}")
+        if not BASE_BUCKET_S <= base_history_s <= 3600:
+            raise ValueError(f"base_history_s must be in [{BASE_BUCKET_S:g}, 3600] s, got {base_history_s!r}")
         self.qdelay_target_s, self.gain, self.beta_loss = float(qdelay_target_s), float(gain), float(beta_loss)
         self.base_history_s = float(base_history_s)
         self.cwnd_bytes = max(self.target_rate_bps / 8 * 0.1, MIN_CWND_BYTES)
@@ -79,6 +86,8 @@ class ScreamController(RateController):
         self._last_loss_s = -math.inf
         self._last_congestion_s = -math.inf
         self.bytes_in_flight = 0.0
+        self.qdelay_avg_s = 0.0
+        self._last_backoff_s = -math.inf
 
     # -- pieces, each testable by hand ------------------------------------------------------
     def base_delay_s(self) -> float:
@@ -86,22 +95,37 @@ class ScreamController(RateController):
 
     def _note_owd(self, now_s: float, owd_s: float) -> None:
         b = self._base
-        bucket = math.floor(now_s)
+        bucket = math.floor(now_s / BASE_BUCKET_S)
         if b and b[-1][0] == bucket:
             if owd_s < b[-1][1]:
                 b[-1] = (bucket, owd_s)
         else:
             b.append((bucket, owd_s))
-        while b and b[0][0] <= bucket - self.base_history_s:
+        while b and b[0][0] <= bucket - self.base_history_s / BASE_BUCKET_S:
             b.popleft()
 
     def window_update(self, cwnd_bytes: float, qdelay_s: float, bytes_newly_acked: float,
-                      fast_increase: bool) -> float:
-        """RFC 8298 section 4.1.2.2's update of ``cwnd`` for one report (no loss)."""
+                      fast_increase: bool, bytes_in_flight: float | None = None) -> float:
+        """RFC 8298 section 4.1.2.2's update of ``cwnd`` for one report (no loss).
+
+        With ``bytes_in_flight`` given, the window grows only while it is used: in fast
+        increase while ``1.5 * bytes_in_flight + acked > cwnd``, otherwise while
+        ``1.25 * bytes_in_flight + acked > cwnd``."""
         off_target = (self.qdelay_target_s - qdelay_s) / self.qdelay_target_s
         if fast_increase and off_target > 0:
+            if bytes_in_flight is not None and bytes_in_flight * 1.5 + bytes_newly_acked <= cwnd_bytes:
+                return cwnd_bytes
             return cwnd_bytes + bytes_newly_acked
-        return max(cwnd_bytes + self.gain * off_target * bytes_newly_acked * MSS_BYTES / cwnd_bytes, MIN_CWND_BYTES)
+        delta = self.gain * off_target * bytes_newly_acked * MSS_BYTES / cwnd_bytes
+        if delta > 0 and bytes_in_flight is not None and bytes_in_flight * 1.25 + bytes_newly_acked <= cwnd_bytes:
+            delta = 0.0
+        return max(cwnd_bytes + delta, MIN_CWND_BYTES)
+
+    def delay_backoff(self, qdelay_avg_s: float) -> float:
+        """The share of the window a queue of ``qdelay_avg_s`` takes off (0 below half the target)."""
+        half = self.qdelay_target_s / 2
+        alpha = min(1.0, max(0.0, (qdelay_avg_s - half) / half))
+        return alpha / 2
 
     # -- the interface ----------------------------------------------------------------------
     def on_packet_results(self, now_s: float, results: list[PacketResult], rtt_s: float | None = None) -> float:
@@ -123,10 +147,16 @@ class ScreamController(RateController):
                 newest = (r.send_time_s, owd)
         if newest is not None:
             self.qdelay_s = max(newest[1] - self.base_delay_s(), 0.0)
+            self.qdelay_avg_s += QDELAY_AVG_G * (self.qdelay_s - self.qdelay_avg_s)
+        backoff = self.delay_backoff(self.qdelay_avg_s)
         if lost and now_s - self._last_loss_s >= self.srtt_s:
             self._last_loss_s = self._last_congestion_s = now_s
             self.in_fast_increase = False
             self.cwnd_bytes = max(MIN_CWND_BYTES, self.beta_loss * self.cwnd_bytes)
+        elif backoff > 0 and now_s - self._last_backoff_s >= self.srtt_s:
+            self._last_backoff_s = self._last_congestion_s = now_s
+            self.in_fast_increase = False
+            self.cwnd_bytes = max(MIN_CWND_BYTES, (1 - backoff) * self.cwnd_bytes)
         elif acked > 0:
             if self.qdelay_s > self.qdelay_target_s / 2:
                 if self.in_fast_increase:
@@ -134,9 +164,8 @@ class ScreamController(RateController):
                 self.in_fast_increase = False
             elif now_s - self._last_congestion_s > POST_CONGESTION_S:
                 self.in_fast_increase = True
-            new = self.window_update(self.cwnd_bytes, self.qdelay_s, acked, self.in_fast_increase)
-            if new < self.cwnd_bytes or self.bytes_in_flight * BYTES_IN_FLIGHT_HEADROOM >= self.cwnd_bytes:
-                self.cwnd_bytes = new
+            self.cwnd_bytes = self.window_update(self.cwnd_bytes, self.qdelay_s, acked, self.in_fast_increase,
+                                                 self.bytes_in_flight)
         # never more than the media can use in a round trip, with room for a keyframe
         cap = self.max_rate_bps / 8 * max(self.srtt_s, 0.01) * 2
         self.cwnd_bytes = min(self.cwnd_bytes, max(cap, MIN_CWND_BYTES))
