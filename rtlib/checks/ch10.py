@@ -7,7 +7,10 @@ expected value.  An unanswered exercise (``None``) gets "not answered yet".
 - :func:`layer_selector`: exercise 10.2, an SFU's simulcast layer selector with
   hysteresis, run on the recorded estimate in ``data/conf/estimate_drive.csv``;
 - :func:`relay_rule`: exercise 10.3, when a pair of NATs needs a TURN relay
-  (compared with ICE simulated through the NATs, :mod:`rtlib.conf.ice`).
+  (compared with ICE simulated through the NATs, :mod:`rtlib.conf.ice`);
+- :data:`conference_design`: exercise 10.4 (design, staged hints), the topology and the
+  simulcast layers of a six-person call with one poor downlink, judged by simulating
+  the call (:class:`rtlib.conf.call.ConfCall`) against the least server bandwidth.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rtlib.checks.core import Feedback, as_number, fail, ok
+from rtlib.checks.core import Feedback, StagedCheck, as_number, design_settings, fail, ok
 
 # -- 10.1 the bandwidth table --------------------------------------------------------------
 TOPOLOGIES = ("mesh", "sfu", "mcu")
@@ -292,3 +295,189 @@ def relay_rule(func) -> Feedback:
         hint = ("ICE connects these two directly: a peer-reflexive candidate, learned from the incoming check, "
                 "can rescue a changed port if the other filter only looks at the address.")
     return fail(f"Not right yet for {_name(a)} with {_name(b)}{more}.", hint)
+
+
+# -- 10.4 (design): topology and simulcast layers ---------------------------------------------------
+# Six people, every uplink 3 Mbit/s, every downlink 10 Mbit/s but one at 1.3 Mbit/s; 8 s of call.
+CONF_PARTICIPANTS, CONF_SECONDS, CONF_SEED = 6, 8.0, 1
+CONF_UPLINK_KBPS, CONF_DOWNLINK_KBPS, CONF_POOR_KBPS = 3000.0, 10_000.0, 1300.0
+CONF_LADDER_KBPS = (150.0, 500.0, 1500.0)  # the layers a sender can encode (180p, 360p, 720p)
+CONF_MIN_FRAMES = 0.95       # every receiver renders at least this share of the frames it should
+CONF_GOOD_KBPS = 350.0       # video per participant shown, on average, on the good downlinks ...
+CONF_POOR_VIDEO_KBPS = 100.0  # ... and on the poor one
+CONF_COST_SLACK = 0.10       # a passing design's server bandwidth may be this much above the least
+
+
+@lru_cache(maxsize=32)
+def _conf_run(topology: str, layers: tuple[float, ...]) -> dict:
+    from rtlib.conf.call import FPS, ConfCall
+
+    simulcast = len(layers) > 1
+    call = ConfCall(topology, CONF_PARTICIPANTS, CONF_SECONDS, bitrate_kbps=layers[-1], simulcast=simulcast,
+                    layers_kbps=layers if simulcast else CONF_LADDER_KBPS, uplink_kbps=CONF_UPLINK_KBPS,
+                    downlink_kbps=CONF_DOWNLINK_KBPS, poor_link_kbps=CONF_POOR_KBPS, seed=CONF_SEED)
+    r = call.run()
+    shown = CONF_PARTICIPANTS - 1
+    streams = 1 if topology == "mcu" else shown  # an MCU sends one composite picture
+    expected = streams * CONF_SECONDS * FPS
+    per = sorted(r.per_participant, key=lambda p: p["participant"])
+    return {"video_per_shown_kbps": [p["received_video_kbps"] / shown for p in per],
+            "frames_share": [min(1.0, p["frames_rendered"] / expected) for p in per],
+            "poor": [bool(p["poor_link"]) for p in per],
+            "uplink_kbps": float(np.mean([p["sent_kbps"] for p in per])),
+            "server_kbps": float(r.server.get("in_kbps", 0.0) + r.server.get("out_kbps", 0.0))}
+
+
+def simulate_conference(topology: str, layers_kbps) -> dict:
+    """Exercise 10.4: 8 s of the six-person call with ``topology`` and the layers each sender encodes.
+
+    ``layers_kbps`` holds one to three rates of :data:`CONF_LADDER_KBPS`: one rate is a
+    single encoding (any topology), several are simulcast layers (SFU only).  Returns per
+    receiver (in participant order; ``poor`` marks the one on the poor downlink) the video
+    received per participant shown, ``video_per_shown_kbps``, and the share of the frames
+    it should show that it rendered, ``frames_share``; the mean ``uplink_kbps`` a client
+    sent; and the server's bandwidth, in plus out, ``server_kbps`` (0 for a mesh).
+    Used by the check and free for sweeps.
+    """
+    if topology not in TOPOLOGIES:
+        raise ValueError(f"topology must be one of {list(TOPOLOGIES)}, got {topology!r}")
+    layers = _layers(layers_kbps)
+    if isinstance(layers, str):
+        raise ValueError(f"layers_kbps {layers}")
+    if len(layers) > 1 and topology != "sfu":
+        raise ValueError(f"layers_kbps with several layers (simulcast) needs topology 'sfu', got {topology!r}")
+    out = _conf_run(topology, layers)
+    return {k: list(v) if isinstance(v, list) else v for k, v in out.items()}
+
+
+def _layers(layers_kbps) -> tuple[float, ...] | str:
+    """The sorted layers, or what is wrong with them (a phrase after "layers_kbps")."""
+    if isinstance(layers_kbps, (str, bytes)) or not hasattr(layers_kbps, "__iter__"):
+        return f"should be a list of one to three rates of {list(CONF_LADDER_KBPS)} kbit/s, got {layers_kbps!r}"
+    out = []
+    for x in layers_kbps:
+        if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
+            return f"should hold numbers (kbit/s), got {x!r}"
+        if float(x) not in CONF_LADDER_KBPS:
+            return f"should hold rates of the ladder {[int(v) for v in CONF_LADDER_KBPS]} kbit/s, got {x!r}"
+        out.append(float(x))
+    if not 1 <= len(out) <= 3 or len(set(out)) != len(out):
+        return "should hold one to three different rates of the ladder"
+    return tuple(sorted(out))
+
+
+def _conf_meets(r: dict) -> tuple[bool, bool]:
+    """(every receiver renders its frames, every receiver gets its video rate)."""
+    frames = min(r["frames_share"]) >= CONF_MIN_FRAMES
+    rate = all(v >= (CONF_POOR_VIDEO_KBPS if poor else CONF_GOOD_KBPS)
+               for v, poor in zip(r["video_per_shown_kbps"], r["poor"]))
+    return frames, rate
+
+
+def conf_candidates() -> list[tuple[str, tuple[float, ...]]]:
+    """Every design of the exercise: each topology with one ladder rate, the SFU also with 2-3 layers."""
+    from itertools import combinations
+
+    out = [(t, (rate,)) for t in TOPOLOGIES for rate in CONF_LADDER_KBPS]
+    out += [("sfu", c) for k in (2, 3) for c in combinations(CONF_LADDER_KBPS, k)]
+    return out
+
+
+@lru_cache(maxsize=1)
+def least_server_kbps() -> float:
+    """The least server bandwidth of any design (of :func:`conf_candidates`) meeting both targets."""
+    best = math.inf
+    for topology, layers in conf_candidates():
+        r = simulate_conference(topology, layers)
+        if all(_conf_meets(r)):
+            best = min(best, r["server_kbps"])
+    return best
+
+
+def _conf_values(design):
+    values = design_settings(design, ("topology", "layers_kbps"), numbers=())
+    if isinstance(values, Feedback):
+        return values
+    topology = values["topology"]
+    if not isinstance(topology, str) or topology.lower() not in TOPOLOGIES:
+        return fail(f"topology should be one of {list(TOPOLOGIES)}, got {topology!r}.")
+    topology = topology.lower()
+    raw = values["layers_kbps"]
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        raw = [raw]  # one rate given bare
+    if hasattr(raw, "__iter__") and not isinstance(raw, (str, bytes)):
+        try:
+            if raw and all(float(x) / 1000 in CONF_LADDER_KBPS for x in raw):
+                return fail("layers_kbps looks like bit/s: the rates are asked in kbit/s.")
+        except (TypeError, ValueError):
+            pass
+    layers = _layers(raw)
+    if isinstance(layers, str):
+        return fail(f"layers_kbps {layers}.")
+    if len(layers) > 1 and topology != "sfu":
+        return fail(f"Several layers are simulcast, which only an SFU can use: a {topology} has no server that "
+                    "picks a layer per receiver.")
+    return topology, layers
+
+
+def _conference_design(design) -> Feedback:
+    values = _conf_values(design)
+    if isinstance(values, Feedback):
+        return values
+    topology, layers = values
+    r = simulate_conference(topology, layers)
+    good = [v for v, p in zip(r["video_per_shown_kbps"], r["poor"]) if not p]
+    poor_v = [v for v, p in zip(r["video_per_shown_kbps"], r["poor"]) if p][0]
+    poor_f = [f for f, p in zip(r["frames_share"], r["poor"]) if p][0]
+    span = f"{min(good):.0f}" if round(min(good)) == round(max(good)) else f"{min(good):.0f}-{max(good):.0f}"
+    server = ("no server" if topology == "mesh" else
+              f"the server carried {r['server_kbps'] / 1000:.1f} Mbit/s")
+    outcome = (f"receivers on good links got {span} kbit/s of video per participant shown, the one on the poor "
+               f"link {poor_v:.0f} kbit/s and {poor_f:.0%} of its frames; {server}")
+    frames_ok, rate_ok = _conf_meets(r)
+    if frames_ok and rate_ok:
+        if r["server_kbps"] <= (1 + CONF_COST_SLACK) * least_server_kbps():
+            return ok(f"Both targets met: {outcome}.")
+        return fail(f"Both targets met ({outcome}), but another design carries clearly less through the server.",
+                    "Which layers do the receivers actually get, and which are sent for nobody?",
+                    "The server receives every layer of every sender, forwarded or not: a layer that no "
+                    "receiver's link takes costs every uplink and the server's ingress for nothing.")
+    if topology == "mcu":
+        return fail(f"Not every receiver gets what its link can carry: {outcome}.",
+                    "What does one MCU stream hold, and how much of it is one participant?",
+                    "An MCU sends each receiver one composite picture: each participant is a tile with a fifth "
+                    "of the rate, and the poor link caps the one rate for everybody. Forward separate streams "
+                    "instead.")
+    if not frames_ok:
+        if len(layers) == 1:
+            return fail(f"The receiver on the poor link misses frames: {outcome}.",
+                        "How many streams does the poor downlink have to carry, and at what rate?",
+                        "With one encoding, every receiver gets the same rate from each sender, "
+                        f"{CONF_PARTICIPANTS - 1} streams of it: a rate the good links want is too much for the "
+                        "poor one. A server that picks a smaller layer per receiver solves it (simulcast).")
+        return fail(f"The receiver on the poor link misses frames: {outcome}.",
+                    "Which is the smallest layer the SFU can forward to the poor link, and does it fit?",
+                    f"The SFU can only pick among the layers sent: the lowest must fit the poor link's share, "
+                    f"its downlink divided among the {CONF_PARTICIPANTS - 1} senders, with room for audio.")
+    if len(layers) == 1:
+        return fail(f"The good links get too little video: {outcome}.",
+                    "Everyone now gets what the weakest link can carry: is that what the good links can take?",
+                    "One rate for all cannot suit both the good and the poor links: a server must forward each "
+                    "receiver the layer its link carries (simulcast on an SFU).")
+    return fail(f"The good links get too little video: {outcome}.",
+                "Which layer does a good receiver end up on, and why not a higher one?",
+                "The SFU moves a receiver up only when its estimate, split among the senders, exceeds the next "
+                "layer's rate with a margin: a layer the good links' share cannot reach is never forwarded, "
+                "and the receivers stay on the layer below it.")
+
+
+conference_design = StagedCheck(_conference_design)
+conference_design.__doc__ = """Exercise 10.4 (design): ``{'topology': ..., 'layers_kbps': [...]}`` for the six-person call.
+
+The design is simulated (:func:`simulate_conference`, :class:`rtlib.conf.call.ConfCall`):
+8 s, uplinks 3 Mbit/s, downlinks 10 Mbit/s except one at 1.3 Mbit/s.  It passes when every
+receiver renders at least 95 % of the frames it should, the good links get at least
+350 kbit/s of video per participant shown and the poor one at least 100 kbit/s, and the
+server's bandwidth (in + out) is at most 10 % above the least of any design meeting these.
+The feedback shows the design's own measured outcome; hints come in stages (``hint=True``).
+"""

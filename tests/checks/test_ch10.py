@@ -137,3 +137,83 @@ def test_rule_wrong(func, hint):
 
 def test_feedback_type():
     assert isinstance(ch10.relay_rule(None), Feedback)
+
+
+# -- 10.4 (design): topology and simulcast layers ------------------------------------------------------
+from tests.checks.table import assert_hint as _assert_hint, shown as _shown  # noqa: E402
+
+BEST_CONF = {"topology": "sfu", "layers_kbps": [150, 500]}
+
+
+def fresh(design, **kw):
+    ch10.conference_design.reset()
+    return ch10.conference_design(design, **kw)
+
+
+def test_conference_design_the_cheapest_passing_design_passes():
+    r = ch10.simulate_conference("sfu", [150, 500])
+    assert r["server_kbps"] == pytest.approx(ch10.least_server_kbps())
+    fb = fresh(BEST_CONF)
+    assert fb and f"{r['server_kbps'] / 1000:.1f} Mbit/s" in _shown(fb)
+    assert fresh({"topology": "SFU", "layers_kbps": (500.0, 150.0)})  # any order, any case
+    # every other design of the exercise either misses a target or costs clearly more
+    for topology, layers in ch10.conf_candidates():
+        if (topology, layers) != ("sfu", (150.0, 500.0)):
+            o = ch10.simulate_conference(topology, layers)
+            assert not all(ch10._conf_meets(o)) or o["server_kbps"] > 1.1 * r["server_kbps"]
+
+
+CONF_WRONG = [
+    ({"topology": "sfu", "layers_kbps": [150, 500, 1500]}, ("both targets met", "sent for nobody")),
+    ({"topology": "sfu", "layers_kbps": [150, 1500]}, ("good links get too little", "why not a higher one")),
+    ({"topology": "mesh", "layers_kbps": [500]}, ("poor link misses frames", "how many streams")),
+    ({"topology": "sfu", "layers_kbps": [500]}, ("poor link misses frames", "how many streams")),
+    ({"topology": "sfu", "layers_kbps": [500, 1500]}, ("poor link misses frames", "smallest layer")),
+    ({"topology": "mesh", "layers_kbps": [150]}, ("good links get too little", "weakest link")),
+    ({"topology": "mcu", "layers_kbps": [1500]}, ("not every receiver", "one mcu stream")),
+    ({"topology": "mcu", "layers_kbps": [150, 500]}, "only an SFU can use"),
+    ({"topology": "sfu", "layers_kbps": [150, 800]}, "rates of the ladder"),
+    ({"topology": "sfu", "layers_kbps": [150_000, 500_000]}, "looks like bit/s"),
+    ({"topology": "sfu", "layers_kbps": [150, 150]}, "different rates"),
+    ({"topology": "sfu", "layers_kbps": "150, 500"}, "should be a list"),
+    ({"topology": "p2p", "layers_kbps": [500]}, "topology should be one of"),
+    ({"topology": "sfu"}, "needs both"),
+    ({"topology": "sfu", "layers_kbps": [150], "last_n": 3}, "Unknown setting"),
+    (("sfu", [150, 500]), "should be a dict"),
+    (None, "Not answered yet"),
+]
+
+
+@pytest.mark.parametrize("design, hint", CONF_WRONG)
+def test_conference_design_typical_wrong_designs_fail_with_a_reason(design, hint):
+    _assert_hint(fresh(design, hint=True), hint, ch10.least_server_kbps() / 1000)
+
+
+def test_conference_design_hints_come_in_stages():
+    wrong = {"topology": "mesh", "layers_kbps": [500]}
+    fb = fresh(wrong)
+    assert "How many streams" not in _shown(fb) and "hint=True" in _shown(fb)
+    fb = ch10.conference_design(wrong, hint=True)
+    assert "How many streams" in _shown(fb) and "simulcast)" not in _shown(fb)
+    fb = ch10.conference_design({"topology": "mesh", "layers_kbps": [1500]}, hint=True)  # another try
+    assert "simulcast)" in _shown(fb)
+    ch10.conference_design.reset()
+
+
+def test_conference_simulation_rejects_bad_parameters():
+    with pytest.raises(ValueError, match="topology must be one of"):
+        ch10.simulate_conference("p2p", [500])
+    with pytest.raises(ValueError, match="needs topology 'sfu'"):
+        ch10.simulate_conference("mesh", [150, 500])
+    with pytest.raises(ValueError, match="rates of the ladder"):
+        ch10.simulate_conference("sfu", [700])
+
+
+def test_conference_design_check_is_fast():
+    import time
+
+    ch10.least_server_kbps.cache_clear()
+    ch10._conf_run.cache_clear()
+    t0 = time.perf_counter()
+    fresh({"topology": "sfu", "layers_kbps": [150, 500, 1500]})
+    assert time.perf_counter() - t0 <= 5.0
