@@ -1,133 +1,236 @@
-"""Adaptive bitrate: GCC next to loss-based AIMD and aiortc's REMB estimator, in one run.
+"""Adaptive bitrate: GCC, the self-clocked sender and SCReAM against the lagged oracle's frontier.
 
 Cases: RFC 8867 section 5.1 (variable capacity, one flow, 100 s, 50 ms one-way delay,
 300 ms tail-drop queue) and, when ../shared/data/traces holds them, every Mahimahi
-cellular trace (first 120 s, same delay and queue).  For each case and controller:
-utilisation (media goodput / usable capacity, i.e. capacity capped at what the
-encoder can send, 3 Mbit/s video + audio) and p95 queueing delay.  The bars: on RFC
-8867 5.1, GCC utilisation >= 85 % with p95 <= 100 ms; on every case, GCC at higher
-utilisation and lower or equal delay than both baselines ("dominates" = 1).  On the
-cellular traces utilisation and delay are reported without a bar: their outages (the
-*outage share* below) put 85 % at 100 ms out of any sender's reach, since a sender
-learns of an outage one feedback delay late.
+cellular trace (300 s or the trace's length if shorter, same path).  Every run is
+repeated with seeds 0, 1 and 2 (encoder noise) and the figures are the means over
+the seeds.
 
-Also: the multi-flow and TCP cases of RFC 8867 (5.2, 5.4, 5.6) for information,
-GCC without its probing (the draft alone), GCC with WebRTC's rapid-recovery probe after
-a large drop (``recovery_probe=True``, off by default: on the cellular traces it trades
-delay for utilisation), GCC with WebRTC's congestion window (``window_ms=150``,
-off by default), and the simulation speed: 100 s of a 2 Mbit/s video call with
-transport-wide feedback, on one core.
+For each case:
 
-Whether the bar can be met at all on a trace, two ways:
+- each controller's *utilisation* (media goodput / usable capacity, i.e. the capacity
+  capped at what the encoder can send: 3 Mbit/s video + audio), p95 queueing delay of
+  all media and of video and audio apart, freeze rate, and ``p95 - floor``: the p95
+  minus the trace's omniscient floor (:func:`rtlib.cc.yardstick.omniscient_floor_ms`,
+  Sprout's framing of self-inflicted delay);
+- the yardstick (:mod:`rtlib.cc.yardstick`): the lagged oracle (capacity known 100 ms
+  late) on its grid of margins and windows gives the frontier F(d) and its lowest p95
+  d0; the delay budget is D = max(100 ms, d0 + 30 ms);
+- the bar: the best rtlib controller (gcc, selfclocked or scream) reaches p95 <= D and
+  utilisation >= F(D) - 0.05;
+- GCC is not dominated by AIMD or aiortc's REMB estimator (neither has both higher or
+  equal utilisation and lower or equal p95, one strictly), and the self-clocked sender
+  is not dominated by GCC.
 
-- *outage share*: the share of the time at which the link has no delivery
-  opportunity in the next 100 ms.  A packet sent then waits more than 100 ms (or
-  is dropped) whatever the controller does, and the audio flow sends all the time;
-- *the oracle* (:class:`rtlib.cc.oracle.LaggedOracle`): a controller told the link's
-  capacity one round trip (100 ms) late, on a grid of margins and windows; the row
-  gives its best utilisation among the settings with p95 <= 100 ms.
+On RFC 8867 5.1 also GCC's own bar (utilisation >= 0.85 at p95 <= 100 ms).  Then the
+competing-flow cases (5.2 two flows, 5.4 three flows: Jain's index >= 0.9 for the new
+controllers; 5.6 against a long TCP flow: the media flow's share of the link) with seed
+0, and the simulation speed: 100 s of a 2 Mbit/s video call on one core.
+
+Run: ``python -m benchmarks cc`` (about ten minutes on two cores; runs go to a pool
+of two processes).
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.common import Row, best_of
-from rtlib.cc.experiments import outage_share
 from rtlib.cc.call import CallSim, FlowSpec
-from rtlib.cc.scenarios import run_scenario, run_trace
+from rtlib.cc.scenarios import SCENARIOS, run_scenario, run_trace
+from rtlib.cc.yardstick import ORACLE_GRID, delay_budget_ms, frontier, lowest_p95_ms, meets_bar, omniscient_floor_ms
 from rtlib.net.traces import load_mahimahi
 
 SHARED_TRACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "traces"
-CONTROLLERS = ("gcc", "aimd", "aiortc-remb")
-TRACE_SECONDS = 120.0
+RTLIB = ("gcc", "selfclocked", "scream")
+BASELINES = ("aimd", "aiortc-remb")
+CONTROLLERS = RTLIB + BASELINES
+SEEDS = (0, 1, 2)
+TRACE_SECONDS = 300.0
+KEYS = ("utilization", "delay_p95_ms", "video_delay_p95_ms", "audio_delay_p95_ms", "freeze_rate", "loss")
+RFC = "RFC 8867 5.1"
 
 
-def cases():
-    out = [("RFC 8867 5.1", lambda c, **kw: run_scenario("rfc8867-5.1", c, **kw))]
+def case_names() -> list[str]:
+    out = [RFC]
     if SHARED_TRACES.is_dir():
-        for p in sorted(SHARED_TRACES.glob("*.down")) + sorted(SHARED_TRACES.glob("*.up")):
-            out.append((p.name, lambda c, p=p, **kw: run_trace(p, c, duration_s=TRACE_SECONDS, **kw)))
+        out += [p.name for p in sorted(SHARED_TRACES.glob("*.down")) + sorted(SHARED_TRACES.glob("*.up"))]
     return out
 
 
-ORACLE_GRID = [{"margin": m, "window_s": w, "lag_s": 0.1} for m in (0.4, 0.6, 0.8, 1.0) for w in (0.05, 0.2)]
+def _run(case: str, controller: str, seed: int, args: dict | None = None):
+    if case == RFC:
+        return run_scenario("rfc8867-5.1", controller, seed=seed, controller_args=args)
+    return run_trace(SHARED_TRACES / case, controller, seed=seed, controller_args=args)
 
 
-def oracle_best_within_100ms(fn) -> tuple[dict | None, dict]:
-    """The oracle's best setting with p95 <= 100 ms (or None), and its lowest-delay setting."""
-    runs = [(kw, fn("oracle", controller_args=kw).summary()) for kw in ORACLE_GRID]
-    ok = [(kw, s) for kw, s in runs if s["delay_p95_ms"] <= 100]
-    best = max(ok, key=lambda x: x[1]["utilization"]) if ok else None
-    return best, min(runs, key=lambda x: x[1]["delay_p95_ms"])
+def _job(job: tuple) -> tuple:
+    case, controller, seed, args = job
+    s = _run(case, controller, seed, dict(args) if args else None).summary()
+    return job, {k: s[k] for k in KEYS}
 
 
-def call_2mbps() -> CallSim:
-    """100 s of a 2 Mbit/s video call (GCC, transport-cc every 50 ms) on a 2.5 Mbit/s link."""
-    return CallSim(2.5e6, 100.0, [FlowSpec("gcc", start_rate_bps=2.0e6)], video_max_bps=2.0e6)
+def _floor(case: str) -> tuple[float, float]:
+    """(floor ms, capacity kbit/s) of a case over the simulated duration."""
+    if case == RFC:
+        sc = SCENARIOS["rfc8867-5.1"]
+        cap, dur = sc.capacity(), sc.duration_s
+    else:
+        cap = load_mahimahi(SHARED_TRACES / case)
+        dur = min(cap.duration_s, TRACE_SECONDS)
+    return omniscient_floor_ms(cap, dur), float(cap.bytes_by(dur)) * 8 / dur / 1000
+
+
+def _mean(dicts: list[dict]) -> dict:
+    return {k: float(np.mean([d[k] for d in dicts])) for k in dicts[0]}
+
+
+def dominated(a: dict, b: dict) -> bool:
+    """Is ``a`` dominated by ``b``: b's utilisation >= and p95 <= a's, one of them strictly."""
+    ge = b["utilization"] >= a["utilization"] and b["delay_p95_ms"] <= a["delay_p95_ms"]
+    strict = b["utilization"] > a["utilization"] or b["delay_p95_ms"] < a["delay_p95_ms"]
+    return ge and strict
+
+
+def measure(workers: int | None = None) -> dict:
+    """Every run of every case, seeds averaged: ``{case: {"controllers": .., "oracle": [..], "floor_ms": ..}}``."""
+    cases = case_names()
+    jobs = [(c, ctl, seed, None) for c in cases for ctl in CONTROLLERS for seed in SEEDS]
+    jobs += [(c, "oracle", seed, tuple(sorted(kw.items()))) for c in cases for kw in ORACLE_GRID for seed in SEEDS]
+    workers = workers or min(2, os.cpu_count() or 1)
+    with ProcessPoolExecutor(workers) as pool:
+        done = dict(pool.map(_job, jobs, chunksize=1))
+        floors = dict(zip(cases, pool.map(_floor, cases)))
+    out = {}
+    for c in cases:
+        ctl = {k: _mean([done[(c, k, s, None)] for s in SEEDS]) for k in CONTROLLERS}
+        oracle = []
+        for kw in ORACLE_GRID:
+            key = tuple(sorted(kw.items()))
+            oracle.append({**kw, **_mean([done[(c, "oracle", s, key)] for s in SEEDS])})
+        out[c] = {"controllers": ctl, "oracle": oracle, "floor_ms": floors[c][0], "capacity_kbps": floors[c][1]}
+    return out
+
+
+def verdicts(m: dict) -> dict:
+    """The yardstick and the bar for one case's measurements."""
+    pts = [(o["delay_p95_ms"], o["utilization"]) for o in m["oracle"]]
+    F = frontier(pts)
+    d0 = lowest_p95_ms(pts)
+    D = delay_budget_ms(d0)
+    FD = F(D)
+    ok = {c: meets_bar(m["controllers"][c]["utilization"], m["controllers"][c]["delay_p95_ms"], FD, D)
+          for c in RTLIB}
+    return {"d0_ms": d0, "D_ms": D, "F_D": FD, "meets": ok}
+
+
+def call_2mbps(controller: str = "gcc") -> CallSim:
+    """100 s of a 2 Mbit/s video call (transport-cc every 50 ms) on a 2.5 Mbit/s link."""
+    return CallSim(2.5e6, 100.0, [FlowSpec(controller, start_rate_bps=2.0e6)], video_max_bps=2.0e6)
+
+
+def markdown_table(results: dict) -> str:
+    """The per-trace table: each controller's utilisation, video/audio p95, p95 - floor; F(D) and the bar."""
+    lines = ["| case | floor | d0 / D | F(D) | controller | utilisation | p95 | video p95 | audio p95 | "
+             "p95 - floor | freeze | bar |",
+             "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for case, m in results.items():
+        v = verdicts(m)
+        for i, c in enumerate(CONTROLLERS):
+            s = m["controllers"][c]
+            head = (f"| {case} | {m['floor_ms']:.0f} ms | {v['d0_ms']:.0f} / {v['D_ms']:.0f} ms | {v['F_D']:.2f} "
+                    if i == 0 else "| | | | ")
+            bar = ("meets" if v["meets"][c] else "misses") if c in RTLIB else "(baseline)"
+            lines.append(f"{head}| {c} | {s['utilization']:.2f} | {s['delay_p95_ms']:.0f} ms | "
+                         f"{s['video_delay_p95_ms']:.0f} ms | {s['audio_delay_p95_ms']:.0f} ms | "
+                         f"{s['delay_p95_ms'] - m['floor_ms']:.0f} ms | {s['freeze_rate']:.1%} | {bar} |")
+    return "\n".join(lines)
+
+
+def rows_for(results: dict) -> list[Row]:
+    rows: list[Row] = []
+    for case, m in results.items():
+        v = verdicts(m)
+        ctl = m["controllers"]
+        rows.append(Row(f"{case}: oracle frontier F(D)", v["F_D"], "fraction",
+                        note=f"d0 {v['d0_ms']:.0f} ms, D {v['D_ms']:.0f} ms; omniscient floor {m['floor_ms']:.0f} ms; "
+                             f"capacity {m['capacity_kbps']:.0f} kbit/s; seeds 0-2"))
+        for c in CONTROLLERS:
+            s = ctl[c]
+            rows.append(Row(f"{case}: {c} utilisation", s["utilization"], "fraction",
+                            note=f"p95 {s['delay_p95_ms']:.0f} ms (video {s['video_delay_p95_ms']:.0f}, audio "
+                                 f"{s['audio_delay_p95_ms']:.0f}), p95 - floor {s['delay_p95_ms'] - m['floor_ms']:.0f} "
+                                 f"ms, freeze {s['freeze_rate']:.1%}, loss {s['loss']:.1%}"))
+        best = [c for c in RTLIB if v["meets"][c]]
+        rows.append(Row(f"{case}: best rtlib controller at p95 <= D and utilisation >= F(D) - 0.05",
+                        float(bool(best)), "yes=1", bar=1.0,
+                        note="meet it: " + (", ".join(best) or "none") + "; " + "; ".join(
+                            f"{c} {ctl[c]['utilization']:.2f} at {ctl[c]['delay_p95_ms']:.0f} ms" for c in RTLIB)
+                            + f" (need >= {v['F_D'] - 0.05:.2f} at <= {v['D_ms']:.0f} ms)"))
+        by = [b for b in BASELINES if dominated(ctl["gcc"], ctl[b])]
+        rows.append(Row(f"{case}: gcc undominated by aimd and aiortc-remb", float(not by), "yes=1", bar=1.0,
+                        note="dominated by: " + (", ".join(by) or "neither")))
+        sd = dominated(ctl["selfclocked"], ctl["gcc"])
+        rows.append(Row(f"{case}: selfclocked undominated by gcc", float(not sd), "yes=1", bar=1.0,
+                        note=f"selfclocked {ctl['selfclocked']['utilization']:.2f} at "
+                             f"{ctl['selfclocked']['delay_p95_ms']:.0f} ms, gcc {ctl['gcc']['utilization']:.2f} at "
+                             f"{ctl['gcc']['delay_p95_ms']:.0f} ms"))
+        if case == RFC:
+            g = ctl["gcc"]
+            rows.append(Row(f"{case}: gcc utilisation (bar: at p95 <= 100 ms)", g["utilization"], "fraction",
+                            bar=0.85, note=f"p95 {g['delay_p95_ms']:.0f} ms"))
+            rows.append(Row(f"{case}: gcc p95 queueing delay", g["delay_p95_ms"], "ms", bar=100,
+                            higher_is_better=False))
+    return rows
+
+
+def competing_rows() -> list[Row]:
+    rows = []
+    for sc, what in (("rfc8867-5.2", "two flows"), ("rfc8867-5.4", "three flows")):
+        for c in ("gcc",) + RTLIB[1:]:
+            x = run_scenario(sc, c).summary()
+            rows.append(Row(f"{sc} ({what}): {c} Jain fairness", x["jain"], "index",
+                            bar=0.9 if c != "gcc" else None,
+                            note=f"utilisation {x['utilization']:.2f}, p95 {x['delay_p95_ms']:.0f} ms, "
+                                 f"loss {x['loss']:.1%}; seed 0"))
+    for c in ("gcc",) + RTLIB[1:]:
+        r = run_scenario("rfc8867-5.6", c)
+        f = r.media[0]
+        t0, t1 = 5.0, r.duration_s
+        ok = ~f.lost & (f.arrival_s >= t0)
+        share = f.size_bytes[ok].sum() * 8 / (t1 - t0) / 2e6
+        x = r.summary()
+        rows.append(Row(f"rfc8867-5.6 (vs TCP): {c} media share of the 2 Mbit/s link", share, "fraction",
+                        note=f"Jain {x['jain']:.2f}, p95 {x['delay_p95_ms']:.0f} ms; seed 0; not starved if the "
+                             f"share is well above the 100 kbit/s video floor (0.05)"))
+    return rows
+
+
+def speed_rows() -> list[Row]:
+    rows = []
+    for c in RTLIB:
+        events = call_2mbps(c).run().events
+        t = best_of(lambda: call_2mbps(c).run(), repeat=3)
+        rows.append(Row(f"100 s of a 2 Mbit/s video call with feedback ({c}): wall time", t, "s", bar=1.0,
+                        higher_is_better=False, note=f"{events:,} events, one core"))
+    return rows
+
+
+LAST: dict = {}
 
 
 def run() -> list[Row]:
-    rows: list[Row] = []
-    for name, fn in cases():
-        s = {c: fn(c).summary() for c in CONTROLLERS}
-        g = s["gcc"]
-        note = "trace: ../shared/data (GPLv3; two ship in data/traces/mahimahi), first 120 s" if name != "RFC 8867 5.1" else "100 s"
-        synthetic = name == "RFC 8867 5.1"
-        rows.append(Row(f"{name}: gcc utilisation", g["utilization"], "fraction", bar=0.85 if synthetic else None,
-                        note=f"{note}; capacity {g['capacity_kbps_mean']:.0f} kbit/s, loss {g['loss']:.1%}, "
-                             f"freeze {g['freeze_rate']:.1%}"))
-        rows.append(Row(f"{name}: gcc p95 queueing delay", g["delay_p95_ms"], "ms", bar=100 if synthetic else None,
-                        higher_is_better=False, note=f"p50 {g['delay_p50_ms']:.0f} ms"))
-        for c in CONTROLLERS[1:]:
-            rows.append(Row(f"{name}: {c} utilisation", s[c]["utilization"], "fraction",
-                            note=f"p95 {s[c]['delay_p95_ms']:.0f} ms, loss {s[c]['loss']:.1%}, "
-                                 f"freeze {s[c]['freeze_rate']:.1%}"))
-        dominated = [c for c in CONTROLLERS[1:]
-                     if g["utilization"] > s[c]["utilization"] and g["delay_p95_ms"] <= s[c]["delay_p95_ms"]]
-        r = fn("gcc", controller_args={"recovery_probe": True}).summary()
-        rows.append(Row(f"{name}: gcc with recovery probes (option) utilisation", r["utilization"], "fraction",
-                        note=f"p95 {r['delay_p95_ms']:.0f} ms (default gcc: {g['utilization']:.2f}, "
-                             f"p95 {g['delay_p95_ms']:.0f} ms)"))
-        rows.append(Row(f"{name}: gcc dominates aimd and aiortc-remb", float(len(dominated) == 2), "yes=1", bar=1.0,
-                        note="higher utilisation at lower or equal p95 than: " + (", ".join(dominated) or "neither")))
-        w = fn("gcc", controller_args={"window_ms": 150.0}).summary()
-        rows.append(Row(f"{name}: gcc with congestion window 150 ms (option) utilisation", w["utilization"],
-                        "fraction", note=f"p95 {w['delay_p95_ms']:.0f} ms (network queue alone "
-                                         f"{w['network_delay_p95_ms']:.0f} ms), freeze {w['freeze_rate']:.1%}"))
-        if name != "RFC 8867 5.1":
-            path = SHARED_TRACES / name
-            share = outage_share(load_mahimahi(path), TRACE_SECONDS)
-            rows.append(Row(f"{name}: outage share (no delivery within 100 ms)", share, "fraction",
-                            note="a packet sent then waits > 100 ms or is lost, whatever the controller"))
-        best, fastest = oracle_best_within_100ms(fn)
-        if best is None:
-            rows.append(Row(f"{name}: oracle (capacity known 100 ms late), best utilisation at p95 <= 100 ms",
-                            float("nan"), "fraction",
-                            note=f"no setting reaches p95 <= 100 ms; lowest p95 {fastest[1]['delay_p95_ms']:.0f} ms "
-                                 f"at utilisation {fastest[1]['utilization']:.2f} ({fastest[0]})"))
-        else:
-            kw, o = best
-            rows.append(Row(f"{name}: oracle (capacity known 100 ms late), best utilisation at p95 <= 100 ms",
-                            o["utilization"], "fraction",
-                            note=f"p95 {o['delay_p95_ms']:.0f} ms at margin {kw['margin']}, window "
-                                 f"{kw['window_s']} s: what a sender that knew the capacity could reach"))
-    # the draft alone, without WebRTC-style probing
-    d = run_scenario("rfc8867-5.1", "gcc", controller_args={"probing": False}).summary()
-    rows.append(Row("RFC 8867 5.1: gcc without probing (draft only) utilisation", d["utilization"], "fraction",
-                    note=f"p95 {d['delay_p95_ms']:.0f} ms"))
-    # several flows, and TCP
-    for sc, what in (("rfc8867-5.2", "two flows"), ("rfc8867-5.4", "three flows"), ("rfc8867-5.6", "vs TCP")):
-        for c in CONTROLLERS:
-            x = run_scenario(sc, c).summary()
-            rows.append(Row(f"{sc} ({what}): {c} Jain fairness", x["jain"], "index",
-                            note=f"utilisation {x['utilization']:.2f}, p95 {x['delay_p95_ms']:.0f} ms, "
-                                 f"loss {x['loss']:.1%}"))
-    # speed
-    events = call_2mbps().run().events
-    t = best_of(lambda: call_2mbps().run(), repeat=3)
-    rows.append(Row("100 s of a 2 Mbit/s video call with feedback: wall time", t, "s", bar=2.0,
-                    higher_is_better=False, note=f"{events:,} events, one core"))
-    return rows
+    results = measure()
+    LAST["results"] = results
+    return rows_for(results) + competing_rows() + speed_rows()
+
+
+if __name__ == "__main__":
+    rows = run()
+    for r in rows:
+        print(f"{r.name}: {r.value:.3g} {r.unit} {r.verdict} {r.note}")
+    print(markdown_table(LAST["results"]))
