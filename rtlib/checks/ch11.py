@@ -6,7 +6,10 @@ Each check says what is wrong and never the expected value.  An unanswered exerc
 - :func:`edge_sites`: exercise 11.1, three edge sites for a twelve-city conference,
   chosen among the candidate hubs; passes within 5 % of the best possible worst delay;
 - :func:`max_distance`: exercise 11.2, the farthest two people can be and still talk under
-  G.114's 150 ms at the speed-of-light floor.
+  G.114's 150 ms at the speed-of-light floor;
+- :data:`edge_design`: exercise 11.3 (design, staged hints), the fewest edge sites that put
+  every pair of a European call within 150 ms mouth to ear, judged with
+  :func:`rtlib.conf.edge.edge_call` against the least number of sites that can.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from rtlib.checks.core import Feedback, as_number, close_to, fail, ok
+from rtlib.checks.core import Feedback, StagedCheck, as_number, close_to, fail, ok
 
 # -- 11.1 three edge sites ------------------------------------------------------------------
 #: The conference of exercise 11.1 (everyone on fibre).
@@ -136,3 +139,123 @@ def max_distance(distance_km) -> Feedback:
         if math.isclose(value, wrong, rel_tol=0.01) and not math.isclose(value, expected, rel_tol=0.01):
             return fail("Not right yet.", hint)
     return close_to(value, expected, what="distance_km", rel=0.01)
+
+
+# -- 11.3 (design): the fewest edges for a transparent call ----------------------------------------
+#: The call of exercise 11.3: eight European cities, everyone on fibre.
+EU_CALL = ("London", "Paris", "Madrid", "Rome", "Berlin", "Warsaw", "Stockholm", "Moscow")
+EU_LIMIT_MS = 150.0  # G.114: essentially transparent, mouth to ear
+EU_MAX_SITES = 6
+
+
+def _site_names(sites) -> list[str] | Feedback:
+    from rtlib.conf.geodata import city
+
+    if sites is None:
+        return fail("Not answered yet: replace None with your list of sites and run the cell again.")
+    if isinstance(sites, str) or not isinstance(sites, (list, tuple)):
+        return fail(f"sites should be a list of city names, got {type(sites).__name__}.",
+                    'For example ["Tokyo", "Sydney"] (the form, not a suggestion).')
+    if not 1 <= len(sites) <= EU_MAX_SITES:
+        return fail(f"sites should name 1 to {EU_MAX_SITES} cities, got {len(sites)}.")
+    hubs, names = _hubs(), []
+    for s in sites:
+        if not isinstance(s, str):
+            return fail(f"Each site should be a city name (a string), got {type(s).__name__}.")
+        try:
+            name = city(s).name
+        except ValueError:
+            return fail(f"{s!r} is not a city of the table.", "Pick the sites from HUBS.")
+        if name not in hubs:
+            return fail(f"{name} is not one of the candidate sites.",
+                        "Edges can only go where the provider has a data centre: pick from HUBS.")
+        names.append(name)
+    if len(set(names)) != len(names):
+        return fail("A site appears twice: two servers in one city serve no one better than one.")
+    return names
+
+
+def simulate_edges(sites) -> dict:
+    """Exercise 11.3: the European call through edges at ``sites`` (city names among ``HUBS``).
+
+    Each participant joins its nearest site; the sites are joined by the backbone
+    (:func:`rtlib.conf.edge.edge_call`).  Returns the ``worst_ms`` mouth-to-ear delay of any
+    ordered pair and that ``worst_pair`` (talker, listener) with its ``worst_path``, the
+    ``share_within`` 150 ms of the ordered pairs, and ``served``: each site with the
+    participants it serves.  Used by the check and free for sweeps.
+    """
+    from rtlib.conf.edge import edge_call
+
+    names = _site_names(list(sites) if isinstance(sites, tuple) else sites)
+    if isinstance(names, Feedback):
+        raise ValueError(f"sites: {names.message}")
+    call = edge_call(EU_CALL, names)
+    worst = max(call.pairs, key=lambda p: p.mouth_to_ear_ms)
+    served = {s: [p for p, home in call.server_of.items() if home == s] for s in names}
+    return {"worst_ms": worst.mouth_to_ear_ms, "worst_pair": (worst.a, worst.b), "worst_path": worst.path,
+            "share_within": call.share_within(EU_LIMIT_MS), "served": served}
+
+
+@lru_cache(maxsize=8)
+def _some_k_meets(k: int) -> bool:
+    from itertools import combinations
+
+    from rtlib.conf.edge import edge_call
+
+    return any(edge_call(EU_CALL, list(c)).worst_ms <= EU_LIMIT_MS for c in combinations(_hubs(), k))
+
+
+def fewest_sites_below(k: int) -> int | None:
+    """The fewest sites (fewer than ``k``) with which every pair is within 150 ms, or None.
+
+    Tries every combination of the candidate sites, one site, then two, ...: exact.
+    """
+    for j in range(1, k):
+        if _some_k_meets(j):
+            return j
+    return None
+
+
+def _edge_design(sites) -> Feedback:
+    names = _site_names(sites)
+    if isinstance(names, Feedback):
+        return names
+    r = simulate_edges(names)
+    a, b = r["worst_pair"]
+    outcome = (f"{r['share_within']:.0%} of the ordered pairs hear each other within 150 ms; the worst, "
+               f"{a} heard in {b}, after {r['worst_ms']:.1f} ms (via {' → '.join(r['worst_path'][1:-1])})")
+    idle = [s for s, who in r["served"].items() if not who]
+    if r["worst_ms"] <= EU_LIMIT_MS:
+        fewer = fewest_sites_below(len(names))
+        if fewer is None:
+            return ok(f"Every pair within 150 ms with {len(names)} site(s), and no fewer can do it: {outcome}.")
+        if idle:
+            return fail(f"Every pair is within 150 ms ({outcome}), but {', '.join(idle)} serves nobody.",
+                        "A site that is nobody's nearest only costs money: what happens without it?",
+                        "Remove the idle site, then see whether the others can be moved so that one fewer still "
+                        "covers the worst pairs.")
+        return fail(f"Every pair is within 150 ms ({outcome}), but fewer sites can do it.",
+                    "Which of your sites could go if another one moved a little?",
+                    "With fewer sites some participants reach theirs over a longer public leg: place the remaining "
+                    "sites so that the pairs at the ends of the call, not the centre, keep their public legs short.")
+    if len(names) == 1:
+        return fail(f"Not every pair is within 150 ms: {outcome}.",
+                    "With one site every packet crosses the public Internet twice: how far do the ends of the "
+                    "call have to go?",
+                    "A second site lets the far ends leave the public Internet nearby and cross on the backbone, "
+                    "whose detour is smaller; put the sites near the worst pair's ends.")
+    return fail(f"Not every pair is within 150 ms: {outcome}.",
+                "Look at the worst pair's path: which of its legs is long, the public ones or the backbone?",
+                "Each participant joins its nearest site: a site close to the worst pair's ends shortens their public "
+                "legs, where the detour is largest; the backbone between sites is the cheaper way to cover distance.")
+
+
+edge_design = StagedCheck(_edge_design)
+edge_design.__doc__ = """Exercise 11.3 (design): a list of edge sites (among ``HUBS``) for the European call.
+
+The design is evaluated with :func:`simulate_edges` (:func:`rtlib.conf.edge.edge_call`: nearest
+edge, overlay-routed backbone, chapter 01's budget).  It passes when every ordered pair of the
+call hears the other within 150 ms mouth to ear and no smaller set of candidate sites can do
+that (the check tries them all).  The feedback shows the design's own outcome; hints come in
+stages (``hint=True``).
+"""
