@@ -306,3 +306,37 @@ The design is simulated (:func:`simulate_gcc_design`) and passes when its
 utilisation is at least 90 % and its p95 queueing delay at most 65 ms.  The feedback
 shows the design's own measured outcome; hints come in stages (``hint=True``).
 """
+
+
+def self_clocked_winner(prediction) -> Feedback:
+    """Exercise 8.5: for each shipped trace, which of gcc, selfclocked, scream reaches the highest
+    utilisation among those within the delay budget D (``"none"`` if none is).
+
+    ``prediction`` maps trace names (``rtlib.cc.experiments.MAHIMAHI_TRACES``) to a controller
+    name.  The check runs :func:`rtlib.cc.selfclocked_lab.self_clocked_comparison` on each trace
+    and says which predictions the runs contradict, not what the runs gave.
+    """
+    from rtlib.cc.experiments import MAHIMAHI_TRACES
+    from rtlib.cc.selfclocked_lab import SELF_CLOCKED, self_clocked_comparison, winner
+
+    missing = _unanswered(prediction)
+    if missing is not None:
+        return missing
+    if not isinstance(prediction, dict):
+        return fail("Write the prediction as a dict: {trace name: controller name}.")
+    choices = set(SELF_CLOCKED) | {"none"}
+    unknown = [k for k in prediction if k not in MAHIMAHI_TRACES]
+    if unknown:
+        return fail(f"Unknown trace(s) {unknown}.", f"Use the names in {list(MAHIMAHI_TRACES)}.")
+    absent = [k for k in MAHIMAHI_TRACES if k not in prediction]
+    if absent:
+        return fail(f"No prediction yet for {absent}.")
+    bad = {k: v for k, v in prediction.items() if v not in choices}
+    if bad:
+        return fail(f"Not a controller: {bad}.", f"Each value is one of {sorted(choices)}.")
+    wrong = [k for k in MAHIMAHI_TRACES if winner(self_clocked_comparison(k)) != prediction[k]]
+    if not wrong:
+        return ok("Both predictions match the runs.")
+    return fail(f"The runs contradict your prediction for {wrong}.",
+                "Run self_clocked_comparison(name) and compare each controller's delay_p95_ms with r['D_ms'] first, "
+                "then the utilisation of those within it.")

@@ -251,3 +251,36 @@ def test_tuning_check_is_fast():
     t0 = time.perf_counter()
     fresh({"beta": 0.9, "k_u": 0.01, "k_d": 0.001})
     assert time.perf_counter() - t0 <= 2.0
+
+
+def _measured_winners():
+    from rtlib.cc.experiments import MAHIMAHI_TRACES
+    from rtlib.cc.selfclocked_lab import self_clocked_comparison, winner
+
+    return {n: winner(self_clocked_comparison(n)) for n in MAHIMAHI_TRACES}
+
+
+def test_self_clocked_winner_right_prediction_passes():
+    assert ch08.self_clocked_winner(_measured_winners())
+
+
+def test_self_clocked_winner_wrong_prediction_names_the_trace():
+    right = _measured_winners()
+    name = next(iter(right))
+    other = next(c for c in ("gcc", "selfclocked", "scream", "none") if c != right[name])
+    fb = ch08.self_clocked_winner({**right, name: other})
+    assert not fb
+    assert_hint(fb, name)
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (None, "Not answered"),
+    (["gcc"], "dict"),
+    ({"nowhere.down": "gcc"}, "Unknown trace"),
+    ({"Verizon-LTE-short.down": "gcc"}, "No prediction yet"),
+    ({"Verizon-LTE-short.down": "gcc", "ATT-LTE-driving-2016.down": "tcp"}, "Not a controller"),
+])
+def test_self_clocked_winner_bad_input(answer, hint):
+    fb = ch08.self_clocked_winner(answer)
+    assert not fb
+    assert_hint(fb, hint)

@@ -1,0 +1,138 @@
+"""Chapter 08's section "When GCC is not enough: self-clocked senders": runs and figures.
+
+- :func:`self_clocked_comparison`: GCC, the self-clocked sender
+  (:mod:`rtlib.cc.selfclocked`) and SCReAM (:mod:`rtlib.cc.scream`) on one recorded trace,
+  with the lagged oracle's grid (:data:`rtlib.cc.yardstick.ORACLE_GRID`), the omniscient
+  floor and the delay budget ``D``;
+- :func:`self_clocked_figure`: three panels: the frontier with the three controllers,
+  video against audio p95, and the published points of Winstein et al. (NSDI 2013)
+  beside ours, both relative to the self-clocked sender of each study;
+- :data:`SPROUT_PUBLISHED`: those published points.
+
+Used in: notebooks/08_adaptive_bitrate.ipynb, notebooks/solutions/08_adaptive_bitrate_solutions.ipynb.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from rtlib.cc.experiments import CONTROLLER_COLORS, mahimahi_path
+from rtlib.cc.scenarios import run_trace
+from rtlib.cc.yardstick import ORACLE_GRID, delay_budget_ms, frontier, lowest_p95_ms, omniscient_floor_ms
+
+SELF_CLOCKED = ("gcc", "selfclocked", "scream")
+COLORS = {**CONTROLLER_COLORS, "selfclocked": "#E69F00", "scream": "#56B4E9"}
+
+#: Winstein, Sivaraman and Balakrishnan, "Stochastic Forecasts Achieve High Throughput and
+#: Low Delay over Cellular Networks", USENIX NSDI 2013, abstract: averaged over their
+#: Verizon/AT&T/T-Mobile LTE and 3G traces, Sprout achieved 2.2x Skype's bit rate with 7.9x
+#: less self-inflicted delay, 4.4x Hangout's with 7.2x less, 1.9x Facetime's with 8.7x less.
+#: As (throughput relative to Sprout, self-inflicted delay relative to Sprout).
+SPROUT_PUBLISHED = {
+    "Sprout": (1.0, 1.0),
+    "Skype": (1 / 2.2, 7.9),
+    "Hangouts": (1 / 4.4, 7.2),
+    "FaceTime": (1 / 1.9, 8.7),
+}
+
+
+@lru_cache(maxsize=4)
+def self_clocked_comparison(name: str = "ATT-LTE-driving-2016.down", duration_s: float = 60.0,
+                            seed: int = 0) -> dict:
+    """The three controllers and the oracle grid on the first ``duration_s`` of a shipped trace."""
+    from rtlib.net.traces import load_mahimahi
+
+    path = mahimahi_path(name)
+    if not 5 <= duration_s <= 300:
+        raise ValueError(f"duration_s must be in [5, 300] s, got {duration_s!r}")
+    runs = {c: run_trace(path, c, duration_s=duration_s, seed=seed).summary() for c in SELF_CLOCKED}
+    oracle = []
+    for kw in ORACLE_GRID:
+        s = run_trace(path, "oracle", duration_s=duration_s, seed=seed, controller_args=dict(kw)).summary()
+        oracle.append((kw["margin"], kw["window_s"], s["utilization"], s["delay_p95_ms"]))
+    pts = [(d, u) for _, _, u, d in oracle]
+    d0 = lowest_p95_ms(pts)
+    D = delay_budget_ms(d0)
+    return {"name": name, "duration_s": duration_s, "controllers": runs, "oracle": oracle,
+            "floor_ms": omniscient_floor_ms(load_mahimahi(path), duration_s), "d0_ms": d0, "D_ms": D,
+            "F_D": frontier(pts)(D)}
+
+
+def winner(r: dict) -> str:
+    """The controller with the highest utilisation among those with p95 <= D, or ``"none"``."""
+    ok = [c for c in SELF_CLOCKED if r["controllers"][c]["delay_p95_ms"] <= r["D_ms"]]
+    return max(ok, key=lambda c: r["controllers"][c]["utilization"]) if ok else "none"
+
+
+def relative_points(r: dict) -> dict:
+    """Each controller relative to the self-clocked sender: (goodput ratio, p95 delay ratio).
+
+    The delay is our per-packet p95, not Sprout's: the omniscient floor is a p95 over
+    *time*, and a sender that goes quiet in outages can have a per-packet p95 below it,
+    so ``p95 - floor`` can be negative and its ratios are meaningless."""
+    ref = r["controllers"]["selfclocked"]
+    out = {}
+    for c in SELF_CLOCKED:
+        s = r["controllers"][c]
+        out[c] = (s["goodput_kbps_mean"] / ref["goodput_kbps_mean"], s["delay_p95_ms"] / ref["delay_p95_ms"])
+    return out
+
+
+def self_clocked_figure(r: dict | None = None):
+    """Frontier with the three controllers | video vs audio p95 | published and our relative points."""
+    from rtlib.viz import label_axes, new_figure
+
+    r = r or self_clocked_comparison()
+    fig, (a1, a2, a3) = new_figure(1, 3, figsize=(15.5, 4.6))
+    # 1. the oracle's frontier and the three controllers
+    pts = sorted((d, u) for _, _, u, d in r["oracle"])
+    d_sorted = np.array([p[0] for p in pts])
+    best = np.maximum.accumulate(np.array([p[1] for p in pts]))
+    a1.step(d_sorted, best * 100, where="post", color=COLORS["oracle"], lw=1.8, label="oracle frontier F(d)")
+    a1.plot([p[0] for p in pts], [p[1] * 100 for p in pts], "o", color=COLORS["oracle"], ms=4,
+            label="oracle settings (margin x window)")
+    for c in SELF_CLOCKED:
+        s = r["controllers"][c]
+        a1.plot(s["delay_p95_ms"], s["utilization"] * 100, "s", ms=9, color=COLORS[c], label=c)
+    a1.axvline(r["D_ms"], color="#444444", ls="--", lw=1, label=f"budget D = {r['D_ms']:.0f} ms")
+    a1.axvline(r["floor_ms"], color="#999999", ls=":", lw=1, label=f"omniscient floor {r['floor_ms']:.0f} ms")
+    xmax = max(float(d_sorted.max()), *(r["controllers"][c]["delay_p95_ms"] for c in SELF_CLOCKED)) * 1.1
+    a1.set_xlim(0, xmax)
+    a1.set_ylim(0, 105)
+    a1.legend(loc="lower right", fontsize=7)
+    label_axes(a1, "p95 queueing delay [ms]", "utilisation [%]",
+               title=f"{r['name'].rsplit('.', 1)[0]}, first {r['duration_s']:.0f} s")
+    # 2. video against audio
+    x = np.arange(len(SELF_CLOCKED))
+    v = [r["controllers"][c]["video_delay_p95_ms"] for c in SELF_CLOCKED]
+    a = [r["controllers"][c]["audio_delay_p95_ms"] for c in SELF_CLOCKED]
+    a2.bar(x - 0.2, v, 0.4, color=[COLORS[c] for c in SELF_CLOCKED], label="video")
+    a2.bar(x + 0.2, a, 0.4, color=[COLORS[c] for c in SELF_CLOCKED], alpha=0.45, hatch="//", label="audio")
+    a2.axhline(r["floor_ms"], color="#999999", ls=":", lw=1, label="omniscient floor")
+    a2.set_xticks(x, SELF_CLOCKED)
+    a2.legend(loc="upper right", fontsize=8)
+    label_axes(a2, "controller", "p95 queueing delay [ms]", unitless=("x",), title="Video and audio apart (audio never stops)")
+    # 3. relative points, published and ours
+    for n, (tp, dl) in SPROUT_PUBLISHED.items():
+        a3.plot(dl, tp, "D", ms=8, color="#777777" if n != "Sprout" else "#000000")
+        a3.annotate(n, (dl, tp), textcoords="offset points", xytext=(6, 4), fontsize=8, color="#555555")
+    for c, (tp, dl) in relative_points(r).items():
+        a3.plot(dl, tp, "s", ms=9, color=COLORS[c], label=f"{c} (this trace, / selfclocked)")
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    a3.set_xscale("log")
+    a3.set_yscale("log")
+    a3.set_xlim(0.3, 20)
+    a3.set_ylim(0.15, 3)
+    for axis, ticks in ((a3.xaxis, (0.5, 1, 2, 5, 10)), (a3.yaxis, (0.25, 0.5, 1, 2))):
+        axis.set_major_locator(FixedLocator(ticks))
+        axis.set_minor_locator(NullLocator())
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    a3.legend(loc="upper right", fontsize=7)
+    label_axes(a3, "delay relative to the self-clocked sender [x]", "throughput relative [x]",
+               title="Grey: NSDI 2013 means vs Sprout; squares: ours vs selfclocked")
+    for ax in (a1, a2, a3):
+        ax.title.set_fontsize(10)
+    return fig
