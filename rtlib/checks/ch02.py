@@ -12,7 +12,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from rtlib.checks.core import Feedback, StagedCheck, as_number, close_to, fail, is_generic, ok, rough_factor
+from rtlib.checks.core import (Feedback, StagedCheck, as_number, close_to, design_settings, fail, is_generic, ok,
+                               out_of_range, rough_factor)
 
 MECHANISMS = ("acks", "retries", "dedupe", "in_order")
 
@@ -244,28 +245,16 @@ def simulate_retries(ack_timeout_s: float = 1.0, backoff: float = 2.0, max_backo
 
 
 def _retry_values(design):
-    if design is None:
-        return fail("Not answered yet: replace None with your design and run the cell again.")
-    if not isinstance(design, dict):
-        return fail(f"The design should be a dict like {{'ack_timeout_s': ..., 'backoff': ..., "
-                    f"'max_backoff_s': ...}}, got {type(design).__name__}.")
-    unknown = sorted(set(design) - set(RETRY_RANGES))
-    if unknown:
-        return fail(f"Unknown setting(s) {unknown}: the design has three, 'ack_timeout_s', 'backoff' and "
-                    f"'max_backoff_s'.")
-    missing = [k for k in RETRY_RANGES if k not in design]
-    if missing:
-        return fail(f"The design misses {missing}: give all three.")
-    values = {}
+    values = design_settings(design, tuple(RETRY_RANGES))
+    if isinstance(values, Feedback):
+        return values
     for name, (lo, hi) in RETRY_RANGES.items():
-        v = as_number(design[name], name)
-        if isinstance(v, Feedback):
-            return v
+        v = values[name]
         if name.endswith("_s") and 50 <= v <= 60_000:
             return fail(f"{name} looks like milliseconds: it is asked in seconds.")
-        if not lo <= v <= hi:
-            return fail(f"{name} should be between {lo:g} and {hi:g}.")
-        values[name] = v
+        bad = out_of_range(name, v, lo, hi)
+        if bad is not None:
+            return bad
     return values
 
 

@@ -11,7 +11,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from rtlib.checks.core import Feedback, StagedCheck, as_number, close_to, fail, is_generic, ok
+from rtlib.checks.core import (Feedback, StagedCheck, as_number, close_to, design_settings, fail, is_generic, ok,
+                               out_of_range)
 from rtlib.net.loss import gilbert_params
 from rtlib.net.transport import in_order_delivery as _in_order_reference
 
@@ -239,32 +240,18 @@ def _best_rate_mbps() -> float:
 
 
 def _link_values(design):
-    if design is None:
-        return fail("Not answered yet: replace None with your design and run the cell again.")
-    if not isinstance(design, dict):
-        return fail(f"The design should be a dict like {{'send_mbps': ..., 'buffer_ms': ...}}, "
-                    f"got {type(design).__name__}.")
-    unknown = sorted(set(design) - {"send_mbps", "buffer_ms"})
-    if unknown:
-        return fail(f"Unknown setting(s) {unknown}: the design has two, 'send_mbps' and 'buffer_ms'.")
-    if "send_mbps" not in design or "buffer_ms" not in design:
-        return fail("The design needs both 'send_mbps' and 'buffer_ms'.")
-    rate = as_number(design["send_mbps"], "send_mbps")
-    if isinstance(rate, Feedback):
-        return rate
-    buf = as_number(design["buffer_ms"], "buffer_ms")
-    if isinstance(buf, Feedback):
-        return buf
+    values = design_settings(design, ("send_mbps", "buffer_ms"))
+    if isinstance(values, Feedback):
+        return values
+    rate, buf = values["send_mbps"], values["buffer_ms"]
     if 200 <= rate <= 6000:
         return fail("send_mbps looks like kbit/s: it is asked in Mbit/s.")
     if 0 < buf < 2.0:
         return fail("buffer_ms looks like seconds: it is asked in milliseconds.")
-    lo, hi = LINK_RATE_RANGE
-    if not lo <= rate <= hi:
-        return fail(f"send_mbps should be between {lo:g} and {hi:g} Mbit/s.")
-    lo, hi = LINK_BUFFER_RANGE
-    if not lo <= buf <= hi:
-        return fail(f"buffer_ms should be between {lo:g} and {hi:g} ms.")
+    for bad in (out_of_range("send_mbps", rate, *LINK_RATE_RANGE, "Mbit/s"),
+                out_of_range("buffer_ms", buf, *LINK_BUFFER_RANGE, "ms")):
+        if bad is not None:
+            return bad
     return rate, buf
 
 

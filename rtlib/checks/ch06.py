@@ -7,7 +7,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from rtlib.checks.core import Feedback, StagedCheck, as_number, close_to, fail, is_generic, ok, rough_factor
+from rtlib.checks.core import (Feedback, StagedCheck, as_number, close_to, design_settings, fail, is_generic, ok,
+                               out_of_range, rough_factor)
 
 _ALL = np.arange(-32768, 32768, dtype=np.int32).astype(np.int16)
 
@@ -290,27 +291,15 @@ def _least_voice_delay_ms() -> float:
 
 
 def _voice_values(design):
-    if design is None:
-        return fail("Not answered yet: replace None with your design and run the cell again.")
-    if not isinstance(design, dict):
-        return fail(f"The design should be a dict like {{'bitrate_kbps': ..., 'frame_ms': ...}}, "
-                    f"got {type(design).__name__}.")
-    unknown = sorted(set(design) - {"bitrate_kbps", "frame_ms"})
-    if unknown:
-        return fail(f"Unknown setting(s) {unknown}: the design has two, 'bitrate_kbps' and 'frame_ms'.")
-    if "bitrate_kbps" not in design or "frame_ms" not in design:
-        return fail("The design needs both 'bitrate_kbps' and 'frame_ms'.")
-    b = as_number(design["bitrate_kbps"], "bitrate_kbps")
-    if isinstance(b, Feedback):
-        return b
-    f = as_number(design["frame_ms"], "frame_ms")
-    if isinstance(f, Feedback):
-        return f
+    values = design_settings(design, ("bitrate_kbps", "frame_ms"))
+    if isinstance(values, Feedback):
+        return values
+    b, f = values["bitrate_kbps"], values["frame_ms"]
     if 6000 <= b <= 64000:
         return fail("bitrate_kbps looks like bit/s: it is asked in kbit/s.")
-    lo, hi = VOICE_BITRATE_RANGE_KBPS
-    if not lo <= b <= hi:
-        return fail(f"bitrate_kbps should be between {lo:g} and {hi:g} kbit/s.")
+    bad = out_of_range("bitrate_kbps", b, *VOICE_BITRATE_RANGE_KBPS, "kbit/s")
+    if bad is not None:
+        return bad
     if f in (0.01, 0.02, 0.04, 0.06):
         return fail("frame_ms looks like seconds: it is asked in milliseconds.")
     if f not in VOICE_FRAMES_MS:

@@ -141,7 +141,7 @@ class StagedCheck:
     a notebook keeps it across re-runs of the cell; :meth:`reset` starts over.  Hints
     come from the wrapped check and, like every check's text, never hold the answer.
 
-    Used in: the design tasks of notebooks 02, 04, 07 and 08.
+    Used in: the design tasks of notebooks 01, 02, 04, 05, 06, 07, 08, 09, 10 and 11.
     """
 
     def __init__(self, check, stages: int = 2):

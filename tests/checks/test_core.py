@@ -107,3 +107,50 @@ def test_staged_hints_work_on_dict_designs_and_reject_bad_arguments():
     with pytest.raises(ValueError, match="stages must be an integer"):
         StagedCheck(check, stages=0)
     assert isinstance(s({"a": 9}), Feedback)
+
+
+# -- design_settings / out_of_range: the form of a design task's answer --------------------------
+from rtlib.checks import StagedCheck as ExportedStagedCheck  # noqa: E402
+from rtlib.checks.core import design_settings, out_of_range  # noqa: E402
+
+NAMES = ("rate_kbps", "buffer_ms", "mode")
+
+
+@pytest.mark.parametrize("design, words", [
+    (None, "Not answered yet: replace None with your design"),
+    ((1, 2, 3), "should be a dict like {'rate_kbps': ..., 'buffer_ms': ..., 'mode': ...}, got tuple"),
+    ({"rate_kbps": 1, "buffer_ms": 2, "mode": "a", "fec": 1}, "Unknown setting(s) ['fec']: the design has three"),
+    ({"rate_kbps": 1}, "needs all three, 'rate_kbps', 'buffer_ms' and 'mode'; it misses ['buffer_ms', 'mode']"),
+    ({"rate_kbps": "1", "buffer_ms": 2, "mode": "a"}, "rate_kbps should be a single number, got a string"),
+    ({"rate_kbps": 1, "buffer_ms": None, "mode": "a"}, "Not answered yet"),
+    ({"rate_kbps": 1, "buffer_ms": [1, 2], "mode": "a"}, "buffer_ms should be a single number, got a list of 2"),
+])
+def test_design_settings_says_what_is_wrong_with_the_form(design, words):
+    fb = design_settings(design, NAMES, numbers=("rate_kbps", "buffer_ms"))
+    assert isinstance(fb, Feedback) and not fb and words in repr(fb)
+
+
+def test_design_settings_returns_numbers_as_floats_and_the_rest_as_given():
+    v = design_settings({"mode": "x", "buffer_ms": np.int64(40), "rate_kbps": 1}, NAMES,
+                        numbers=("rate_kbps", "buffer_ms"))
+    assert v == {"rate_kbps": 1.0, "buffer_ms": 40.0, "mode": "x"} and isinstance(v["buffer_ms"], float)
+    # two settings: "needs both"; an optional one may be left out; a note is added to "misses"
+    fb = design_settings({"a": 1}, ("a", "b"), note="b=None for none")
+    assert "needs both 'a' and 'b'; it misses ['b'] (b=None for none)." in repr(fb)
+    assert design_settings({"a": 1}, ("a", "b"), optional=("b",)) == {"a": 1.0}
+
+
+def test_out_of_range_names_the_setting_and_the_range():
+    assert out_of_range("buffer_ms", 50, 0, 200, "ms") is None
+    fb = out_of_range("buffer_ms", 500, 0, 200, "ms")
+    assert not fb and fb.message == "buffer_ms should be between 0 and 200 ms, got 500."
+    assert out_of_range("x", -1, 0, 1) is not None and out_of_range("x", 1, 0, 1) is None
+
+
+def test_the_package_exports_staged_check():
+    assert ExportedStagedCheck is StagedCheck
+    from rtlib.checks import ch01, ch02, ch04, ch05, ch06, ch09, ch10, ch11
+
+    for check in (ch01.call_and_chat_design, ch02.retry_design, ch04.link_design, ch05.rtcp_design,
+                  ch06.voice_design, ch09.canceller_design, ch10.conference_design, ch11.edge_design):
+        assert isinstance(check, ExportedStagedCheck) and "design" in check.__doc__
