@@ -28,9 +28,16 @@ experimental, from the RMCAT working group).  Like TCP it keeps a congestion win
   ramp-up speed limit and an RTP-queue term, here the frame-by-frame encoder and the
   sender's frame skipping do that job).
 
-Left out: the competing-flows mode that raises ``qdelay_target`` against loss-based
-TCP (section 4.1.2.4), ECN, and the packet-pacing details; the controller is what
-the course compares with GCC and the Sprout-style sender.
+- competing flows (RFC 8298 section 4.1.2.4): the queueing delay normalised by
+  ``QDELAY_TARGET_LO`` is kept over the last 200 reports; when losses come often or the
+  delay is steady (variance under 0.2), someone else holds the queue, and
+  ``qdelay_target`` rises to ``(average of the last 50 + standard deviation) x
+  QDELAY_TARGET_LO`` (x 1.5 with losses), at most ``QDELAY_TARGET_HI`` = 0.4 s; otherwise
+  it falls back towards ``QDELAY_TARGET_LO``.  Without this a loss-based TCP flow in the
+  same tail-drop queue starves the media (``competing_flows=False`` turns it off).
+
+Left out: ECN and the packet-pacing details; the controller is what the course
+compares with GCC and the Sprout-style sender.
 
 Used in: notebooks/08_adaptive_bitrate.ipynb (section "When GCC is not enough:
 self-clocked senders"), benchmarks/bench_cc.py, ``python -m rtlib abr --controller scream``.
@@ -41,10 +48,13 @@ from __future__ import annotations
 import math
 from collections import deque
 
+import numpy as np
+
 from rtlib.cc.base import PacketResult, RateController
 
 #: RFC 8298 section 4.1.1.1 constants.
 QDELAY_TARGET_LO_S = 0.1
+QDELAY_TARGET_HI_S = 0.4
 GAIN = 1.0
 BETA_LOSS = 0.8
 MSS_BYTES = 1000
@@ -66,7 +76,7 @@ class ScreamController(RateController):
 
     def __init__(self, start_rate_bps: float = 300e3, min_rate_bps: float = 50e3, max_rate_bps: float = 10e6,
                  *, qdelay_target_s: float = QDELAY_TARGET_LO_S, gain: float = GAIN, beta_loss: float = BETA_LOSS,
-                 base_history_s: float = 600.0):
+                 base_history_s: float = 600.0, competing_flows: bool = True):
         super().__init__(start_rate_bps, min_rate_bps, max_rate_bps)
         if not 0.005 <= qdelay_target_s <= 1:
             raise ValueError(f"qdelay_target_s must be in [0.005, 1] s, got {qdelay_target_s!r}")
@@ -78,6 +88,10 @@ class ScreamController(RateController):
             raise ValueError(f"base_history_s must be in [{BASE_BUCKET_S:g}, 3600] s, got {base_history_s!r}")
         self.qdelay_target_s, self.gain, self.beta_loss = float(qdelay_target_s), float(gain), float(beta_loss)
         self.base_history_s = float(base_history_s)
+        self.qdelay_target_lo_s = self.qdelay_target_s
+        self.competing_flows = bool(competing_flows)
+        self._qnorm: deque = deque(maxlen=200)
+        self.loss_event_rate = 0.0
         self.cwnd_bytes = max(self.target_rate_bps / 8 * 0.1, MIN_CWND_BYTES)
         self.srtt_s = 0.1
         self.qdelay_s = 0.0
@@ -127,6 +141,25 @@ class ScreamController(RateController):
         alpha = min(1.0, max(0.0, (qdelay_avg_s - half) / half))
         return alpha / 2
 
+    def adjust_qdelay_target(self, qdelay_s: float, lost: bool) -> float:
+        """RFC 8298 section 4.1.2.4: raise ``qdelay_target`` when a competing flow holds the queue."""
+        lo = self.qdelay_target_lo_s
+        self._qnorm.append(qdelay_s / lo)
+        self.loss_event_rate += 0.05 * ((1.0 if lost else 0.0) - self.loss_event_rate)
+        hist = np.fromiter(self._qnorm, float)
+        var = float(hist.var())
+        new = (float(hist[-50:].mean()) + math.sqrt(var)) * lo
+        if self.loss_event_rate > 0.002:
+            target = 1.5 * new
+        elif var < 0.2:
+            target = new
+        elif new < lo:
+            target = max(self.qdelay_target_s * 0.5, new)
+        else:
+            target = self.qdelay_target_s * 0.9
+        self.qdelay_target_s = min(QDELAY_TARGET_HI_S, max(lo, target))
+        return self.qdelay_target_s
+
     # -- the interface ----------------------------------------------------------------------
     def on_packet_results(self, now_s: float, results: list[PacketResult], rtt_s: float | None = None) -> float:
         if rtt_s is not None and rtt_s > 0:
@@ -148,6 +181,8 @@ class ScreamController(RateController):
         if newest is not None:
             self.qdelay_s = max(newest[1] - self.base_delay_s(), 0.0)
             self.qdelay_avg_s += QDELAY_AVG_G * (self.qdelay_s - self.qdelay_avg_s)
+            if self.competing_flows:
+                self.adjust_qdelay_target(self.qdelay_s, lost)
         backoff = self.delay_backoff(self.qdelay_avg_s)
         if lost and now_s - self._last_loss_s >= self.srtt_s:
             self._last_loss_s = self._last_congestion_s = now_s

@@ -17,7 +17,8 @@ already carry, so nothing new goes on the wire):
   which nothing arrived while the sender had data in flight counts as zero (an outage
   pulls the estimate down at once);
 - :class:`SelfClockedController`: congestion window = estimate x (smallest RTT seen +
-  time between feedback reports + ``target_delay_s``), at least ``min_window_bytes``; the sender keeps its bytes in
+  time between feedback reports + ``target_delay_s``) + ``share_bytes`` (two packets:
+  what makes several such flows converge to equal shares), at least ``min_window_bytes``; the sender keeps its bytes in
   flight under it (the *self-clocking*: new data goes out only as old data is
   reported delivered).  Since the window holds ``target_delay_s`` more than the path
   needs, an empty queue lets the sender send faster than the estimate, which is how
@@ -106,12 +107,15 @@ class SelfClockedController(RateController):
 
     def __init__(self, start_rate_bps: float = 300e3, min_rate_bps: float = 50e3, max_rate_bps: float = 10e6,
                  *, target_delay_s: float = 0.05, tick_s: float = 0.02, alpha: float = 0.125,
-                 min_window_bytes: float = 2 * 1252):
+                 min_window_bytes: float = 2 * 1252, share_bytes: float = 2 * 1252):
         super().__init__(start_rate_bps, min_rate_bps, max_rate_bps)
         if not 0.005 <= target_delay_s <= 1:
             raise ValueError(f"target_delay_s must be in [0.005, 1] s, got {target_delay_s!r}")
         if not 0 < min_window_bytes <= 1e6:
             raise ValueError(f"min_window_bytes must be in (0, 1e6] bytes, got {min_window_bytes!r}")
+        if not 0 <= share_bytes <= 1e6:
+            raise ValueError(f"share_bytes must be in [0, 1e6] bytes, got {share_bytes!r}")
+        self.share_bytes = float(share_bytes)
         self.target_delay_s = float(target_delay_s)
         self.min_window_bytes = float(min_window_bytes)
         self.estimator = ArrivalRateEstimator(tick_s, alpha)
@@ -121,12 +125,17 @@ class SelfClockedController(RateController):
         self.window_bytes = max(self.target_rate_bps / 8 * (0.1 + self.target_delay_s), self.min_window_bytes)
 
     def window_for(self, rate_bps: float, rtt_min_s: float, report_interval_s: float = 0.0) -> float:
-        """The window for a delivered rate: ``rate x (rtt_min + report_interval + target_delay)``, floored.
+        """The window for a delivered rate: ``rate x (rtt_min + report_interval + target_delay) + share``, floored.
 
         A packet stays in flight for the base round trip plus the wait for the next
         feedback report, so that much is the window with an empty queue; what is
-        left, ``target_delay_s`` worth, may queue."""
-        return max(rate_bps / 8 * (rtt_min_s + report_interval_s + self.target_delay_s), self.min_window_bytes)
+        left, ``target_delay_s`` worth, may queue.  The constant ``share_bytes`` makes
+        flows sharing a queue converge to equal rates: with a queueing delay ``Q`` a
+        flow holds ``rate x (base + Q)`` in flight, so ``rate x (Q - target) = share``
+        for every flow, the same rate for all (without it, any split of the link is an
+        equilibrium; TCP Vegas's ``alpha`` packets in the queue play the same role)."""
+        return max(rate_bps / 8 * (rtt_min_s + report_interval_s + self.target_delay_s) + self.share_bytes,
+                   self.min_window_bytes)
 
     def on_packet_results(self, now_s: float, results: list[PacketResult], rtt_s: float | None = None) -> float:
         if rtt_s is not None and rtt_s > 0:

@@ -38,3 +38,24 @@ def test_queue_delay_is_measured_against_the_base_delay():
 def test_rejects_bad_parameters(kw):
     with pytest.raises(ValueError, match=next(iter(kw))):
         ScreamController(**kw)
+
+
+def test_competing_flows_raise_the_target_by_hand():
+    c = ScreamController()
+    for _ in range(60):
+        got = c.adjust_qdelay_target(0.15, lost=False)
+    # a steady 150 ms queue: variance 0, average 1.5 x QDELAY_TARGET_LO -> target 0.15 s
+    assert got == pytest.approx(0.15)
+    c2 = ScreamController()
+    c2.loss_event_rate = 0.5  # frequent losses: 1.5 x that, 0.225 s
+    assert c2.adjust_qdelay_target(0.15, lost=True) == pytest.approx(0.225)
+    # never above QDELAY_TARGET_HI (0.4 s), never below QDELAY_TARGET_LO (0.1 s)
+    assert ScreamController().adjust_qdelay_target(2.0, lost=False) == pytest.approx(0.4)
+    assert ScreamController().adjust_qdelay_target(0.0, lost=False) == pytest.approx(0.1)
+
+
+def test_competing_flows_off_keeps_the_target():
+    c = ScreamController(competing_flows=False)
+    c.on_packet_results(0.2, [PacketResult(0, 0.0, 1000, 0.05)], rtt_s=0.1)
+    c.on_packet_results(0.5, [PacketResult(1, 0.3, 1000, 0.5)], rtt_s=0.1)
+    assert c.qdelay_target_s == pytest.approx(0.1)

@@ -37,10 +37,23 @@ def test_estimator_rejects_bad_parameters(kw):
 
 
 def test_window_by_hand():
-    c = SelfClockedController(target_delay_s=0.05)
+    c = SelfClockedController(target_delay_s=0.05, share_bytes=0)
     # 1 Mbit/s = 125000 B/s over 100 ms RTT + 50 ms between reports + 50 ms target = 25000 B
     assert c.window_for(1e6, 0.1, 0.05) == pytest.approx(25000)
     assert c.window_for(1e3, 0.1, 0.05) == pytest.approx(2 * 1252)  # the floor
+    # the fairness term adds a constant: 25000 + 2 x 1252
+    assert SelfClockedController(target_delay_s=0.05).window_for(1e6, 0.1, 0.05) == pytest.approx(27504)
+
+
+def test_share_term_makes_two_flows_converge():
+    # two flows on one queue, one starting at 4x the other's rate: with the share term the
+    # equilibrium is equal rates (Jain's index near 1); checked by simulation on RFC 8867 5.4
+    from rtlib.cc.scenarios import run_scenario
+
+    fair = run_scenario("rfc8867-5.4", "selfclocked", duration_s=80).summary(warmup_s=50)["jain"]
+    unfair = run_scenario("rfc8867-5.4", "selfclocked", duration_s=80,
+                          controller_args={"share_bytes": 0}).summary(warmup_s=50)["jain"]
+    assert fair > 0.9 > unfair
 
 
 def test_window_follows_reported_arrivals():
@@ -55,12 +68,13 @@ def test_window_follows_reported_arrivals():
             seq += 1
         c.on_packet_results(t_report + k * 0.05, res, rtt_s=0.1)
     assert c.estimator.rate_bps == pytest.approx(500 * 5 * 8 / 0.05, rel=0.02)  # 400 kbit/s delivered
-    assert c.congestion_window_bytes(0.0) == pytest.approx(400e3 / 8 * (0.1 + 0.05 + 0.05), rel=0.03)
+    assert c.congestion_window_bytes(0.0) == pytest.approx(400e3 / 8 * (0.1 + 0.05 + 0.05) + 2 * 1252, rel=0.03)
 
 
-def test_rejects_bad_target_delay():
-    with pytest.raises(ValueError, match="target_delay_s"):
-        SelfClockedController(target_delay_s=0.0)
+@pytest.mark.parametrize("kw", [{"target_delay_s": 0.0}, {"min_window_bytes": 0}, {"share_bytes": -1}])
+def test_rejects_bad_parameters(kw):
+    with pytest.raises(ValueError, match=next(iter(kw))):
+        SelfClockedController(**kw)
 
 
 def test_registered_controllers():
