@@ -48,12 +48,13 @@ def register(sub) -> None:
                     "submitted notebooks without Docker: what `make labs` and `make grade` do.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    p.add_argument("--json", action="store_true", help="print one JSON object (also accepted after ACTION)")
     lsub = p.add_subparsers(dest="labs_command", metavar="ACTION")
     lsub.required = True
 
     ls = lsub.add_parser("list", help="print the names of the labs",
                          description="Print the names of the labs, one a line (--json: one object).")
-    ls.add_argument("--json", action="store_true", help="print one JSON object")
+    ls.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
     ls.set_defaults(func=run_list)
 
     b = lsub.add_parser("build", help="student versions and autograder zips (otter assign)",
@@ -64,7 +65,7 @@ def register(sub) -> None:
     b.add_argument("--out", type=Path, default=None, help="output folder (default: build/labs)")
     b.add_argument("--no-run-tests", action="store_true",
                    help="skip otter's check that each lab's solution passes its own tests (faster)")
-    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
     b.set_defaults(func=run_build)
 
     g = lsub.add_parser("grade", help="grade a folder of submitted notebooks; writes grades.csv and feedback/",
@@ -86,7 +87,8 @@ def register(sub) -> None:
     g.add_argument("--hide-hidden", action="store_true",
                    help="keep the hidden tests' code and errors out of grades.csv and the feedback files")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
-    g.add_argument("--json", action="store_true", help="print one JSON object (the grades)")
+    g.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                   help="print one JSON object (the grades)")
     g.set_defaults(func=run_grade)
 
 

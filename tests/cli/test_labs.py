@@ -63,3 +63,9 @@ def test_build_then_grade_the_shipped_solution_gets_full_marks(capsys, tmp_path)
     rows = list(csv.DictReader((out / "grades.csv").open()))
     assert sorted(r["student"] for r in rows) == ["alice", "bob"]
     assert (out / "feedback" / "alice.txt").is_file()
+
+
+def test_json_before_or_after_the_action(capsys):
+    for args in (["labs", "--json", "list"], ["labs", "list", "--json"]):
+        assert main(args) == 0
+        assert json.loads(capsys.readouterr().out) == {"labs": list_labs()}
