@@ -252,12 +252,13 @@ def _interval_s(we_sent: bool, fraction: float, reduced_minimum: bool) -> float:
 
 
 def _report_times(td_s: float, rng) -> np.ndarray:
-    """One member's report times: RFC 3550 6.3.5/6.3.6 timer with reconsideration, A.7's randomisation.
+    """One member's report times: RFC 3550 6.3.6's timer with reconsideration, 6.3.1's randomisation (A.7).
 
     Each draw is Td × (u + 0.5) / (e − 3/2); when the timer expires at tn, a fresh
     interval T is drawn and the report goes out only if tp + T <= tn (else the timer
-    is set to tp + T).  The first report waits an initial interval (Tmin halved, 6.3.2);
-    here Td already exceeds that, so the first draw is one of Td.
+    is set to tp + T).  RFC 3550 6.3.2 halves Tmin for the first report; this starts with a
+    full interval instead, which only moves reports in the first minute, which the
+    measurement (:func:`simulate_rtcp`) leaves out.
     """
     comp = math.e - 1.5
     out, tp = [], 0.0
