@@ -6,6 +6,7 @@
     rtlib im-admin --db chat.sqlite add-member general carol
     rtlib im-admin --db chat.sqlite revoke alice [--token TOKEN]   # closes the sessions on it
     rtlib im-admin --db chat.sqlite list
+    rtlib im-admin --store postgresql://im@127.0.0.1:PORT/postgres list   # a cluster's store
 
 Tokens are shown once and stored only as SHA-256 hashes.  It is safe to run while
 the server runs (SQLite WAL lets one writer and many readers share the file), but
@@ -21,7 +22,8 @@ def register(sub) -> None:
     import argparse
 
     p = sub.add_parser("im-admin", help="create IM users, tokens and conversations in a server database")
-    p.add_argument("--db", required=True, help="SQLite database file (created if missing)")
+    p.add_argument("--db", "--store", dest="db", required=True,
+                   help="SQLite database file (created if missing), or a cluster's postgresql:// URL")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     acts = p.add_subparsers(dest="action", metavar="ACTION")
     acts.required = True
@@ -49,9 +51,9 @@ def run(args) -> int:
     import time
 
     from rtlib.cli import emit
-    from rtlib.im.store import Store
+    from rtlib.im.pgstore import open_store
 
-    with Store(args.db) as store:
+    with open_store(args.db) as store:
         now = time.time()
         if args.action == "add-user":
             store.create_user(args.user, now)

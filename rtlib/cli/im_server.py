@@ -1,7 +1,9 @@
 """``rtlib im-server``: the live IM server (asyncio + WebSockets + SQLite).
 
-Prints one line when it listens (one JSON object with ``--json``: host, port, db, pid),
-then serves until SIGINT/SIGTERM.  ``--port 0`` picks a free port and reports it.
+Prints one line when it listens (one JSON object with ``--json``: host, port, db, pid,
+and gateway/bus in a cluster), then serves until SIGINT/SIGTERM.  ``--store
+postgresql://…`` stores in PostgreSQL; adding ``--bus redis://…`` makes this process
+one gateway of a cluster (several of them, one service: see rtlib/im/cluster.py).  ``--port 0`` picks a free port and reports it.
 Logs go to stderr.  See rtlib/im/PROTOCOL.md for the frames.
 """
 
@@ -9,8 +11,15 @@ from __future__ import annotations
 
 
 def register(sub) -> None:
-    p = sub.add_parser("im-server", help="run the live IM server (WebSocket, JSON frames, SQLite)")
-    p.add_argument("--db", required=True, help="SQLite database file (created if missing)")
+    p = sub.add_parser("im-server", help="run the live IM server (WebSocket, JSON frames, SQLite or PostgreSQL)",
+                       description="Run one IM server.  Alone: --db chat.sqlite.  As one gateway of a cluster: "
+                                   "--store postgresql://USER@HOST:PORT/DB --bus redis://HOST:PORT/0, started once "
+                                   "per gateway (python -m rtlib im-cluster does that for you).")
+    p.add_argument("--db", "--store", dest="db", required=True,
+                   help="SQLite database file (created if missing), or a postgresql:// URL (tables created if missing)")
+    p.add_argument("--bus", default=None,
+                   help="redis:// URL of the cluster's bus (presence + cross-gateway delivery); needs a postgresql "
+                        "store")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="TCP port (0 = any free port; default 8765)")
     p.add_argument("--synchronous", default="FULL", choices=["NORMAL", "FULL", "EXTRA"],
@@ -26,6 +35,8 @@ def register(sub) -> None:
                    help="a connection's outgoing queue bound in KiB before it is closed as a slow reader")
     p.add_argument("--log-level", default="WARNING", help="stderr log level (DEBUG, INFO, WARNING...)")
     p.add_argument("--json", action="store_true", help="print the ready line as one JSON object")
+    p.add_argument("--exit-on-stdin-eof", action="store_true",
+                   help="stop when standard input closes (a parent that started this server died)")
     p.set_defaults(func=run)
 
 
@@ -37,8 +48,11 @@ def run(args) -> int:
     import sys
 
     from rtlib.cli import emit
+    from rtlib.im.pgstore import is_postgres_url
     from rtlib.im.server import IMServer
 
+    if args.bus is not None and not args.bus.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(f"--bus must be a redis:// URL, got {args.bus!r}")
     if not 0 <= args.port <= 65535:
         raise ValueError(f"--port must be in [0, 65535], got {args.port}")
     if not 0 < args.idle_timeout_s <= 86400:
@@ -64,15 +78,28 @@ def run(args) -> int:
     async def main() -> None:
         server = IMServer(args.db, args.host, args.port, synchronous=args.synchronous,
                           idle_timeout_s=args.idle_timeout_s, send_limit=(rate, burst), frame_limit=frame,
-                          max_out_bytes=out_kib * 1024)
+                          max_out_bytes=out_kib * 1024, bus=args.bus)
         host, port = await server.start()
-        emit({"listening": True, "host": host, "port": port, "db": os.path.abspath(args.db), "pid": os.getpid()},
-             args.json, f"im-server listening on ws://{host}:{port} (db {args.db}); Ctrl+C to stop")
+        db = args.db if is_postgres_url(args.db) else os.path.abspath(args.db)
+        info = {"listening": True, "host": host, "port": port, "db": db, "pid": os.getpid()}
+        if server.bus is not None:
+            info.update(gateway=server.bus.id, bus=args.bus)
+        emit(info, args.json, f"im-server listening on ws://{host}:{port} (db {args.db}"
+                              + (f", gateway {server.bus.id} on {args.bus}" if server.bus else "") + "); Ctrl+C to stop")
         sys.stdout.flush()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        if args.exit_on_stdin_eof:
+            fd = sys.stdin.fileno()
+
+            def on_stdin():
+                if not os.read(fd, 4096):
+                    loop.remove_reader(fd)
+                    stop.set()
+
+            loop.add_reader(fd, on_stdin)
         await stop.wait()
         await server.stop()
 

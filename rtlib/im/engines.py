@@ -8,8 +8,10 @@ Debian's packages (``redis-server``; ``initdb`` + ``postgres`` from
 with their data in a temporary folder that is deleted when they stop.
 
 PostgreSQL refuses to run as root (``initdb`` says so).  When this process is root the
-cluster is created and run as the ``postgres`` system user (or ``nobody``) with
-``runuser``; the data folder is handed to that user.  ``kill()`` sends SIGKILL to the
+cluster is created and run as the ``postgres`` system user (or ``nobody``): the child
+process drops to that user before it starts (``subprocess.Popen(user=..., group=...)``),
+so the server stays this process's own child (reaped at once when killed, and its
+``postmaster.pid`` lock is not held by a zombie); the data folder is handed to that user.  ``kill()`` sends SIGKILL to the
 server process itself (``kill -9``), ``start()`` brings it back on the same port and data.
 
 >>> with Redis() as r, Postgres() as pg:      # doctest: +SKIP
@@ -139,14 +141,14 @@ class Postgres:
         self.data = os.path.join(self.dir, "data")
         self.proc: subprocess.Popen | None = None
         self.kills = 0
-        self._run_as = None
+        self._as: dict = {}
         if os.geteuid() == 0:  # initdb refuses root: run as an unprivileged system user
             for name in ("postgres", "nobody"):
                 try:
                     pw = pwd.getpwnam(name)
                 except KeyError:
                     continue
-                self._run_as = name
+                self._as = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
                 os.chown(self.dir, pw.pw_uid, pw.pw_gid)
                 break
             else:
@@ -155,13 +157,10 @@ class Postgres:
         self._initdb()
         atexit.register(self.stop)
 
-    def _cmd(self, args: list[str]) -> list[str]:
-        return ["runuser", "-u", self._run_as, "--", *args] if self._run_as else args
-
     def _initdb(self) -> None:
-        r = subprocess.run(self._cmd([os.path.join(self.bindir, "initdb"), "-D", self.data, "-U", self.user,
-                                      "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"]),
-                           capture_output=True, text=True)
+        r = subprocess.run([os.path.join(self.bindir, "initdb"), "-D", self.data, "-U", self.user,
+                            "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"],
+                           capture_output=True, text=True, cwd=self.dir, **self._as)
         if r.returncode != 0:
             raise RuntimeError(f"initdb failed: {r.stderr.strip()[-400:]}")
 
@@ -172,12 +171,12 @@ class Postgres:
     def start(self, timeout_s: float = 20.0) -> str:
         if self.running():
             return self.url
-        self.proc = subprocess.Popen(
-            self._cmd([os.path.join(self.bindir, "postgres"), "-D", self.data, "-h", "127.0.0.1",
-                       "-p", str(self.port), "-k", self.dir, "-c", "max_connections=200",
-                       "-c", "shared_buffers=64MB", "-c", "log_min_messages=fatal"]),
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "server.log"), "ab"),
-            start_new_session=True)
+        with open(os.path.join(self.dir, "server.log"), "ab") as log:
+            self.proc = subprocess.Popen(
+                [os.path.join(self.bindir, "postgres"), "-D", self.data, "-h", "127.0.0.1",
+                 "-p", str(self.port), "-k", self.dir, "-c", "max_connections=200",
+                 "-c", "shared_buffers=64MB", "-c", "log_min_messages=fatal"],
+                stdout=subprocess.DEVNULL, stderr=log, start_new_session=True, cwd=self.dir, **self._as)
         _wait_port(self.port, self.proc, timeout_s, "postgres")
         # Accepting TCP is not accepting queries (recovery after kill -9): wait for a login.
         import psycopg
@@ -194,7 +193,7 @@ class Postgres:
         return self.url
 
     def _pid(self) -> int | None:
-        """The postmaster's pid (the Popen child is ``runuser`` when we are root)."""
+        """The postmaster's pid, from its lock file."""
         try:
             return int(Path(self.data, "postmaster.pid").read_text().split("\n", 1)[0])
         except (OSError, ValueError):
@@ -208,7 +207,13 @@ class Postgres:
         if not self.running():
             return
         pid = self._pid()
-        victims = [pid] + _children(pid) if pid else []
+        victims = []
+        if pid:
+            try:
+                os.kill(pid, signal.SIGSTOP)  # freeze it first: no new backend is forked meanwhile
+            except ProcessLookupError:
+                pass
+            victims = [pid] + _children(pid)
         for p in victims + [self.proc.pid]:
             try:
                 os.kill(p, signal.SIGKILL)

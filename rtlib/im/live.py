@@ -40,9 +40,13 @@ class IMClient:
     marked ``"own": True``), in each conversation's order, each once.
     """
 
-    def __init__(self, url: str, user: str, token: str, device: str = "py", *, reconnect: bool = True,
+    def __init__(self, url, user: str, token: str, device: str = "py", *, reconnect: bool = True,
                  reconnect_s: float = 0.2, **client_kw):
-        self.url = url
+        # One URL, or a cluster's gateways: after a connection ends, the next one is tried.
+        self.urls = [url] if isinstance(url, str) else [str(u) for u in url]
+        if not self.urls:
+            raise ValueError("url must be a ws:// URL or a non-empty list of them")
+        self._url_i = 0
         client_kw.setdefault("cid_prefix", f"{device}-{secrets.token_hex(4)}-")  # unique across restarts
         self.core = Client(user, token, device, **client_kw)
         self.reconnect = reconnect
@@ -65,6 +69,11 @@ class IMClient:
     @property
     def user(self) -> str:
         return self.core.user
+
+    @property
+    def url(self) -> str:
+        """The gateway this client connects (or last connected) to."""
+        return self.urls[self._url_i]
 
     # -- lifecycle ----------------------------------------------------------------------
     async def connect(self, timeout_s: float = 10.0) -> "IMClient":
@@ -196,6 +205,7 @@ class IMClient:
                     self._fatal = P.CLOSE_CODES[code]
             self._ws = None
             self._open.clear()
+            self._url_i = (self._url_i + 1) % len(self.urls)  # a cluster: try another gateway
             self.core.disconnected(time.monotonic())
             if not self.reconnect or self._closing or self._fatal:
                 return
@@ -284,7 +294,10 @@ class ServerProcess:
                "--port", str(self.port), "--synchronous", self.synchronous, "--json", *self.args]
         err = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=env)
+        # stdin is a pipe only this process holds: if it dies (even by SIGKILL) the server
+        # reads EOF and stops, so no server outlives the test or notebook that started it.
+        self.proc = subprocess.Popen(cmd + ["--exit-on-stdin-eof"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=err, env=env)
         if err is not subprocess.DEVNULL:
             err.close()
         if not self._atexit:  # never leave a server behind when Python (or a notebook kernel) exits
@@ -322,8 +335,10 @@ class ServerProcess:
         self._close_pipes()
 
     def _close_pipes(self) -> None:
-        if self.proc is not None and self.proc.stdout is not None:
-            self.proc.stdout.close()
+        if self.proc is not None:
+            for pipe in (self.proc.stdout, self.proc.stdin):
+                if pipe is not None:
+                    pipe.close()
 
     def __enter__(self):
         if not self.running():
@@ -364,12 +379,12 @@ def setup_db(db: str | Path, users=("alice", "bob"), conversations: dict | None 
     with every user).  Returns ``{user: token}``; tokens are stored hashed, so this is
     the only time they are seen.
     """
-    from rtlib.im.store import Store
+    from rtlib.im.pgstore import open_store
 
     conversations = {"chat": tuple(users)} if conversations is None else conversations
     now = time.time()
     tokens = {}
-    with Store(db) as store:
+    with open_store(str(db)) as store:
         for u in users:
             store.create_user(u, now)
             tokens[u] = store.new_token(u, now)

@@ -83,6 +83,9 @@ class Logic:
         self.rejected = 0
         self.conflicts = 0
         self.failed = 0
+        # A cluster's gateway (rtlib.im.cluster) sets a list here: every msg frame of a
+        # committed send is appended, to be copied to the other gateways.
+        self.published: list | None = None
 
     def on_requests(self, batch, now: float, crash: str | None = None) -> list[tuple]:
         """Handle ``[(session, frame), ...]`` in order; sends are group-committed.
@@ -189,6 +192,8 @@ class Logic:
             if acks:
                 append(("send", s.conn, {"type": "ack", "cid": cid, "conv": conv, "seq": seq, "ts": ts}))
             msg = {"type": "msg", "conv": conv, "seq": seq, "sender": sender, "cid": cid, "body": f["body"], "ts": ts}
+            if self.published is not None:
+                self.published.append(msg)
             for conn in t[0]:
                 append(("send", conn, msg))
             n_fan += len(t[0])

@@ -159,7 +159,7 @@ class PgStore:
         self._refreshed_s = time.monotonic()
 
     def _refresh_on_miss(self) -> None:
-        if time.monotonic() - self._refreshed_s > 1.0:
+        if time.monotonic() - self._refreshed_s > 0.05:
             try:
                 self._load()
             except StoreUnavailable:

@@ -34,8 +34,14 @@ Fairness (issue 12: one client must not hurt the others):
   others every few frames, so one flooding connection cannot starve the rest;
 - sends and auth attempts are rate-limited per user by the gateway.
 
+Cluster: with ``db`` a ``postgresql://`` URL the store is PostgreSQL
+(:mod:`rtlib.im.pgstore`), shared by several server processes; with ``bus`` a
+``redis://`` URL those processes form one service (:mod:`rtlib.im.cluster`): presence in
+Redis, committed messages copied over Redis pub/sub to the gateways where the other
+members are connected.  The frames and their meaning do not change.
+
 Used in: notebooks/02_im_store_forward.ipynb (started as a subprocess, killed and
-restarted), benchmarks/bench_im.py.
+restarted), notebooks/03_im_scale.ipynb (a cluster), benchmarks/bench_im.py.
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ from rtlib.im import protocol as P
 from rtlib.im.gateway import Gateway
 from rtlib.im.limits import OutQueue, RateLimiter
 from rtlib.im.logic import Logic
-from rtlib.im.store import Store
+from rtlib.im.pgstore import is_postgres_url, open_store
 
 log = logging.getLogger("rtlib.im.server")
 
@@ -66,7 +72,8 @@ class IMServer:
                  idle_timeout_s: float = P.IDLE_TIMEOUT_S, auth_timeout_s: float = P.AUTH_TIMEOUT_S,
                  send_limit=(P.SEND_RATE_PER_S, P.SEND_BURST), auth_limit=(P.AUTH_RATE_PER_S, P.AUTH_BURST),
                  frame_limit=(P.FRAME_RATE_PER_S, P.FRAME_BURST),
-                 max_out_frames: int = P.MAX_OUT_QUEUE_FRAMES, max_out_bytes: int = P.MAX_OUT_QUEUE_BYTES):
+                 max_out_frames: int = P.MAX_OUT_QUEUE_FRAMES, max_out_bytes: int = P.MAX_OUT_QUEUE_BYTES,
+                 bus: str | None = None):
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an integer in [0, 65535], got {port!r}")
         if str(db) == ":memory:":
@@ -74,11 +81,24 @@ class IMServer:
         OutQueue(max_out_frames, max_out_bytes)  # checks both bounds
         self.db_path = str(db)
         self.host, self.port = host, port
-        self.store = Store(self.db_path, synchronous=synchronous)
-        self.gateway = Gateway(self.store.check_token, idle_timeout_s=idle_timeout_s, auth_timeout_s=auth_timeout_s,
-                               send_limit=send_limit, auth_limit=auth_limit, revalidate=self.store.check_token,
-                               tokens_version=self.store.tokens_version)
+        if bus is not None and not is_postgres_url(self.db_path):
+            raise ValueError("bus needs a shared store: db must be a postgresql:// URL when bus is given")
+        self.store = open_store(self.db_path, synchronous=synchronous)
+        self.bus = None
+        registry = None
+        if bus is not None:
+            from rtlib.im.cluster import BusLink, new_gateway_id
+
+            self.bus = BusLink(bus, new_gateway_id(port), self._deliver_remote, self._catch_up)
+            self.bus.members = self.store.members
+            registry = self.bus.registry
+        self.gateway = Gateway(self.store.check_token, registry=registry, idle_timeout_s=idle_timeout_s,
+                               auth_timeout_s=auth_timeout_s, send_limit=send_limit, auth_limit=auth_limit,
+                               revalidate=self.store.check_token, tokens_version=self.store.tokens_version)
         self.logic = Logic(self.store, self.gateway.registry)
+        self._delivered: dict[str, int] = {}  # conv -> highest seq fanned out here (cluster catch-up)
+        if self.bus is not None:
+            self.logic.published = []
         self.frame_limit = None if frame_limit is None else RateLimiter(*frame_limit)
         self.max_out_frames, self.max_out_bytes = max_out_frames, max_out_bytes
         self._conns: dict[int, _Conn] = {}
@@ -102,6 +122,8 @@ class IMServer:
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
         self._tasks = [asyncio.create_task(self._logic_worker()), asyncio.create_task(self._sweeper())]
+        if self.bus is not None:
+            await self.bus.start()
         return self.host, self.port
 
     async def wait_closed(self) -> None:
@@ -122,6 +144,8 @@ class IMServer:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._queue:
             self._run_logic()
+        if self.bus is not None:
+            await self.bus.stop()
         self.store.close()
 
     # -- connections ----------------------------------------------------------------------
@@ -238,11 +262,55 @@ class IMServer:
                     outs.append(("send", s.conn, P.error(P.INTERNAL_ERROR, "internal error on this request; "
                                                                            "do not retry", **ref)))
         self._dispatch(outs)
+        if self.bus is not None:
+            self._after_batch(outs)
         for s, f in batch:
             if f["type"] in _PULLS:
                 c = self._conns.get(s.conn)
                 if c is not None and c.pull is not None and not c.pull.done():
                     c.pull.set_result(None)
+
+    # -- the cluster: copies to and from the other gateways -----------------------------------
+    def _after_batch(self, outs) -> None:
+        msgs, self.logic.published = self.logic.published, []
+        seen = self._delivered
+        for m in msgs:
+            if m["seq"] > seen.get(m["conv"], 0):
+                seen[m["conv"]] = m["seq"]
+        for o in outs:  # a device that just authenticated has everything up to its last_seq
+            if o[0] == "send" and o[2].get("type") == "auth_ok":
+                for conv, info in o[2]["convs"].items():
+                    if info["last_seq"] > seen.get(conv, 0):
+                        seen[conv] = info["last_seq"]
+        self.bus.publish(msgs)
+
+    def _deliver_remote(self, msgs) -> None:
+        """``msg`` frames another gateway committed: to this gateway's connections."""
+        outs = []
+        members, get, seen = self.store.members, self.gateway.registry.get, self._delivered
+        for m in msgs:
+            conv = m["conv"]
+            if m["seq"] > seen.get(conv, 0):
+                seen[conv] = m["seq"]
+            for u in members(conv):
+                for conn in get(u).values():
+                    outs.append(("send", conn, m))
+        self._dispatch(outs)
+
+    def _catch_up(self) -> None:
+        """After a cut from Redis: re-read from the store what this gateway's connections
+        may have missed (they drop what they already have)."""
+        local = set(self.gateway.registry.routes)
+        for conv, seq in list(self._delivered.items()):
+            if not local & self.store.members(conv):
+                continue
+            try:
+                rows = self.store.messages_since(conv, seq, 1000)
+            except Exception as exc:
+                log.warning("catch-up of %s failed: %s", conv, exc)
+                continue
+            self._deliver_remote([{"type": "msg", "conv": conv, "seq": q, "sender": u, "cid": c, "body": b, "ts": t}
+                                  for q, u, c, b, t in rows])
 
     async def _sweeper(self) -> None:
         while True:

@@ -1,0 +1,279 @@
+"""Many gateways, one service: the presence registry and cross-gateway delivery on Redis.
+
+``im-server --store postgresql://… --bus redis://…`` started several times gives one
+IM service: every process is an access gateway *and* a logic server over the shared
+PostgreSQL store (:mod:`rtlib.im.pgstore`), and they find each other through Redis.
+The protocol does not change (rtlib/im/PROTOCOL.md): a client cannot tell one gateway
+from the cluster, except that it may reconnect to another one and ``sync`` from its
+watermark.
+
+**Presence registry with leases.**  Each gateway holds a lease, its id in the sorted
+set ``im:gateways`` with an expiry time as the score, renewed every
+:data:`RENEW_S` (a lease lasts :data:`LEASE_S`).  Where a device is connected is the
+hash ``im:where:<user>`` (device → gateway id), written when the device authenticates
+and rewritten at each renewal (so that a Redis that restarted empty is refilled within
+a renewal).  An entry whose gateway's lease has expired is dead: it is ignored and
+deleted by whoever reads it.  A gateway killed with ``kill -9`` thus disappears from
+presence within :data:`LEASE_S` seconds, without saying anything.
+
+**Cross-gateway delivery: Redis pub/sub, not Streams.**  After a batch commits, the
+gateway that accepted it fans each message out to its own connections (as the single
+server does) and publishes it on the channel ``im:gw:<id>`` of every *other* gateway
+where a member is present; that gateway fans it out to its connections.  Pub/sub is
+fire-and-forget (https://redis.io/docs/latest/develop/interact/pubsub/, "at-most-once
+message delivery"): a gateway that is down or cut from Redis misses what was published
+meanwhile.  That loses nothing here, because the bus carries only *copies*: the message
+is already committed in PostgreSQL before it is published, and its receivers were on
+the dead gateway, so they reconnect elsewhere and ``sync`` from their watermark.  A
+Redis Stream (https://redis.io/docs/latest/develop/data-types/streams/) would keep
+the entries for a gateway that is down, but nobody would read them (its clients moved),
+they would need trimming, and every delivery would pay for a consumer group's
+acknowledgements: durability the store already gives.  What each loses:
+
+- gateway down: pub/sub drops the copies addressed to it; a Stream keeps them unread.
+  Either way its clients get the messages by ``sync`` on another gateway.
+- Redis down: no cross-gateway copy and no presence update with either (a Stream lives
+  in the same Redis, without persistence here); messages are still stored, acked
+  and delivered to the accepting gateway's own connections.  When a gateway reconnects
+  to Redis it *catches up*: it re-reads from the store what its connections' conversations
+  received since the last message it delivered (:meth:`BusLink.catch_up`), and the
+  clients drop the copies they already have (dedupe on ``(conv, seq)``).
+
+Used in: notebooks/03_im_scale.ipynb, benchmarks/bench_im.py, ``python -m rtlib im-cluster``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import secrets
+import time
+
+from rtlib.im.gateway import Registry
+
+log = logging.getLogger("rtlib.im.cluster")
+
+LEASE_S = 3.0  # a gateway that has not renewed its lease for this long is dead
+RENEW_S = 0.5  # how often a gateway renews its lease (and rewrites its presence entries)
+RETRY_S = 0.3  # wait between attempts to reach Redis again
+GATEWAYS = "im:gateways"
+
+# Delete a presence entry only if it still points at this gateway (the device may have moved).
+_HDEL_IF = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end " \
+           "return 0"
+
+
+def where_key(user: str) -> str:
+    return f"im:where:{user}"
+
+
+def channel(gateway_id: str) -> str:
+    return f"im:gw:{gateway_id}"
+
+
+def new_gateway_id(port: int) -> str:
+    return f"gw{port}-{os.getpid()}-{secrets.token_hex(2)}"
+
+
+class ClusterRegistry(Registry):
+    """The local session registry, which also tells the bus who connected and left."""
+
+    def __init__(self, bus: "BusLink"):
+        super().__init__()
+        self.bus = bus
+
+    def add(self, user, device, conn):
+        old = super().add(user, device, conn)
+        self.bus.changed(user, device, True)
+        return old
+
+    def remove(self, user, device, conn):
+        had = self.routes.get(user, {}).get(device) == conn
+        super().remove(user, device, conn)
+        if had:
+            self.bus.changed(user, device, False)
+
+
+class BusLink:
+    """One gateway's link to Redis: lease, presence, publishing and the subscription.
+
+    ``deliver(msgs)`` is called with the ``msg`` frames other gateways published to this
+    one; ``members(conv)`` and ``catch_up(since)`` come from the server.
+    """
+
+    def __init__(self, url: str, gateway_id: str, deliver, catch_up=None):
+        if not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"bus must be a redis:// URL, got {url!r}")
+        self.url = url
+        self.id = gateway_id
+        self.deliver = deliver
+        self.catch_up = catch_up
+        self.registry = ClusterRegistry(self)
+        self._pending: dict[tuple, bool] = {}
+        self._outbox: list = []
+        self._wake: asyncio.Event | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._redis = None
+        self.alive: set[str] = {gateway_id}
+        self.connected = False
+        self.published = self.received = self.publish_failures = self.outages = 0
+        self.members = None  # set by the server: conv -> members
+
+    # -- called by the server (synchronous, never blocks) -----------------------------------
+    def changed(self, user: str, device: str, online: bool) -> None:
+        self._pending[(user, device)] = online
+        if self._wake is not None:
+            self._wake.set()
+
+    def publish(self, msgs: list[dict]) -> None:
+        """Queue committed ``msg`` frames for the other gateways (sent in order)."""
+        if msgs:
+            self._outbox.append(msgs)
+            self._wake.set()
+
+    # -- lifecycle --------------------------------------------------------------------------
+    async def start(self) -> None:
+        import redis.asyncio as aioredis
+
+        self._redis = aioredis.from_url(self.url, socket_timeout=1.0, socket_connect_timeout=1.0,
+                                        decode_responses=True)
+        self._wake = asyncio.Event()
+        self._tasks = [asyncio.create_task(self._lease_loop()), asyncio.create_task(self._writer_loop()),
+                       asyncio.create_task(self._subscriber_loop())]
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._redis is not None:
+            try:  # leave at once rather than when the lease runs out
+                async with self._redis.pipeline(transaction=False) as p:
+                    p.zrem(GATEWAYS, self.id)
+                    for user, devices in self.registry.routes.items():
+                        for d in devices:
+                            p.hdel(where_key(user), d)
+                    await asyncio.wait_for(p.execute(), 1.0)
+            except Exception:
+                pass
+            await self._redis.aclose()
+
+    # -- lease and presence -----------------------------------------------------------------
+    async def _lease_loop(self) -> None:
+        while True:
+            try:
+                now = time.time()
+                async with self._redis.pipeline(transaction=False) as p:
+                    p.zadd(GATEWAYS, {self.id: now + LEASE_S})
+                    p.zremrangebyscore(GATEWAYS, "-inf", now)
+                    p.zrangebyscore(GATEWAYS, now, "+inf")
+                    for user, devices in self.registry.routes.items():
+                        for d in devices:
+                            p.hset(where_key(user), d, self.id)
+                    res = await p.execute()
+                self.alive = set(res[2])
+                if not self.connected:
+                    self.connected = True
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if self.connected:
+                    log.warning("gateway %s: Redis unreachable (%s)", self.id, exc)
+                self.connected = False
+            await asyncio.sleep(RENEW_S)
+
+    async def online(self, user: str) -> dict[str, str]:
+        """``{device: gateway}`` of ``user``'s devices on live gateways (the presence registry)."""
+        where = await self._redis.hgetall(where_key(user))
+        return {d: g for d, g in where.items() if g in self.alive}
+
+    # -- publishing ---------------------------------------------------------------------------
+    async def _writer_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            pending, self._pending = self._pending, {}
+            outbox, self._outbox = self._outbox, []
+            try:
+                if pending:
+                    async with self._redis.pipeline(transaction=False) as p:
+                        for (user, device), online in pending.items():
+                            if online:
+                                p.hset(where_key(user), device, self.id)
+                            else:
+                                p.eval(_HDEL_IF, 1, where_key(user), device, self.id)
+                        await p.execute()
+                for msgs in outbox:
+                    await self._publish(msgs)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # Copies that could not be sent are dropped: they are stored, and the
+                # receivers' gateways catch up from the store when Redis is back.
+                self.publish_failures += sum(len(m) for m in outbox)
+                for key, online in pending.items():  # presence is rewritten at the next lease renewal anyway
+                    self._pending.setdefault(key, online)
+                log.info("gateway %s: cannot publish to Redis (%s)", self.id, exc)
+                await asyncio.sleep(RETRY_S)
+
+    async def _publish(self, msgs: list[dict]) -> None:
+        users = sorted({u for m in msgs for u in self.members(m["conv"])})
+        async with self._redis.pipeline(transaction=False) as p:
+            for u in users:
+                p.hgetall(where_key(u))
+            wheres = dict(zip(users, await p.execute()))
+        per_gw: dict[str, list] = {}
+        stale = []
+        for m in msgs:
+            gws = set()
+            for u in self.members(m["conv"]):
+                for d, g in wheres[u].items():
+                    if g == self.id:
+                        continue
+                    if g in self.alive:
+                        gws.add(g)
+                    else:
+                        stale.append((u, d, g))
+            for g in gws:
+                per_gw.setdefault(g, []).append(m)
+        async with self._redis.pipeline(transaction=False) as p:
+            for g, ms in per_gw.items():
+                p.publish(channel(g), json.dumps(ms, separators=(",", ":")))
+            for u, d, g in set(stale):  # presence left by a dead gateway
+                p.eval(_HDEL_IF, 1, where_key(u), d, g)
+            if per_gw or stale:
+                await p.execute()
+        self.published += sum(len(ms) for ms in per_gw.values())
+
+    # -- subscription -------------------------------------------------------------------------
+    async def _subscriber_loop(self) -> None:
+        first = True
+        while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(channel(self.id))
+                if not first and self.catch_up is not None:
+                    self.catch_up()  # what was published while we were cut off
+                first = False
+                while True:
+                    m = await pubsub.get_message(timeout=1.0)
+                    if m is None:
+                        await pubsub.ping()  # notice a dead Redis even when nothing is published
+                        continue
+                    if m.get("type") != "message":
+                        continue
+                    msgs = json.loads(m["data"])
+                    self.received += len(msgs)
+                    self.deliver(msgs)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.outages += 1
+                log.warning("gateway %s: subscription lost (%s); retrying", self.id, exc)
+                await asyncio.sleep(RETRY_S)
+            finally:
+                try:
+                    await pubsub.aclose()
+                except Exception:
+                    pass

@@ -1,0 +1,101 @@
+"""The IM cluster: gateways on Redis + PostgreSQL serve one conversation space."""
+
+import asyncio
+import time
+
+import pytest
+
+from rtlib.im.cluster import LEASE_S, BusLink, where_key
+from rtlib.im.engines import EngineMissing
+from rtlib.im.live import IMClient
+from rtlib.im.local_cluster import LocalCluster
+from rtlib.im.server import IMServer
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    try:
+        cl = LocalCluster(3, log_dir=tmp_path_factory.mktemp("gw"))
+        tokens = cl.setup(["alice", "bob", "carol", "dave"],
+                          {"all": ("alice", "bob", "carol", "dave"), "ab": ("alice", "bob")})
+    except EngineMissing as exc:
+        pytest.skip(str(exc))
+    cl.start()
+    yield cl, tokens
+    cl.stop()
+
+
+def test_group_message_crosses_gateways_once_and_in_order(cluster):
+    cl, tokens = cluster
+    users = ["alice", "bob", "carol", "dave"]
+
+    async def main():
+        cs = [IMClient(cl.urls[i % 3], u, tokens[u], device="t1") for i, u in enumerate(users)]
+        for c in cs:
+            await c.connect()
+        await asyncio.sleep(1.0)  # two lease renewals: presence written everywhere
+        for k in range(10):
+            await cs[k % 4].send("all", f"m{k}", wait=False)
+        for c in cs:
+            await c.wait_for(lambda cc: len(cc.texts("all")) == 10, 10)
+        out = [[(m["seq"], m["body"]) for m in c.messages if m["conv"] == "all"] for c in cs]
+        for c in cs:
+            await c.close()
+        return out
+
+    out = asyncio.run(main())
+    for got in out:  # every member, whatever its gateway, sees the same 10 messages once, in seq order
+        assert [q for q, _ in got] == sorted({q for q, _ in got}) and len(got) == 10
+    assert out[0] == out[1] == out[2] == out[3]
+
+
+def test_presence_registry_and_lease(cluster):
+    import redis
+
+    cl, tokens = cluster
+    r = redis.Redis.from_url(cl.bus, decode_responses=True)
+
+    async def connect():
+        c = IMClient(cl.urls[2], "dave", tokens["dave"], device="lease", reconnect=False)
+        await c.connect()
+        await asyncio.sleep(0.8)
+        return c
+
+    async def run():
+        c = await connect()
+        where = r.hget(where_key("dave"), "lease")
+        alive = r.zrangebyscore("im:gateways", time.time(), "+inf")
+        await c.close()
+        return where, alive
+
+    where, alive = asyncio.run(run())
+    assert len(alive) == 3 and where in alive
+    # kill -9 the gateway that holds dave: its lease runs out, nobody deletes it for it
+    g = cl.gateways[2]
+    asyncio.run(_connect_and_kill(cl, tokens, g))
+    deadline = time.time() + LEASE_S + 2
+    while time.time() < deadline and where in r.zrangebyscore("im:gateways", time.time(), "+inf"):
+        time.sleep(0.2)
+    gone_after_s = LEASE_S + 2 - (deadline - time.time())
+    assert where not in r.zrangebyscore("im:gateways", time.time(), "+inf")
+    assert gone_after_s <= LEASE_S + 1.5
+    g.start()
+
+
+async def _connect_and_kill(cl, tokens, g):
+    c = IMClient(g.url, "dave", tokens["dave"], device="lease2", reconnect=False)
+    await c.connect()
+    await asyncio.sleep(0.6)
+    g.kill()
+    await c.close()
+
+
+def test_bus_needs_a_shared_store(tmp_path):
+    with pytest.raises(ValueError, match="postgresql"):
+        IMServer(tmp_path / "x.sqlite", port=0, bus="redis://127.0.0.1:1/0")
+    with pytest.raises(ValueError, match="redis://"):
+        BusLink("http://x", "gw", print)
+    with pytest.raises(ValueError, match="gateways"):
+        LocalCluster(0)
+    with pytest.raises(ValueError, match="store"):
+        LocalCluster(2, store="chat.sqlite")
