@@ -27,7 +27,7 @@ competing-flow cases (5.2 two flows, 5.4 three flows: Jain's index >= 0.9 for th
 controllers; 5.6 against a long TCP flow: the media flow's share of the link) with seed
 0, and the simulation speed: 100 s of a 2 Mbit/s video call on one core.
 
-Run: ``python -m benchmarks cc`` (about ten minutes on two cores; runs go to a pool
+Run: ``python -m benchmarks cc`` (about five minutes on two cores; runs go to a pool
 of two processes).
 """
 
