@@ -188,4 +188,63 @@ def window_loss(answer, call: str = "b", *, start_s: float = 2.0, end_s: float =
     return close_to(value, expected, what="The loss fraction", rel=1e-3)
 
 
-__all__ = ["FAULTS", "endpoint_share_ms", "mystery_fault", "normalise_fault", "window_loss"]
+# -- 12.4 predict a call's setup time from the measured IM round trip ------------------------------
+
+def setup_prediction_ms(answer, slow_call: dict, clean_call: dict, im_rtt_ms: float) -> Feedback:
+    """Exercise 12.4: the setup time [ms] (pressing "call" to the first video frame) of a call whose IM
+    path is slow, predicted from a clean call's parts and the slow path's measured IM round trip.
+
+    ``slow_call`` and ``clean_call``: :func:`rtlib.signal.setup_time.measure_call` results (the
+    slow one measured after the prediction); ``im_rtt_ms``: the slow path's median send → ack.
+    The prediction passes when it follows from the measurements (the clean total plus what the
+    slow path adds to two IM round trips, within 5 % or 30 ms), or lands within 15 % (at least
+    60 ms) of the measured setup time: a busy machine can make the live call itself slower than
+    any prediction from round trips.
+    """
+    value = as_number(answer, "Your predicted setup time")
+    if isinstance(value, Feedback):
+        return value
+    for name, d in (("slow_call", slow_call), ("clean_call", clean_call)):
+        if not isinstance(d, dict) or not all(isinstance(d.get(k), (int, float)) for k in ("total_ms", "im_send_ack_ms")):
+            raise ValueError(f"{name} must be a measure_call result with total_ms and im_send_ack_ms")
+    measured = float(slow_call["total_ms"])
+    clean, extra = float(clean_call["total_ms"]), float(im_rtt_ms) - float(clean_call["im_send_ack_ms"])
+    tol = max(60.0, 0.15 * measured)
+    band = max(40.0, 0.07 * measured)  # narrower, to recognise a known mistake
+
+    def near(x):
+        return abs(value - x) <= band
+
+    model = clean + 2 * extra
+    if abs(value - model) <= max(30.0, 0.05 * model) or abs(value - measured) <= tol:
+        return ok("Right: a call's setup pays two IM round trips (the offer to the callee, its answer back) "
+                  "on top of what the same call costs on a clean path; ICE, DTLS and the first frame do not "
+                  "cross the IM server.")
+    if math.isclose(value, measured / 1000, rel_tol=0.15, abs_tol=0.06):
+        return fail("That looks like seconds.", "Give the setup time in ms.")
+    if near(clean):
+        return fail("Your prediction ignores the slower IM path.",
+                    "Which messages of the setup travel through the IM server, and how many times does each "
+                    "cross the slow path?")
+    if near(clean + extra):
+        return fail("You counted one IM round trip.",
+                    "The offer goes caller → server → callee; the accept and answer come back callee → server "
+                    "→ caller. How many one-way hops is that, and how many round trips?")
+    if near(clean + 2 * float(im_rtt_ms)) or near(2 * float(im_rtt_ms)):
+        return fail("Close in spirit, but you added the whole slow round trips.",
+                    "The clean call already paid for a fast IM round trip twice: add only what the slow path "
+                    "adds to each (slow round trip minus clean round trip); and keep the clean call's other "
+                    "parts (offer, ICE, DTLS, first frame).")
+    if near(clean + 4 * extra):
+        return fail("You counted every one-way hop as a round trip.",
+                    "Four one-way hops make two round trips.")
+    if value < clean:
+        return fail("Your prediction is below what the call costs on a clean path.",
+                    "A slower IM path can only add to the setup time.")
+    return fail("Your prediction is too high." if value > measured else "Your prediction is too low.",
+                "Start from the clean call's total, then add what the slow IM path adds to each IM round "
+                "trip of the setup.")
+
+
+__all__ = ["FAULTS", "endpoint_share_ms", "mystery_fault", "normalise_fault", "setup_prediction_ms",
+           "window_loss"]

@@ -28,9 +28,14 @@ import asyncio
 import json
 import time
 
-from rtlib.live.aiortc_call import _tracks, candidate_ports, rewrite_candidates
+from rtlib.live.aiortc_call import (_luma, _tracks, candidate_ports, read_timecode, rewrite_candidates,
+                                    timecode_delay_ms)
 from rtlib.live.loopback import LOOPBACK_HOST, loopback_candidates
 from rtlib.signal.machine import CONNECTING, ENDED, IN_CALL, RINGING, CallMachine
+
+#: every CallPeer of a process stamps its video with milliseconds since this instant, so two
+#: peers in one process read each other's time codes: the glass-to-glass delay, measured
+EPOCH_S = time.monotonic()
 
 
 class CallPeer:
@@ -57,6 +62,7 @@ class CallPeer:
         self.log: list[dict] = []  # every call body seen or sent: {"t", "dir", "sender", "body"}
         self.t: dict[str, float] = {}  # wall-clock time of each setup step of the current call
         self.frames = {"audio": 0, "video": 0}  # frames decoded from the other side
+        self.e2e_delay_ms: list[float] = []  # glass-to-glass delay of each received frame with a time code
         self.errors: list[str] = []
         self.ringing = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -82,7 +88,19 @@ class CallPeer:
         self.im = IMClient(self.url, self.user, self.token, device=self.device)
         await self.im.connect()
         self._tasks.append(asyncio.create_task(self._pump()))
+        await self._catch_up()
         return self
+
+    async def _catch_up(self, timeout_s: float = 30.0) -> None:
+        """Wait until the conversation's stored messages (as of ``auth_ok``) were pulled and handled."""
+        opened = [e[1] for e in self.im.events if e[0] == "open"]
+        last = opened[-1].get(self.conv, {}).get("last_seq", 0) if opened else 0
+        deadline = time.monotonic() + timeout_s
+        while (self.im.core.cursor.get(self.conv, 0) < last or self._seen < len(self.im.messages)
+               or self._lock.locked()):
+            if time.monotonic() > deadline:
+                raise asyncio.TimeoutError(f"{self.user}: history of {self.conv} not pulled within {timeout_s} s")
+            await asyncio.sleep(0.01)
 
     async def close(self) -> None:
         """Hang up if in a call, then close the media and the IM connection."""
@@ -94,8 +112,9 @@ class CallPeer:
                 await self._act()
             await asyncio.sleep(0.05)  # let the hangup leave
         self._closed = True
-        for t in self._tasks:
-            t.cancel()
+        async with self._lock:  # let the pump finish what it is doing (closing the media, say)
+            for t in self._tasks:
+                t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._close_media()
         if self.im is not None:
@@ -141,6 +160,7 @@ class CallPeer:
         async with self._lock:
             self.t = {"start": time.time()}
             self.frames = {"audio": 0, "video": 0}
+            self.e2e_delay_ms = []
             await self._new_pc()
             with loopback_candidates():
                 await self.pc.setLocalDescription(await self.pc.createOffer())
@@ -224,7 +244,7 @@ class CallPeer:
         self.pc = pc
         SpeechTrack, TimecodeVideoTrack = _tracks()
         clock = time.monotonic
-        self._tracks = [SpeechTrack(clock), TimecodeVideoTrack(clock, clock(), self.width, self.height, self.fps)]
+        self._tracks = [SpeechTrack(clock), TimecodeVideoTrack(clock, EPOCH_S, self.width, self.height, self.fps)]
         for track in self._tracks:
             pc.addTransceiver(track, direction="sendrecv")
 
@@ -256,7 +276,7 @@ class CallPeer:
 
         while True:
             try:
-                await track.recv()
+                frame = await track.recv()
             except (MediaStreamError, asyncio.CancelledError):
                 return
             except Exception as exc:  # a decoder error must not kill the peer
@@ -265,6 +285,10 @@ class CallPeer:
             if self.frames[track.kind] == 0:
                 self.t[f"first_{track.kind}"] = time.time()
             self.frames[track.kind] += 1
+            if track.kind == "video":
+                code = read_timecode(_luma(frame))
+                if code is not None:  # a peer of this process (a browser's fake camera has no time code)
+                    self.e2e_delay_ms.append(timecode_delay_ms((time.monotonic() - EPOCH_S) * 1000, code))
 
     async def _close_media(self) -> None:
         for t in self._media_tasks:
@@ -277,7 +301,9 @@ class CallPeer:
         self._tracks = []
         if self.pc is not None:
             pc, self.pc = self.pc, None
-            await pc.close()
+            # shielded: cancelling the task that closes must not cancel aiortc's own "closed" future
+            # (another close() may be awaiting it; a cancelled one makes aiortc's set_result fail)
+            await asyncio.shield(pc.close())
 
     async def _pump(self) -> None:
         """Feed the conversation's messages, in order, to the machine; run its timer."""
@@ -320,6 +346,7 @@ class CallPeer:
                 await self.im.send(self.conv, a[1], wait=False)
             elif kind == "ring":
                 self.t = {"start": time.time(), "offer_received": time.time()}
+                self.e2e_delay_ms = []
                 self.ringing.set()
                 if a[3] or self.auto_answer:
                     await self._answer()
@@ -351,6 +378,7 @@ def setup_breakdown_ms(caller_t: dict, caller_marks: dict) -> dict:
     """The caller's setup time split into its parts [ms], from :attr:`CallPeer.t` and the machine's marks.
 
     - ``gather_ms``: making the offer (codecs, ICE gathering of the 127.0.0.1 candidate);
+    - ``ring_ms``: offer sent → the callee's ``ring`` arrives (what the caller hears as "ringing");
     - ``im_send_ack_ms``: the offer's send → ack (one IM round trip, with the database commit);
     - ``signalling_ms``: offer sent → answer applied (the offer's trip to the callee over IM, the
       callee's answer made, and ``accept`` + ``answer`` back over IM);
@@ -367,6 +395,7 @@ def setup_breakdown_ms(caller_t: dict, caller_marks: dict) -> dict:
     ice_done = t.get("ice_completed") or t.get("ice_connected")
     return {
         "gather_ms": d(t.get("start"), t.get("offer_ready")),
+        "ring_ms": d(m.get("offer_sent"), m.get("remote_ringing")),
         "im_send_ack_ms": d(m.get("offer_sent"), m.get("offer_stored")),
         "signalling_ms": d(m.get("offer_sent"), t.get("answer_received")),
         "ice_ms": d(t.get("answer_received"), ice_done),

@@ -111,14 +111,16 @@ class DelayProxy:
 
 async def measure_call(url: str, tokens: dict, conv: str, *, im_delay_ms: float = 0.0,
                        media_delay_ms: float = 0.0, callee: str = "aiortc", browser=None,
-                       timeout_s: float = 30.0) -> dict:
+                       hold_s: float = 0.0, timeout_s: float = 30.0) -> dict:
     """One call alice → bob through the IM server at ``url``; the setup time's parts [ms].
 
     ``im_delay_ms``: one-way delay added on every IM hop (a :class:`DelayProxy` in front
     of the server, for both users); ``media_delay_ms``: one-way delay on the media path,
     both directions (a :class:`UdpRelay` at the caller).  ``callee="browser"`` calls the
     page already open in ``browser`` (a :class:`rtlib.signal.browser.HeadlessChromium`,
-    signed in as bob with ``auto=1``) instead of an aiortc peer.
+    signed in as bob with ``auto=1``) instead of an aiortc peer.  With ``hold_s`` > 0 the
+    call stays up that long after the first frame, and ``e2e_delay_p50_ms`` is the median
+    glass-to-glass delay of the video the caller received (time codes in the pixels).
     """
     from rtlib.live.impair import Impairment
     from rtlib.live.relay import UdpRelay
@@ -134,16 +136,16 @@ async def measure_call(url: str, tokens: dict, conv: str, *, im_delay_ms: float 
     if callee == "aiortc":
         b = CallPeer(proxy.url(), "bob", tokens["bob"], "alice", conv, device="phone", auto_answer=True)
     try:
-        await a.start()
-        if b is not None:
-            await b.start()
-        # let both devices finish pulling the conversation's history (auth, then sync: two IM round
-        # trips) so that the offer is not held behind a pending sync
-        await asyncio.sleep(0.3 + 6 * im_delay_ms / 1000)
+        await asyncio.gather(a.start(), *([b.start()] if b is not None else []))
         await a.call()
         await a.wait_state("in_call", timeout_s=timeout_s)
         await a.wait_frames(video=1, audio=0, timeout_s=timeout_s)
         parts = setup_breakdown_ms(a.t, a.machine.marks)
+        if hold_s > 0:
+            await asyncio.sleep(hold_s)
+        e2e = sorted(a.e2e_delay_ms)
+        parts["e2e_delay_p50_ms"] = e2e[len(e2e) // 2] if e2e else None
+        parts["frames_received"] = a.frames["video"]
         await a.hangup()
         if b is not None:
             await b.wait_state("ended", timeout_s=timeout_s)
@@ -159,4 +161,30 @@ async def measure_call(url: str, tokens: dict, conv: str, *, im_delay_ms: float 
     return {"im_delay_ms": im_delay_ms, "media_delay_ms": media_delay_ms, "callee": callee, **parts}
 
 
-__all__ = ["DelayProxy", "measure_call"]
+async def measure_im_rtt_ms(url: str, user: str, token: str, conv: str, *, im_delay_ms: float = 0.0,
+                            n: int = 5) -> float:
+    """Median send → ack time [ms] of ``n`` chat messages through a :class:`DelayProxy` of ``im_delay_ms``.
+
+    One IM round trip as a device sees it: the frame to the server, the commit, the ack back.
+    """
+    import statistics
+
+    from rtlib.im.live import IMClient
+
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 100:
+        raise ValueError(f"n must be an integer in [1, 100], got {n!r}")
+    port = int(url.rsplit(":", 1)[1])
+    proxy = await DelayProxy.start(port, im_delay_ms)
+    times = []
+    try:
+        async with IMClient(proxy.url(), user, token, device="rtt-probe") as c:
+            for i in range(n):
+                t0 = time.perf_counter()
+                await c.send(conv, f"round-trip probe {i + 1} of {n}")
+                times.append((time.perf_counter() - t0) * 1000)
+    finally:
+        await proxy.close()
+    return statistics.median(times)
+
+
+__all__ = ["DelayProxy", "measure_call", "measure_im_rtt_ms"]

@@ -116,3 +116,47 @@ def test_window_loss_wrong():
         ("0.1", "without quotes"),
     ]:
         assert_hint(ch12.window_loss(answer), hint, right)
+
+
+# -- 12.4 predicting a call's setup time -------------------------------------------------------------
+CLEAN = {"total_ms": 150.0, "im_send_ack_ms": 4.0}
+SLOW = {"total_ms": 955.0, "im_send_ack_ms": 404.0}  # a 200 ms one-way IM path: + 2 x 400 ms
+IM_RTT = 404.0
+
+
+@pytest.mark.parametrize("answer", [150 + 2 * 400, 955, 900, 1050])
+def test_setup_prediction_right(answer):
+    assert ch12.setup_prediction_ms(answer, SLOW, CLEAN, IM_RTT)
+
+
+SETUP_WRONG = [
+    (0.95, "seconds"),
+    (150, "ignores the slower IM path"),
+    (150 + 400, "one IM round trip"),
+    (150 + 4 * 400, "every one-way hop"),
+    (20, "below what the call costs"),
+    (3000, "too high"),
+    (None, "Not answered yet"),
+]
+
+
+@pytest.mark.parametrize("answer, hint", SETUP_WRONG)
+def test_setup_prediction_wrong(answer, hint):
+    assert_hint(ch12.setup_prediction_ms(answer, SLOW, CLEAN, IM_RTT), hint, SLOW["total_ms"])
+
+
+def test_setup_prediction_whole_round_trips_hint():
+    slow = {"total_ms": 3150.0, "im_send_ack_ms": 1504.0}  # a slow path where the difference shows
+    clean = {"total_ms": 1500.0, "im_send_ack_ms": 700.0}
+    assert_hint(ch12.setup_prediction_ms(1500 + 2 * 1504, slow, clean, 1504.0), "whole slow round trips")
+
+
+def test_setup_prediction_refuses_bad_measurements():
+    with pytest.raises(ValueError, match="slow_call must be"):
+        ch12.setup_prediction_ms(900, {"total_ms": None}, CLEAN, IM_RTT)
+
+
+def test_setup_prediction_from_the_round_trips_passes_even_when_the_live_call_ran_slow():
+    busy = {"total_ms": 1300.0, "im_send_ack_ms": 404.0}  # the machine was loaded during the slow call
+    assert ch12.setup_prediction_ms(150 + 2 * 400, busy, CLEAN, IM_RTT)
+    assert not ch12.setup_prediction_ms(150 + 400, busy, CLEAN, IM_RTT)
