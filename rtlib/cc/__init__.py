@@ -10,6 +10,8 @@
 - :mod:`rtlib.cc.selfclocked`: a Sprout-EWMA-style self-clocked sender (window = delivered
   rate x target delay); :mod:`rtlib.cc.scream`: SCReAM's window (RFC 8298);
 - :mod:`rtlib.cc.oracle`: a yardstick told the link capacity one round trip late;
+  :mod:`rtlib.cc.yardstick`: the omniscient floor, the oracle's frontier F(d) and the
+  delay budget D; :mod:`rtlib.cc.selfclocked_lab`: chapter 08's self-clocked section;
 - :mod:`rtlib.cc.feedback`: transport-wide feedback, REMB and PLI as RTCP bytes;
 - :mod:`rtlib.cc.media`: encoder model, audio, pacer; :mod:`rtlib.cc.tcp`: a Reno-like TCP;
 - :mod:`rtlib.cc.call`: the closed-loop simulation (:func:`simulate_call`, :class:`CallSim`);
