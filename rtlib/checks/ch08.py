@@ -309,7 +309,7 @@ shows the design's own measured outcome; hints come in stages (``hint=True``).
 
 
 def self_clocked_winner(prediction) -> Feedback:
-    """Exercise 8.5: for each shipped trace, which of gcc, selfclocked, scream reaches the highest
+    """Exercise 8.6: for each shipped trace, which of gcc, selfclocked, scream reaches the highest
     utilisation among those within the delay budget D (``"none"`` if none is).
 
     ``prediction`` maps trace names (``rtlib.cc.experiments.MAHIMAHI_TRACES``) to a controller
