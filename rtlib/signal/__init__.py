@@ -7,7 +7,11 @@ an aiortc peer that signals through :class:`rtlib.im.live.IMClient`, and a brows
   in call → ended, ring and connect timeouts, glare);
 - :mod:`rtlib.signal.peer`: :class:`CallPeer`, the machine driven over a live IM
   connection with an aiortc ``RTCPeerConnection``;
-- ``rtlib/signal/static/``: the page a browser opens (plain JavaScript, no CDN).
+- :mod:`rtlib.signal.setup_time`: a delaying TCP proxy for the IM path and
+  :func:`~rtlib.signal.setup_time.measure_call`, the setup time split into its parts;
+- :mod:`rtlib.signal.web` serves ``rtlib/signal/static/``, the page a browser opens
+  (plain JavaScript, no CDN), on 127.0.0.1; :mod:`rtlib.signal.browser` drives a
+  headless Chromium with fake camera and microphone.
 
 The protocol is specified in ``rtlib/im/PROTOCOL.md`` ("Calls: signalling over IM").
 
