@@ -32,6 +32,14 @@ with the server for the cores, which the notes say.
    the server takes them into a conversation whose other member never reads; the
    server's resident memory is sampled each second, and the reader's connection is
    checked for the 4003 close.
+6. **Cluster** (chapter 03, "a cluster on your laptop"): in one run, side by side, the
+   single SQLite server and a cluster of 3 gateways (``im-server --store postgresql://…
+   --bus redis://…``, PostgreSQL and Redis started for the run), the same 200 clients
+   (100 one-to-one conversations whose two members sit on different gateways, so every
+   message crosses the bus), the same offered rates: delivered msg/s and the p99 of the
+   ack time (send → ``ack``: the message is committed).  Then the long kill -9 runs:
+   each of gateway, Redis and PostgreSQL killed ``CHAOS_KILLS`` times at random moments
+   while 20 clients send (:func:`rtlib.im.chaos.run_chaos`).
 5. **Frame sizes**: 1,000 messages whose bodies are 2,600 control characters (each
    escaped as 6 bytes: the largest a client can send under the 16 KiB frame limit);
    the largest ``sync_ok`` a client receives at ``limit`` 1000 and 200, and the pages
@@ -90,8 +98,9 @@ async def _load(url: str, tokens: dict, pairs: list, rate: float, duration_s: fl
     from websockets.asyncio.client import connect
 
     conns = {}
-    for user in tokens:
-        ws = await connect(url, compression=None, max_size=2**20, ping_interval=None)
+    urls = [url] if isinstance(url, str) else list(url)  # a cluster: user i on gateway i mod N
+    for k, user in enumerate(tokens):
+        ws = await connect(urls[k % len(urls)], compression=None, max_size=2**20, ping_interval=None)
         await ws.send(json.dumps({"type": "auth", "user": user, "token": tokens[user], "device": "bench"}))
         hello = json.loads(await ws.recv())
         assert hello["type"] == "auth_ok", hello
@@ -99,6 +108,8 @@ async def _load(url: str, tokens: dict, pairs: list, rate: float, duration_s: fl
     lat: list[float] = []
     sent_t: list[float] = []
     acks = [0]
+    send_t: list[float] = []  # index n-1: when message n was sent
+    ack_lat: list[tuple] = []  # (sent at, ack time)
     errors = []
     prefix = secrets.token_hex(4)  # cids are unique per sender: a new run must not reuse them
 
@@ -114,6 +125,8 @@ async def _load(url: str, tokens: dict, pairs: list, rate: float, duration_s: fl
                     sent_t.append(t_sent)
                 elif kind == "ack":
                     acks[0] += 1
+                    t = send_t[int(f["cid"].rsplit("-", 1)[1]) - 1]
+                    ack_lat.append((t, now - t))
                 elif kind == "error":
                     errors.append(f)
         except Exception:
@@ -139,6 +152,7 @@ async def _load(url: str, tokens: dict, pairs: list, rate: float, duration_s: fl
             ws, conv = senders[i]
             i = (i + 1) % len(senders)
             sent += 1
+            send_t.append(time.perf_counter())
             await ws.send('{"type":"send","conv":"%s","cid":"%s-%d","body":"%.6f"}'
                           % (conv, prefix, sent, time.perf_counter()))
         next_t += tick_s
@@ -147,7 +161,7 @@ async def _load(url: str, tokens: dict, pairs: list, rate: float, duration_s: fl
     end_send = time.perf_counter()
     # Let the last messages arrive (bounded).
     deadline = time.perf_counter() + 10.0
-    while len(lat) < sent and time.perf_counter() < deadline:
+    while (len(lat) < sent or acks[0] < sent) and time.perf_counter() < deadline:
         await asyncio.sleep(0.05)
     for ws in conns.values():
         await ws.close()
@@ -160,7 +174,9 @@ async def _load(url: str, tokens: dict, pairs: list, rate: float, duration_s: fl
     # end; delivered rate = those delivered / the time it took to send them.
     window = t_a >= start + WARMUP_S
     span = max(1e-9, end_send - (start + WARMUP_S))
+    ack_a = np.array([d for t, d in ack_lat if t >= start + WARMUP_S])
     return {"sent": sent, "received": len(lat), "acks": acks[0], "errors": len(errors),
+            "ack_p99_ms": float(np.percentile(ack_a, 99) * 1000) if ack_a.size else float("nan"),
             "delivered_per_s": float(window.sum() / span), "offered_per_s": sent / (end_send - start),
             "p50_ms": float(np.percentile(lat_a[window], 50) * 1000) if window.any() else float("nan"),
             "p99_ms": float(np.percentile(lat_a[window], 99) * 1000) if window.any() else float("nan"),
@@ -552,8 +568,77 @@ def bench_frame_sizes(n: int = 1000) -> list[Row]:
             for limit, (size, pages, seqs) in res.items()]
 
 
+# -- 6. the cluster -----------------------------------------------------------------------
+CLUSTER_RATES = (1_000, 2_000, 4_000)
+CLUSTER_STEP_S = 4.0
+CHAOS_KILLS = 20
+
+
+def cluster_load(gateways: int, rates=CLUSTER_RATES, step_s: float = CLUSTER_STEP_S, clients: int = CLIENTS,
+                 log_dir=None) -> list[dict]:
+    """Offer each of ``rates`` to ``gateways`` gateways (0 = the single SQLite server);
+    returns one dict per rate (delivered_per_s, ack_p99_ms, p99_ms, ...)."""
+    from rtlib.im.local_cluster import LocalCluster
+
+    users = [f"u{i}" for i in range(clients)]
+    pairs = [(users[2 * k], users[2 * k + 1], f"c{k}") for k in range(clients // 2)]
+    convs = {conv: (a, b) for a, b, conv in pairs}
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        if gateways == 0:
+            db = os.path.join(tmp, "bench.sqlite")
+            tokens = setup_db(db, users, convs)
+            srv = ServerProcess(db, log_path=os.path.join(tmp, "server.log"))
+            srv.start()
+            stop, urls = srv.stop, srv.url
+        else:
+            cl = LocalCluster(gateways, log_dir=log_dir or tmp)
+            tokens = cl.setup(users, convs)
+            urls = cl.start()
+            stop = cl.stop
+        try:
+            time.sleep(1.0)  # leases renewed: every gateway knows where everyone is
+            for rate in rates:
+                out.append({"gateways": gateways, "rate": rate,
+                            **asyncio.run(_load(urls, tokens, pairs, rate, step_s))})
+        finally:
+            stop()
+    return out
+
+
+def bench_cluster() -> list[Row]:
+    rows = []
+    for label, g in (("single SQLite server", 0), ("3-gateway cluster", 3)):
+        for s in cluster_load(g):
+            note = (f"offered {s['offered_per_s']:,.0f}/s, {CLIENTS} clients; delivery p99 {s['p99_ms']:.0f} ms; "
+                    f"{s['sent']:,} sent, {s['sent'] - s['received']} not received in time, "
+                    f"{s['sent'] - s['acks']} not acked in time, {s['errors']} errors")
+            rows.append(Row(f"{label}, offered {s['rate']:,}/s: delivered", s["delivered_per_s"], "msg/s", note=note))
+            rows.append(Row(f"{label}, offered {s['rate']:,}/s: ack p99", s["ack_p99_ms"], "ms",
+                            higher_is_better=False))
+    return rows
+
+
+def bench_cluster_chaos(kills: int = CHAOS_KILLS) -> list[Row]:
+    from rtlib.im.chaos import run_chaos
+
+    rows = []
+    for target in ("gateway", "redis", "postgres"):
+        r = run_chaos(target, kills=kills, clients=20, seed=7)
+        bad = r["lost"] + r["duplicates"] + r["order_errors"] + r["false_acks"] + r["outage_acks"]
+        rows.append(Row(f"kill -9 {target} x{r['kills']}: acked lost + duplicates + out of order + false acks", bad,
+                        "messages", bar=0, higher_is_better=False,
+                        note=f"{r['acked']:,} acked by 20 clients in {r['wall_s']:.0f} s; lost {r['lost']}, "
+                             f"duplicates {r['duplicates']}, order errors {r['order_errors']}, false acks "
+                             f"{r['false_acks']}; {r['reconnections']} reconnections"
+                             + (f"; probes while down: {r['outage_errors']} of {len(r['probes'])} answered "
+                                f"unavailable, {r['outage_acks']} acked" if target == "postgres" else "")))
+    return rows
+
+
 def run() -> list[Row]:
-    return bench_sim() + bench_live("FULL") + bench_hostile() + bench_slow_reader() + bench_frame_sizes()
+    return (bench_sim() + bench_live("FULL") + bench_hostile() + bench_slow_reader() + bench_frame_sizes()
+            + bench_cluster() + bench_cluster_chaos())
 
 
 if __name__ == "__main__":

@@ -148,3 +148,33 @@ def storm_frames(answer, *, users: int = 10_000, friends: int = 100) -> Feedback
     fb = close_to(value, expected, what="The number of frames", rel=0.01)
     return fb if not is_generic(fb) else fail(fb.message, "Count friendships: each user has `friends` of them, "
                                                           "and each friendship is shared by two users.")
+
+
+def reference_locked_seqs(last_seq: int, first: int, second: int) -> list[int]:
+    """The seqs of the second batch when two gateways commit ``first`` then ``second``
+    messages to one conversation under its row lock (rtlib.im.pgstore)."""
+    return list(range(last_seq + first + 1, last_seq + first + second + 1))
+
+
+def locked_seqs(answer, *, last_seq: int = 41, first: int = 3, second: int = 2) -> Feedback:
+    """Exercise 3.4: the sequence numbers gateway B's batch gets when it waited on the
+    conversation's row lock for gateway A's batch to commit."""
+    missing = _unanswered(answer)
+    if missing is not None:
+        return missing
+    if not isinstance(answer, (list, tuple)) or not all(isinstance(x, int) and not isinstance(x, bool)
+                                                        for x in answer):
+        return fail("Answer with a list of integers: one sequence number per message of B's batch.")
+    answer = list(answer)
+    expected = reference_locked_seqs(last_seq, first, second)
+    if answer == expected:
+        return ok("Right: B reads the last seq A committed and numbers on from there; no gap, no repeat.")
+    if len(answer) != second:
+        return fail(f"B's batch has {second} messages: give one number for each.")
+    if answer == list(range(last_seq + 1, last_seq + second + 1)):
+        return fail("Those numbers are A's.", "B waited on the lock: it reads the last seq after A's commit.")
+    if answer != sorted(answer) or len(set(answer)) != len(answer):
+        return fail("The numbers of one batch follow each other upwards, each once.")
+    if answer[0] != expected[0]:
+        return fail("B's first number is off.", "It is one above the last seq A left in the row when it committed.")
+    return fail("Not the numbers B gets.", "Number from the conversation's last seq as A left it, one per message.")

@@ -33,6 +33,7 @@ import random
 import time
 
 from rtlib.im import protocol as P
+from rtlib.im.cluster_lab import run_sync
 
 TARGETS = ("gateway", "redis", "postgres")
 
@@ -95,7 +96,7 @@ def run_chaos(target: str = "gateway", *, kills: int = 5, clients: int = 20, gat
         tokens = cl.setup(users, convs)
         cl.start()
         t0 = time.monotonic()
-        res = asyncio.run(_run(cl, target, kills, users, tokens, conv_of, rng, gap_s, down_s, send_every_s))
+        res = run_sync(_run(cl, target, kills, users, tokens, conv_of, rng, gap_s, down_s, send_every_s))
         res["wall_s"] = time.monotonic() - t0
         res["store_messages"] = _count(cl.store)
     finally:

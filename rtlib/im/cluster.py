@@ -204,8 +204,8 @@ class BusLink:
                             else:
                                 p.eval(_HDEL_IF, 1, where_key(user), device, self.id)
                         await p.execute()
-                for msgs in outbox:
-                    await self._publish(msgs)
+                if outbox:  # every batch queued meanwhile in one round of lookups and publishes
+                    await self._publish([m for msgs in outbox for m in msgs])
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

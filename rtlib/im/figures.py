@@ -437,3 +437,28 @@ def plot_hostile(flood_on: dict, flood_off: dict, slow_on: dict, slow_off: dict)
     label_axes(b, "time [s]", "queued for the reader [MiB]", "A reader that never reads")
     legend(b, where="below", fontsize=8)
     return fig
+
+
+def plot_cluster_scaling(runs: list[dict], cores: int):
+    """Left: acked messages/s as the load moves to 1, 2, 3 gateways, with the CPU model's
+    bound on this machine.  Right: the p50 and p99 of the ack time (results of
+    :func:`rtlib.im.cluster_lab.scaling`)."""
+    from rtlib.im.cluster_lab import capacity_model
+    from rtlib.viz import COLORS, label_axes, legend, new_figure
+
+    k = [r["gateways"] for r in runs]
+    fig, (a, b) = new_figure(1, 2, figsize=(11, 4.8))
+    a.plot(k, [r["acked_per_s"] for r in runs], "o-", color=COLORS["im"], lw=2, label="measured: acked")
+    a.plot(k, [capacity_model(r["cpu_s_per_msg"], cores, r["gateways"]) for r in runs], "s--",
+           color=COLORS["bad"], lw=1.5, label=f"CPU bound on {cores} cores (model)")
+    a.set_xticks(k)
+    a.set_ylim(0, None)
+    label_axes(a, "gateways in use", "acked messages [1/s]", "Throughput as gateways are added", unitless=("x",))
+    legend(a, where="below", fontsize=8)
+    b.plot(k, [r["ack_p50_ms"] for r in runs], "o-", color=COLORS["im"], lw=2, label="ack p50")
+    b.plot(k, [r["ack_p99_ms"] for r in runs], "o--", color=COLORS["bad"], lw=2, label="ack p99")
+    b.set_xticks(k)
+    b.set_ylim(0, None)
+    label_axes(b, "gateways in use", "send → ack [ms]", "Ack time with a window of sends in flight", unitless=("x",))
+    legend(b, where="below", fontsize=8)
+    return fig

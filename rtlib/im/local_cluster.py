@@ -82,7 +82,7 @@ class LocalCluster:
                 self.gateways.append(ServerProcess(self.store, log_path=log,
                                                    args=["--bus", self.bus, *self.server_args]))
             with ThreadPoolExecutor(self.n) as pool:  # in parallel: each takes a second to import
-                list(pool.map(lambda g: g.running() or g.start(), self.gateways))
+                list(pool.map(lambda g: g.running() or g.start(60.0), self.gateways))
         except BaseException:
             self.stop()
             raise

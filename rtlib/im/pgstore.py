@@ -106,8 +106,14 @@ class PgStore:
         self.retries = 0
         self._tokens_version = (0,)
         self._refreshed_s = 0.0
-        self._run(lambda db: db.execute(SCHEMA))
+        self._run(self._schema)
         self._load()
+
+    @staticmethod
+    def _schema(db) -> None:
+        """Create the tables, unless they exist (gateways starting together then take no DDL lock)."""
+        if db.execute("SELECT to_regclass('meta')").fetchone()[0] is None:
+            db.execute(SCHEMA)
 
     # -- connection ---------------------------------------------------------------------
     def _conn(self):

@@ -115,3 +115,30 @@ def test_storm_frames_wrong(answer, hint):
 def test_odd_inputs_never_raise(check):
     for odd in ("x", 3, [], {}, float("nan"), object(), {n: None for n in ch03.GROUP_SIZES}):
         assert not check(odd)
+
+
+def test_locked_seqs_right():
+    assert ch03.locked_seqs([45, 46])
+    assert ch03.locked_seqs([11, 12, 13], last_seq=5, first=5, second=3)
+    assert ch03.reference_locked_seqs(41, 3, 2) == [45, 46]
+
+
+@pytest.mark.parametrize("answer, hint", [
+    ([42, 43], "A's"),
+    ([44, 45], "first number"),
+    ([45], "2 messages"),
+    ([46, 45], "upwards"),
+    ("45, 46", "list of integers"),
+    ([45.0, 46.0], "list of integers"),
+    ([True, 46], "list of integers"),
+])
+def test_locked_seqs_wrong(answer, hint):
+    fb = ch03.locked_seqs(answer)
+    assert not fb and hint in shown(fb)
+    assert "45, 46" not in shown(fb) and "[45" not in shown(fb)  # never the answer
+
+
+def test_locked_seqs_unanswered_and_odd():
+    assert "Not answered yet" in ch03.locked_seqs(None).message
+    for odd in ("x", 3, [], {}, float("nan"), object()):
+        assert not ch03.locked_seqs(odd)

@@ -99,3 +99,31 @@ def test_bus_needs_a_shared_store(tmp_path):
         LocalCluster(0)
     with pytest.raises(ValueError, match="store"):
         LocalCluster(2, store="chat.sqlite")
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_servers_stop_when_the_program_fails(tmp_path):
+    """A notebook cell (here a script) that fails after starting a cluster leaves no server behind."""
+    import json
+    import subprocess
+    import sys
+
+    script = tmp_path / "fails.py"
+    script.write_text("import json\nfrom rtlib.im.local_cluster import LocalCluster\n"
+                      "cl = LocalCluster(2)\ncl.setup(['a', 'b'], {'ab': ('a', 'b')})\ncl.start()\n"
+                      "print(json.dumps(cl.pids()), flush=True)\nraise RuntimeError('a cell failed')\n")
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "a cell failed" in r.stderr
+    pids = json.loads(r.stdout.splitlines()[0])
+    assert len(pids) == 4
+    deadline = time.time() + 10
+    while time.time() < deadline and any(_alive(p) for p in pids):
+        time.sleep(0.1)
+    assert not [p for p in pids if _alive(p)]
