@@ -7,7 +7,8 @@ request, which then waits for whatever phase of drawing ahead is in flight (a fi
 render is 100–200 ms).  Here one helper process draws ahead for every widget of the
 kernel, on the machine's other core, and the kernel's worker stays free for requests.
 
-The helper imports ``rtlib`` and draws registered experiments by name, with the kernel's
+The helper (``python -m rtlib.viz.ahead``, talking pickles over its stdin and stdout)
+imports the module that registers an experiment and draws it by name, with the kernel's
 matplotlib settings and the widget's layout (:class:`rtlib.viz.widgets.LayoutMemo`), so a
 figure drawn ahead is the figure the kernel would draw.  It holds one job at a time;
 the kernel sends the newest wanted figure first (a learner who moved on makes older
@@ -19,6 +20,11 @@ Used by: :func:`rtlib.viz.show_experiment` (every notebook with a widget).
 
 from __future__ import annotations
 
+import importlib
+import os
+import pickle
+import subprocess
+import sys
 import threading
 from typing import Any, Callable
 
@@ -33,45 +39,59 @@ def _rc_settings() -> dict:
     return {k: v for k, v in mpl.rcParams.items() if k not in skip and v != mpl.rcParamsDefault.get(k)}
 
 
-def _serve(conn) -> None:
-    """The helper process: draw ``(name, values, rc, memo)`` jobs until the pipe closes."""
+def _serve(inp, out) -> None:
+    """The helper process: draw ``(job, name, values, rc, memo)`` jobs from ``inp`` (pickles)
+    and answer on ``out``, until ``inp`` closes (the kernel is gone)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib as mpl
     import matplotlib.pyplot as plt
 
-    from rtlib.viz.experiments import freeze_long_lived, load_all
+    from rtlib.viz.experiments import REGISTRY, freeze_long_lived
     from rtlib.viz.widgets import figure_png
 
-    registry = load_all()
-    freeze_long_lived()
+    def send(msg):
+        pickle.dump(msg, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
+
     applied = None
-    conn.send(("ready",))
+    send(("ready",))
     while True:
         try:
-            job_id, name, values, rc, memo = conn.recv()
-        except (EOFError, OSError):
+            job_id, module, name, values, rc, memo = pickle.load(inp)
+        except (EOFError, OSError, pickle.UnpicklingError):
             return
         try:
+            if name not in REGISTRY:  # import only the module that registers it
+                importlib.import_module(module)
+                freeze_long_lived()
             if rc != applied:
                 mpl.rcdefaults()
                 mpl.rcParams.update(rc)
                 applied = rc
-            exp = registry[name]
+            exp = REGISTRY[name]
             fig = exp.plot(exp(**values))
             plt.close(fig)
             png = figure_png(fig, memo)
-            conn.send(("ok", job_id, png, fig.axes[0].get_title() if fig.axes else "", memo))
+            send(("ok", job_id, png, fig.axes[0].get_title() if fig.axes else "", memo))
         except Exception as exc:  # noqa: BLE001 - the kernel draws this value itself when asked
-            conn.send(("error", job_id, f"{type(exc).__name__}: {exc}"))
+            send(("error", job_id, f"{type(exc).__name__}: {exc}"))
+
+
+def main() -> None:
+    """``python -m rtlib.viz.ahead``: serve on stdin/stdout (what an experiment prints goes
+    to stderr, so it cannot corrupt the answers)."""
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    _serve(sys.stdin.buffer, out)
 
 
 class AheadProcess:
     """One helper process drawing figures ahead for the kernel's widgets.
 
-    ``want(owner, name, key, values, memo, done)`` asks for experiment ``name`` at
-    ``values``; ``done(key, png, title, memo, layouts_before)`` is called (in a reader
+    ``want(owner, module, name, key, values, memo, done)`` asks for experiment ``name``
+    (registered when ``module`` is imported) at ``values``; ``done(key, png, title, memo, layouts_before)`` is called (in a reader
     thread) when it is drawn, where ``memo`` is the layout the helper used and
     ``layouts_before`` the widget's layout count when the job was sent: the widget adopts
     the helper's layout when the helper had to lay the figure out afresh.
@@ -81,7 +101,6 @@ class AheadProcess:
         self._lock = threading.Lock()
         self._wanted: list[tuple] = []
         self._busy = False
-        self._conn = None
         self._proc = None
         self._jobs: dict[int, tuple] = {}
         self._next_id = 0
@@ -100,14 +119,10 @@ class AheadProcess:
             if self._proc is not None or self._broken:
                 return
             try:
-                import multiprocessing as mp
-
-                ctx = mp.get_context("spawn")
-                self._conn, child = ctx.Pipe()
-                self._proc = ctx.Process(target=_serve, args=(child,), daemon=True, name="rtlib-draw-ahead")
-                self._proc.start()
-                child.close()
-            except Exception:  # noqa: BLE001 - no helper: widgets draw ahead in their own thread
+                env = {**os.environ, "RTLIB_DRAW_AHEAD": "0"}  # (it shows no widgets itself)
+                self._proc = subprocess.Popen([sys.executable, "-m", "rtlib.viz.ahead"], stdin=subprocess.PIPE,
+                                              stdout=subprocess.PIPE, env=env)
+            except OSError:  # no helper: widgets draw ahead in their own thread
                 self._broken = True
                 return
         threading.Thread(target=self._read, name="rtlib-draw-ahead-reader", daemon=True).start()
@@ -118,14 +133,19 @@ class AheadProcess:
             proc, self._proc = self._proc, None
         if proc is not None:
             proc.terminate()
-            proc.join(5)
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
 
-    def want(self, owner: Any, name: str, key: str, values: dict, memo, done: Callable) -> None:
-        """Ask for a figure; the newest want is drawn first."""
+    def want(self, owner: Any, module: str, name: str, key: str, values: dict, memo, done: Callable) -> None:
+        """Ask for experiment ``name`` (registered by ``module``) at ``values``; the newest
+        want is drawn first."""
         self.start()
         with self._lock:
-            self._wanted = [w for w in self._wanted if not (w[0] is owner and w[2] == key)]
-            self._wanted.append((owner, name, key, dict(values), memo, done))
+            self._wanted = [w for w in self._wanted if not (w[0] is owner and w[3] == key)]
+            self._wanted.append((owner, module, name, key, dict(values), memo, done))
             del self._wanted[:-MAX_WANTED]
         self._pump()
 
@@ -140,7 +160,7 @@ class AheadProcess:
         with self._lock:
             if self._busy or not self._wanted or self._broken or not self._ready.is_set():
                 return
-            owner, name, key, values, memo, done = self._wanted.pop()
+            owner, module, name, key, values, memo, done = self._wanted.pop()
             self._busy = True
             job_id = self._next_id
             self._next_id += 1
@@ -150,7 +170,9 @@ class AheadProcess:
 
             with _DRAW_LOCK:  # a consistent copy of the widget's layout
                 sent = copy.deepcopy(memo)
-            self._conn.send((job_id, name, values, _rc_settings(), sent))
+            pickle.dump((job_id, module, name, values, _rc_settings(), sent), self._proc.stdin,
+                        protocol=pickle.HIGHEST_PROTOCOL)
+            self._proc.stdin.flush()
         except Exception:  # noqa: BLE001 - cannot send (a value that does not pickle, a dead pipe)
             with self._lock:
                 self._busy = False
@@ -159,14 +181,14 @@ class AheadProcess:
             self._pump()
 
     def _read(self) -> None:
+        stdout = self._proc.stdout
         try:
-            first = self._conn.recv()
-            if first != ("ready",):
+            if pickle.load(stdout) != ("ready",):
                 raise EOFError
             self._ready.set()
             self._pump()
             while True:
-                msg = self._conn.recv()
+                msg = pickle.load(stdout)
                 with self._lock:
                     job = self._jobs.pop(msg[1], None)
                     self._busy = False
@@ -180,7 +202,7 @@ class AheadProcess:
                 else:
                     self.failed += 1
                 self._pump()
-        except (EOFError, OSError):
+        except (EOFError, OSError, pickle.UnpicklingError, AttributeError, ValueError):
             with self._lock:
                 self._broken = True
 
@@ -194,3 +216,7 @@ def ahead_process() -> AheadProcess:
     if _PROCESS is None:
         _PROCESS = AheadProcess()
     return _PROCESS
+
+
+if __name__ == "__main__":
+    main()

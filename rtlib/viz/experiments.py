@@ -298,7 +298,7 @@ def show_experiment(exp: str | Experiment, **overrides):
     by_name = exp.func.__module__.startswith("rtlib.") and REGISTRY.get(exp.name) is exp
     redrawer = Redrawer(exp.plot, show, set_drawn, set_error, compute=lambda values: exp(**values),
                         neighbours=lambda values, previous: neighbours(exp, values, previous),
-                        ahead_name=exp.name if by_name else None)
+                        ahead_name=exp.name if by_name else None, ahead_module=exp.func.__module__)
 
     def on_change(*_):
         redrawer.request({k: c.value for k, c in controls.items()})

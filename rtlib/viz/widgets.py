@@ -333,7 +333,7 @@ class Redrawer:
                  drawn: Callable[[str], None], error: Callable[[str], None], *,
                  compute: Callable[[dict], Any] | None = None,
                  neighbours: Callable[[dict, dict | None], list[dict]] | None = None,
-                 cache_size: int = 16, ahead_name: str | None = None):
+                 cache_size: int = 16, ahead_name: str | None = None, ahead_module: str = ""):
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or not 0 <= cache_size <= 1000:
             raise ValueError(f"cache_size must be an integer in [0, 1000], got {cache_size!r}")
         self._plot, self._show, self._drawn, self._error = plot, show, drawn, error
@@ -342,7 +342,7 @@ class Redrawer:
         self._cache_size = cache_size
         # A registered experiment's name: its figures can be drawn ahead in the helper
         # process (rtlib.viz.ahead) instead of this kernel's worker thread.
-        self._ahead_name = ahead_name
+        self._ahead_name, self._ahead_module = ahead_name, ahead_module
         self._fig_lock = threading.Lock()
         self._lock = threading.Lock()
         self._pending: dict | None = None
@@ -428,7 +428,8 @@ class Redrawer:
                 for values in reversed(self._neighbours(self._shown, self._previous)):  # (newest first)
                     key = value_key(values)
                     if self._kept(key) is None:
-                        helper.want(self, self._ahead_name, key, values, self.layout, self._drawn_ahead)
+                        helper.want(self, self._ahead_module, self._ahead_name, key, values, self.layout,
+                                    self._drawn_ahead)
                 return
         with self._lock:
             if self._busy or self._shown is None:

@@ -50,7 +50,7 @@ def test_a_figure_drawn_ahead_is_byte_for_byte_the_kernels(helper):
         got.update(key=key, png=png, title=title, layouts=(layouts_before, memo_after.layouts))
         done.set()
 
-    helper.want("widget", "latency_budget", value_key(values), values, memo, on_done)
+    helper.want("widget", exp.func.__module__, "latency_budget", value_key(values), values, memo, on_done)
     assert done.wait(90), "the helper drew nothing"
     fig = exp.plot(exp(**values))
     plt.close(fig)
@@ -63,7 +63,7 @@ def test_a_figure_drawn_ahead_is_byte_for_byte_the_kernels(helper):
 def test_an_unknown_experiment_fails_quietly_and_the_helper_goes_on(helper):
     failed = helper.failed
     called = []
-    helper.want("w", "no_such_experiment", "k", {}, LayoutMemo(), lambda *a: called.append(a))
+    helper.want("w", "rtlib.viz.experiments", "no_such_experiment", "k", {}, LayoutMemo(), lambda *a: called.append(a))
     assert _wait(lambda: helper.failed > failed)
     assert called == [] and helper.usable()
 
@@ -75,7 +75,8 @@ def test_a_redrawer_with_a_name_gets_its_next_step_from_the_helper(helper, monke
     monkeypatch.setattr(ahead, "_PROCESS", helper)
     exp = get_experiment("feel_delay")
     r = Redrawer(exp.plot, lambda b: None, lambda d: None, lambda e: None, compute=lambda v: exp(**v),
-                 neighbours=lambda v, prev: neighbours(exp, v, prev), ahead_name="feel_delay")
+                 neighbours=lambda v, prev: neighbours(exp, v, prev), ahead_name="feel_delay",
+                 ahead_module=exp.func.__module__)
     r.request(exp.defaults(), wait=True)
     r._draw_ahead()
     assert _wait(lambda: r.ahead == 2)
@@ -90,6 +91,6 @@ def test_a_dead_helper_leaves_the_widgets_to_draw_ahead_themselves():
     proc.stop()
     assert not proc.usable()
     called = []
-    proc.want("w", "feel_delay", "k", {}, LayoutMemo(), lambda *a: called.append(a))
+    proc.want("w", "rtlib.quality.delay_feel", "feel_delay", "k", {}, LayoutMemo(), lambda *a: called.append(a))
     time.sleep(0.3)
     assert called == []
