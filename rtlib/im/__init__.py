@@ -25,7 +25,13 @@ Around them:
 - :mod:`rtlib.im.hostile`: a flood and a reader that never reads, against the defences;
 - :mod:`rtlib.im.figures`: the experiments and figures of notebooks 02 and 03;
 - :mod:`rtlib.im.server` (asyncio + websockets) and :mod:`rtlib.im.live` (a client
-  class, the server as a child process): the live system, ``python -m rtlib im-server``.
+  class, the server as a child process): the live system, ``python -m rtlib im-server``;
+- the cluster: :mod:`rtlib.im.pgstore` (the store on PostgreSQL, gapless seqs under a row
+  lock), :mod:`rtlib.im.cluster` (presence with leases and cross-gateway delivery on
+  Redis), :mod:`rtlib.im.engines` (throwaway Redis and PostgreSQL servers),
+  :mod:`rtlib.im.local_cluster` (N gateways on one machine, ``python -m rtlib im-cluster``),
+  :mod:`rtlib.im.chaos` (``kill -9`` experiments) and :mod:`rtlib.im.cluster_lab`
+  (chapter 03's cluster experiments).
 
 Used in: notebooks/02_im_store_forward.ipynb, notebooks/03_im_scale.ipynb.
 """

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from rtlib.im.engines import EngineMissing, pg_bindir
+from rtlib.im.engines import EngineMissing, Redis, pg_bindir
 
 
 def _alive(pid):
@@ -22,7 +22,7 @@ def _alive(pid):
 
 def test_im_cluster_starts_and_ctrl_c_stops_all(tmp_path):
     try:
-        pg_bindir()
+        pg_bindir(), Redis().stop()  # both servers installed (Redis() only looks for the binary)
     except EngineMissing as exc:
         pytest.skip(str(exc))
     p = subprocess.Popen([sys.executable, "-m", "rtlib", "im-cluster", "--gateways", "2", "--users", "2", "--json"],
