@@ -21,7 +21,9 @@ from __future__ import annotations
 
 def register(sub) -> None:
     p = sub.add_parser("im-chat", help="terminal chat client for the live IM server")
-    p.add_argument("--url", default="ws://127.0.0.1:8765", help="server URL (default ws://127.0.0.1:8765)")
+    p.add_argument("--url", default="ws://127.0.0.1:8765",
+                   help="server URL (default ws://127.0.0.1:8765); a cluster's gateways comma-separated "
+                        "(ws://A,ws://B): when the connection breaks, the next one is tried")
     p.add_argument("--user", required=True)
     p.add_argument("--token", required=True, help="the token printed by `rtlib im-admin add-user`")
     p.add_argument("--conv", required=True, help="conversation to chat in")
@@ -48,11 +50,12 @@ def run(args) -> int:
 
     if args.listen_s is not None and not 0 <= args.listen_s <= 86400:
         raise ValueError(f"--listen-s must be in [0, 86400] s, got {args.listen_s}")
-    if not args.url.startswith(("ws://", "wss://")):
-        raise ValueError(f"--url must start with ws:// or wss://, got {args.url!r}")
+    urls = [u.strip() for u in args.url.split(",") if u.strip()]
+    if not urls or not all(u.startswith(("ws://", "wss://")) for u in urls):
+        raise ValueError(f"--url must be ws:// or wss:// URLs (comma-separated for a cluster), got {args.url!r}")
 
     async def batch() -> dict:
-        async with IMClient(args.url, args.user, args.token, args.device) as client:
+        async with IMClient(urls, args.user, args.token, args.device) as client:
             acks = [await client.send(args.conv, text) for text in args.send]
             if args.listen_s:
                 await asyncio.sleep(args.listen_s)
@@ -64,8 +67,8 @@ def run(args) -> int:
 
     async def interactive() -> None:
         loop = asyncio.get_running_loop()
-        async with IMClient(args.url, args.user, args.token, args.device) as client:
-            print(f"connected to {args.url} as {args.user}; type to send to {args.conv}, /quit to leave")
+        async with IMClient(urls, args.user, args.token, args.device) as client:
+            print(f"connected to {client.url} as {args.user}; type to send to {args.conv}, /quit to leave")
             shown = 0
 
             async def printer():

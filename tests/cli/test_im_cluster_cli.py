@@ -51,3 +51,28 @@ def test_im_cluster_rejects_bad_arguments():
     r = subprocess.run([sys.executable, "-m", "rtlib", "im-server", "--db", "x.sqlite", "--bus", "http://x"],
                        capture_output=True, text=True)
     assert r.returncode != 0 and "--bus" in r.stderr
+
+
+def test_im_chat_moves_to_the_next_gateway(tmp_path):
+    from rtlib.im.engines import free_port
+    from rtlib.im.local_cluster import LocalCluster
+
+    try:
+        pg_bindir(), Redis().stop()
+    except EngineMissing as exc:
+        pytest.skip(str(exc))
+    with LocalCluster(2, log_dir=tmp_path) as cl:
+        tokens = cl.setup(["alice", "bob"], {"ab": ("alice", "bob")})
+        dead = f"ws://127.0.0.1:{free_port()}"  # nothing listens there: a gateway that died
+        run = [sys.executable, "-m", "rtlib", "im-chat", "--conv", "ab", "--json"]
+        sent = subprocess.run(run + ["--url", f"{dead},{cl.urls[0]}", "--user", "alice", "--token", tokens["alice"],
+                                     "--send", "over the cluster"], capture_output=True, text=True, timeout=60)
+        assert sent.returncode == 0, sent.stderr
+        assert [a["seq"] for a in json.loads(sent.stdout)["acks"]] == [1]
+        got = subprocess.run(run + ["--url", cl.urls[1], "--user", "bob", "--token", tokens["bob"], "--listen-s", "0.5"],
+                             capture_output=True, text=True, timeout=60)
+        assert got.returncode == 0, got.stderr
+        assert [(m["seq"], m["body"]) for m in json.loads(got.stdout)["messages"]] == [(1, "over the cluster")]
+        bad = subprocess.run(run + ["--url", "http://x", "--user", "bob", "--token", "t"], capture_output=True,
+                             text=True, timeout=60)
+        assert bad.returncode != 0 and "--url" in bad.stderr
