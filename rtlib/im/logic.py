@@ -84,7 +84,7 @@ class Logic:
         self.conflicts = 0
         self.failed = 0
         # A cluster's gateway (rtlib.im.cluster) sets a list here: every msg frame of a
-        # committed send is appended, to be copied to the other gateways.
+        # committed send (and every read note) is appended, to be copied to the other gateways.
         self.published: list | None = None
 
     def on_requests(self, batch, now: float, crash: str | None = None) -> list[tuple]:
@@ -286,6 +286,8 @@ class Logic:
         if seq is None:
             return
         note = {"type": "read", "conv": conv, "user": user, "seq": seq}
+        if self.published is not None:  # a cluster: the other gateways tell their devices too
+            self.published.append(note)
         for member in self.store.members(conv):
             for conn in self.registry.get(member).values():
                 if conn != session.conn:

@@ -275,7 +275,7 @@ class IMServer:
         msgs, self.logic.published = self.logic.published, []
         seen = self._delivered
         for m in msgs:
-            if m["seq"] > seen.get(m["conv"], 0):
+            if m["type"] == "msg" and m["seq"] > seen.get(m["conv"], 0):
                 seen[m["conv"]] = m["seq"]
         for o in outs:  # a device that just authenticated has everything up to its last_seq
             if o[0] == "send" and o[2].get("type") == "auth_ok":
@@ -285,12 +285,12 @@ class IMServer:
         self.bus.publish(msgs)
 
     def _deliver_remote(self, msgs) -> None:
-        """``msg`` frames another gateway committed: to this gateway's connections."""
+        """``msg`` frames another gateway committed (and ``read`` notes): to this gateway's connections."""
         outs = []
         members, get, seen = self.store.members, self.gateway.registry.get, self._delivered
-        for m in msgs:
+        for m in msgs:  # msg frames, and read notes
             conv = m["conv"]
-            if m["seq"] > seen.get(conv, 0):
+            if m["type"] == "msg" and m["seq"] > seen.get(conv, 0):
                 seen[conv] = m["seq"]
             for u in members(conv):
                 for conn in get(u).values():

@@ -133,3 +133,23 @@ def test_servers_stop_when_the_program_fails(tmp_path):
     while time.time() < deadline and any(_alive(p) for p in pids):
         time.sleep(0.1)
     assert not [p for p in pids if _alive(p)]
+
+
+def test_read_mark_crosses_gateways(cluster):
+    cl, tokens = cluster
+
+    async def main():
+        a = IMClient(cl.urls[0], "alice", tokens["alice"], device="r1")
+        b = IMClient(cl.urls[1], "bob", tokens["bob"], device="r1")
+        await a.connect(), await b.connect()
+        await asyncio.sleep(1.0)
+        ack = await a.send("ab", "did you read this?")
+        await b.wait_for(lambda c: "did you read this?" in c.texts("ab"), 10)
+        await b.read("ab", ack["seq"])
+        await a.wait_for(lambda c: any(e[0] == "read" and e[2] == "bob" for e in c.events), 10)
+        ev = [e for e in a.events if e[0] == "read" and e[2] == "bob"]
+        await a.close(), await b.close()
+        return ev, ack["seq"]
+
+    ev, seq = asyncio.run(main())
+    assert ev[-1] == ("read", "ab", "bob", seq)  # bob's read mark reached alice on another gateway
