@@ -359,8 +359,10 @@ def _readline(proc: subprocess.Popen, timeout_s: float) -> str:
     buf = b""
     try:
         while time.monotonic() < deadline:
-            if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
-                break
+            if not sel.select(timeout=min(0.5, max(0.0, deadline - time.monotonic()))):
+                if proc.poll() is not None:  # it died before saying it listens
+                    break
+                continue
             chunk = os.read(proc.stdout.fileno(), 4096)
             if not chunk:
                 break

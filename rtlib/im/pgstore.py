@@ -73,6 +73,7 @@ CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v BIGINT NOT NULL);
 INSERT INTO meta VALUES ('tokens_version', 0) ON CONFLICT DO NOTHING;
 """
 
+_SCHEMA_LOCK = 0x1A_03  # advisory lock id taken while the schema is created
 _RETRIES = 5  # a batch that loses a race on the (sender, cid) index is retried this often
 
 
@@ -111,9 +112,13 @@ class PgStore:
 
     @staticmethod
     def _schema(db) -> None:
-        """Create the tables, unless they exist (gateways starting together then take no DDL lock)."""
-        if db.execute("SELECT to_regclass('meta')").fetchone()[0] is None:
-            db.execute(SCHEMA)
+        """Create the tables unless they exist.  Gateways starting together on an empty
+        database take turns (a transaction-scoped advisory lock): two concurrent
+        ``CREATE TABLE IF NOT EXISTS`` of one table can both find it missing and one fails."""
+        with db.transaction():
+            db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            if db.execute("SELECT to_regclass('meta')").fetchone()[0] is None:
+                db.execute(SCHEMA)
 
     # -- connection ---------------------------------------------------------------------
     def _conn(self):

@@ -122,3 +122,37 @@ def test_outage_is_an_error_never_an_ack(pg_url, postgres):
     assert s.append_many([("ab", "alice", "c2", "during", 3.0)])[0][:2] == (2, 3.0)  # reconnects by itself
     assert [r[3] for r in s.messages_since("ab", 0)] == ["before", "during"]
     s.close()
+
+
+def test_gateways_starting_together_on_an_empty_database(pg_url):
+    """Several stores opened at once on an empty database all get the schema (no race)."""
+    errors, stores = [], []
+    barrier = threading.Barrier(4)
+
+    def open_one():
+        try:
+            barrier.wait()
+            stores.append(PgStore(pg_url))
+        except Exception as exc:
+            errors.append(exc)
+
+    ts = [threading.Thread(target=open_one) for _ in range(4)]
+    [t.start() for t in ts]
+    [t.join(30) for t in ts]
+    assert not errors and len(stores) == 4
+    for s in stores:
+        s.close()
+
+
+def test_a_server_that_dies_at_start_is_reported_at_once(tmp_path):
+    import time
+
+    from rtlib.im.engines import free_port
+    from rtlib.im.live import ServerProcess
+
+    srv = ServerProcess(f"postgresql://im@127.0.0.1:{free_port()}/nothing", log_path=tmp_path / "s.log")
+    t0 = time.monotonic()
+    with pytest.raises(RuntimeError, match="did not start"):
+        srv.start(timeout_s=60)
+    assert time.monotonic() - t0 < 20  # it noticed the exit; it did not wait the full 60 s
+    assert "PostgreSQL unavailable" in (tmp_path / "s.log").read_text()
