@@ -19,7 +19,8 @@ presence within :data:`LEASE_S` seconds, without saying anything.
 **Cross-gateway delivery: Redis pub/sub, not Streams.**  After a batch commits, the
 gateway that accepted it fans each message out to its own connections (as the single
 server does) and publishes it on the channel ``im:gw:<id>`` of every *other* gateway
-where a member is present; that gateway fans it out to its connections.  Pub/sub is
+where a member is present; that gateway fans it out to its connections.  Read marks
+(``read`` notes) travel the same way.  Pub/sub is
 fire-and-forget (https://redis.io/docs/latest/develop/interact/pubsub/, "at-most-once
 message delivery"): a gateway that is down or cut from Redis misses what was published
 meanwhile.  That loses nothing here, because the bus carries only *copies*: the message
