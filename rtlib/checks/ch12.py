@@ -5,6 +5,9 @@ never the expected value.  The mystery calls' faults are stored as salted hashes
 reading this file does not name them; the hints follow the usual confusions (a rate
 cap read as loss, jitter read as delay, ...).
 
+- :data:`alert_design`: design task 12.4, an alert rule judged by replaying the recorded
+  mystery calls (:mod:`rtlib.viz.dashboard.alerts`).
+
 Data: ``data/live/mystery_*.json`` (made by ``data/live/make_mystery.py``).
 """
 
@@ -15,7 +18,7 @@ import math
 import re
 from pathlib import Path
 
-from rtlib.checks.core import Feedback, as_number, close_to, fail, is_generic, ok
+from rtlib.checks.core import Feedback, StagedCheck, as_number, close_to, fail, is_generic, ok
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "live"
 
@@ -188,10 +191,10 @@ def window_loss(answer, call: str = "b", *, start_s: float = 2.0, end_s: float =
     return close_to(value, expected, what="The loss fraction", rel=1e-3)
 
 
-# -- 12.4 predict a call's setup time from the measured IM round trip ------------------------------
+# -- 12.5 predict a call's setup time from the measured IM round trip ------------------------------
 
 def setup_prediction_ms(answer, slow_call: dict, clean_call: dict, im_rtt_ms: float) -> Feedback:
-    """Exercise 12.4: the setup time [ms] (pressing "call" to the first video frame) of a call whose IM
+    """Exercise 12.5: the setup time [ms] (pressing "call" to the first video frame) of a call whose IM
     path is slow, predicted from a clean call's parts and the slow path's measured IM round trip.
 
     ``slow_call`` and ``clean_call``: :func:`rtlib.signal.setup_time.measure_call` results (the
@@ -248,3 +251,140 @@ def setup_prediction_ms(answer, slow_call: dict, clean_call: dict, im_rtt_ms: fl
 
 __all__ = ["FAULTS", "endpoint_share_ms", "mystery_fault", "normalise_fault", "setup_prediction_ms",
            "window_loss"]
+
+
+# -- 12.4 design: alert rules that page on every fault, early, and never on a healthy call --------
+
+#: When each mystery call's fault was switched on (data/live/make_mystery.py).
+FAULT_AT_S = 2.0
+#: A threshold must sit this far above the worst value the healthy part of any call showed,
+#: so that a slightly busier healthy call does not page anyone.
+MARGIN = 1.25
+#: ... and loss is never paged below 1 %: healthy calls lose a packet now and then.
+LOSS_FLOOR_PCT = 1.0
+#: Every fault must page within this long of its start.
+DETECT_WITHIN_S = 1.0
+
+
+def _mystery_samples() -> dict[str, list[dict]]:
+    from rtlib.viz.dashboard import load_call
+
+    return {name: load_call(DATA / f"mystery_{name}.json")[0] for name in "abc"}
+
+
+def alert_floors() -> dict[str, float]:
+    """The lowest threshold each metric may have: MARGIN above the worst value of the healthy
+    part (before FAULT_AT_S) of any mystery call; loss at least LOSS_FLOOR_PCT."""
+    from rtlib.viz.dashboard.alerts import METRICS, worst_value
+
+    calls = _mystery_samples()
+    floors = {m: MARGIN * max(worst_value(s, m, until_s=FAULT_AT_S) for s in calls.values()) for m in METRICS}
+    floors["loss_pct"] = max(floors["loss_pct"], LOSS_FLOOR_PCT)
+    return floors
+
+
+def replay_alerts(rule: dict) -> dict[str, dict]:
+    """Run ``rule`` over the three mystery calls: per call, a false page before the fault
+    (``false``: (t_s, metric) or None) and the first page after it (``page``, with
+    ``delay_s`` from the fault's start, None if it never pages)."""
+    from rtlib.viz.dashboard.alerts import first_alert
+
+    out = {}
+    for name, samples in _mystery_samples().items():
+        early = first_alert(samples, rule)
+        false = early if early is not None and early[0] <= FAULT_AT_S else None
+        page = first_alert(samples, rule, after_s=FAULT_AT_S)
+        out[name] = {"false": false, "page": page, "delay_s": None if page is None else page[0] - FAULT_AT_S}
+    return out
+
+
+def _works(result: dict) -> bool:
+    return all(r["false"] is None and r["delay_s"] is not None and r["delay_s"] <= DETECT_WITHIN_S + 1e-9
+               for r in result.values())
+
+
+def best_alert_designs() -> dict:
+    """The fewest metrics that page every fault in time with thresholds at their floors, and the
+    least mean delay [s] such a design reaches (lower thresholds are not allowed, higher ones
+    only page later)."""
+    from itertools import combinations
+
+    from rtlib.viz.dashboard.alerts import METRICS
+
+    floors = alert_floors()
+    for k in range(1, len(METRICS) + 1):
+        delays = []
+        for subset in combinations(METRICS, k):
+            r = replay_alerts({m: floors[m] if m in subset else None for m in METRICS})
+            if _works(r):
+                delays.append(sum(x["delay_s"] for x in r.values()) / len(r))
+        if delays:
+            return {"metrics": k, "mean_delay_s": min(delays)}
+    return {"metrics": None, "mean_delay_s": None}
+
+
+def _alert_design(design) -> Feedback:
+    from rtlib.checks.core import design_settings
+    from rtlib.viz.dashboard.alerts import METRICS
+
+    rule = design_settings(design, tuple(METRICS), numbers=(), note="None for a metric you do not watch")
+    if isinstance(rule, Feedback):
+        return rule
+    for metric, value in rule.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            return fail(f"{metric} should be a threshold (a number) or None, got {value!r}.")
+        if value < 0:
+            return fail(f"{metric} should be a threshold of at least 0, got {value:g}.")
+    watched = [m for m, v in rule.items() if v is not None]
+    if not watched:
+        return fail("The rule watches nothing, so it never pages.", "Give a threshold to the metrics you watch.")
+    floors = alert_floors()
+    for m in watched:
+        if rule[m] < floors[m] - 1e-9:
+            unit = METRICS[m][0].rsplit("[", 1)[1].rstrip("]")
+            rule_text = (f"at least {LOSS_FLOOR_PCT:g} % and {MARGIN:g} × the worst healthy value" if m == "loss_pct"
+                         else f"{MARGIN:g} × the worst value any call showed before its fault")
+            return fail(f"The {m} threshold {rule[m]:g} {unit} is too close to normal: the rule asks for {rule_text} "
+                        f"({floors[m]:.1f} {unit}). A busier but healthy call would page someone at night.",
+                        "Read each call's healthy part (before 2 s) for the metric, then leave the margin above it.")
+    result = replay_alerts({m: rule[m] for m in METRICS})
+    parts = []
+    for name, r in result.items():
+        if r["false"] is not None:
+            parts.append(f"call {name.upper()} paged at {r['false'][0]:.2f} s, before its fault, on {r['false'][1]}")
+        elif r["page"] is None:
+            parts.append(f"call {name.upper()} never paged")
+        else:
+            parts.append(f"call {name.upper()} paged {r['delay_s']:.2f} s after its fault began, on {r['page'][1]}")
+    outcome = "; ".join(parts)
+    # (No false page is possible here: every threshold is above the healthy parts' worst.)
+    late = [n.upper() for n, r in result.items() if r["delay_s"] is None or r["delay_s"] > DETECT_WITHIN_S + 1e-9]
+    if late:
+        return fail(f"Not every fault pages within {DETECT_WITHIN_S:g} s: {outcome}.",
+                    f"Look at call {late[0]}'s report: which panel leaves its normal band right after 2 s?",
+                    "Each fault moves some panels and leaves others flat: a metric that never moves for a fault "
+                    "cannot page on it, however low its threshold. Watch one that moves for each fault, with a "
+                    "threshold just above the margin.")
+    best = best_alert_designs()
+    mean = sum(r["delay_s"] for r in result.values()) / len(result)
+    if len(watched) > best["metrics"]:
+        return fail(f"Every fault pages in time ({outcome}), but with {len(watched)} metrics; fewer can do it.",
+                    "Every metric watched is one more source of false pages at scale: which of yours pages on a "
+                    "fault that another one already catches in time?",
+                    "List, for each call, the metrics that page within the time; then pick the fewest that cover "
+                    "all three calls.")
+    faster = (f" The best rule of {best['metrics']} metrics pages after {best['mean_delay_s']:.2f} s on average, "
+              f"yours after {mean:.2f} s." if mean > best["mean_delay_s"] + 1e-9 else "")
+    return ok(f"Every fault pages within {DETECT_WITHIN_S:g} s, with no false page and {len(watched)} metrics, "
+              f"the fewest that can: {outcome}.{faster}")
+
+
+alert_design = StagedCheck(_alert_design)
+alert_design.__doc__ = """Design task 12.4: an alert rule (a threshold per metric of
+:data:`rtlib.viz.dashboard.alerts.METRICS`, None for a metric not watched) that pages on each
+mystery call's fault within DETECT_WITHIN_S, never before the fault, with every threshold at
+least MARGIN above the healthy calls' worst (:func:`alert_floors`), and watching the fewest
+metrics that can (:func:`best_alert_designs`), judged by replaying the recorded calls
+(:func:`replay_alerts`).  Hints come in stages; none gives a threshold."""

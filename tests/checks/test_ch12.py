@@ -118,7 +118,7 @@ def test_window_loss_wrong():
         assert_hint(ch12.window_loss(answer), hint, right)
 
 
-# -- 12.4 predicting a call's setup time -------------------------------------------------------------
+# -- 12.5 predicting a call's setup time -------------------------------------------------------------
 CLEAN = {"total_ms": 150.0, "im_send_ack_ms": 4.0}
 SLOW = {"total_ms": 955.0, "im_send_ack_ms": 404.0}  # a 200 ms one-way IM path: + 2 x 400 ms
 IM_RTT = 404.0
@@ -160,3 +160,76 @@ def test_setup_prediction_from_the_round_trips_passes_even_when_the_live_call_ra
     busy = {"total_ms": 1300.0, "im_send_ack_ms": 404.0}  # the machine was loaded during the slow call
     assert ch12.setup_prediction_ms(150 + 2 * 400, busy, CLEAN, IM_RTT)
     assert not ch12.setup_prediction_ms(150 + 400, busy, CLEAN, IM_RTT)
+
+
+# -- 12.4 design: alert rules ------------------------------------------------------------------
+
+def _healthy_worst(field, factor=1.0):
+    worst = 0.0
+    for name in "abc":
+        for s in json.loads((ROOT / "data" / "live" / f"mystery_{name}.json").read_text())["samples"]:
+            if s["t_s"] <= ch12.FAULT_AT_S and s[field] is not None:
+                worst = max(worst, s[field] * factor)
+    return worst
+
+
+def _rule(**kw):
+    return {"loss_pct": None, "jitter_ms": None, "delay_ms": None, "rtt_ms": None, **kw}
+
+
+def test_alert_floors_are_the_margin_above_the_healthy_worst():
+    floors = ch12.alert_floors()
+    assert floors["jitter_ms"] == pytest.approx(1.25 * _healthy_worst("jitter_ms"))
+    assert floors["delay_ms"] == pytest.approx(1.25 * _healthy_worst("e2e_delay_ms"))
+    assert floors["loss_pct"] == 1.0  # the healthy parts lose nothing: the 1 % floor holds
+
+
+def test_the_fewest_metrics_that_page_every_fault_in_time():
+    best = ch12.best_alert_designs()
+    assert best["metrics"] == 2
+    floors = ch12.alert_floors()
+    for metric in ("loss_pct", "jitter_ms", "delay_ms", "rtt_ms"):  # no single metric catches all three
+        r = ch12.replay_alerts(_rule(**{metric: floors[metric]}))
+        assert any(x["delay_s"] is None or x["delay_s"] > ch12.DETECT_WITHIN_S for x in r.values()), metric
+
+
+def test_alert_design_optimum_passes_and_a_slower_pair_passes_with_a_note():
+    floors = ch12.alert_floors()
+    ch12.alert_design.reset()
+    fb = ch12.alert_design(_rule(loss_pct=floors["loss_pct"], jitter_ms=floors["jitter_ms"]))
+    assert fb and "the fewest that can" in fb.message and "The best rule" not in fb.message
+    fb = ch12.alert_design(_rule(loss_pct=5, delay_ms=130))
+    assert fb and "The best rule of 2 metrics pages after 0.33 s" in fb.message
+
+
+@pytest.mark.parametrize("rule, says", [
+    (_rule(loss_pct=5), "Not every fault pages within 1 s"),
+    (_rule(loss_pct=5, jitter_ms=20, delay_ms=130), "but with 3 metrics; fewer can do it"),
+    (_rule(loss_pct=0.5, jitter_ms=20), "loss_pct threshold 0.5 % is too close to normal"),
+    (_rule(jitter_ms=9.0, loss_pct=2), "jitter_ms threshold 9 ms is too close to normal"),
+    (_rule(), "watches nothing"),
+    ({"loss_pct": 2}, "misses"),
+    ({**_rule(), "fps": 10}, "Unknown setting"),
+    (_rule(loss_pct="2"), "should be a threshold"),
+    (_rule(loss_pct=-1), "at least 0"),
+    (None, "Not answered yet"),
+    ([1, 2], "should be a dict"),
+])
+def test_alert_design_wrong(rule, says):
+    ch12.alert_design.reset()
+    fb = ch12.alert_design(rule)
+    assert not fb and says in fb.message
+
+
+def test_alert_design_hints_never_give_a_threshold():
+    floors = ch12.alert_floors()
+    ch12.alert_design.reset()
+    ch12.alert_design(_rule(loss_pct=5))
+    first = ch12.alert_design(_rule(loss_pct=5), hint=True)
+    ch12.alert_design(_rule(loss_pct=6))
+    second = ch12.alert_design(_rule(loss_pct=6), hint=True)
+    assert first.hints[0].startswith("Look at call C's report") and "another try" in first.hints[1]
+    assert "moves some panels" in second.hints[1]  # after another try, the second hint
+    for h in second.hints:
+        for value in floors.values():
+            assert f"{value:.1f}" not in h and f"{value:g}" not in h
