@@ -36,6 +36,28 @@ def _hubs() -> tuple[str, ...]:
     return HUBS
 
 
+def _hub_names(sites) -> list[str] | Feedback:
+    """The candidate sites named in ``sites`` (each a city of :data:`HUBS`, none twice), or
+    a failing Feedback saying which entry is not."""
+    from rtlib.conf.geodata import city
+
+    hubs, names = _hubs(), []
+    for s in sites:
+        if not isinstance(s, str):
+            return fail(f"Each site should be a city name (a string), got {type(s).__name__}.")
+        try:
+            name = city(s).name
+        except ValueError:
+            return fail(f"{s!r} is not a city of the table.", "Pick the sites from HUBS.")
+        if name not in hubs:
+            return fail(f"{name} is not one of the candidate sites.",
+                        "Edges can only go where the provider has a data centre: pick from HUBS.")
+        names.append(name)
+    if len(set(names)) != len(names):
+        return fail("A site appears twice: two servers in one city serve no one better than one.")
+    return names
+
+
 @lru_cache(maxsize=1)
 def _matrix() -> np.ndarray:
     from rtlib.conf.edge import delay_matrix_ms, participants
@@ -55,7 +77,6 @@ def optimum_ms() -> float:
 def edge_sites(sites) -> Feedback:
     """Exercise 11.1: ``sites`` is a list of K city names among ``HUBS``."""
     from rtlib.conf.edge import greedy_k_center
-    from rtlib.conf.geodata import city
 
     if sites is None:
         return fail("Not answered yet: replace None with your list of sites and run the cell again.")
@@ -64,22 +85,11 @@ def edge_sites(sites) -> Feedback:
                     'For example ["London", "Tokyo", "Miami"].')
     if len(sites) != K:
         return fail(f"sites should name exactly {K} cities, got {len(sites)}.")
-    hubs = _hubs()
-    names = []
-    for s in sites:
-        if not isinstance(s, str):
-            return fail(f"Each site should be a city name (a string), got {type(s).__name__}.")
-        try:
-            name = city(s).name
-        except ValueError:
-            return fail(f"{s!r} is not a city of the table.", "Pick the sites from HUBS.")
-        if name not in hubs:
-            return fail(f"{name} is not one of the candidate sites.",
-                        "Edges can only go where the provider has a data centre: pick from HUBS.")
-        names.append(name)
-    if len(set(names)) != K:
-        return fail("A site appears twice: two servers in one city serve no one better than one.")
+    names = _hub_names(sites)
+    if isinstance(names, Feedback):
+        return names
     m = _matrix()
+    hubs = _hubs()
     idx = [hubs.index(n) for n in names]
     per = m[:, idx].min(axis=1)
     cost = float(per.max())
@@ -149,8 +159,6 @@ EU_MAX_SITES = 6
 
 
 def _site_names(sites) -> list[str] | Feedback:
-    from rtlib.conf.geodata import city
-
     if sites is None:
         return fail("Not answered yet: replace None with your list of sites and run the cell again.")
     if isinstance(sites, str) or not isinstance(sites, (list, tuple)):
@@ -158,21 +166,7 @@ def _site_names(sites) -> list[str] | Feedback:
                     'For example ["Tokyo", "Sydney"] (the form, not a suggestion).')
     if not 1 <= len(sites) <= EU_MAX_SITES:
         return fail(f"sites should name 1 to {EU_MAX_SITES} cities, got {len(sites)}.")
-    hubs, names = _hubs(), []
-    for s in sites:
-        if not isinstance(s, str):
-            return fail(f"Each site should be a city name (a string), got {type(s).__name__}.")
-        try:
-            name = city(s).name
-        except ValueError:
-            return fail(f"{s!r} is not a city of the table.", "Pick the sites from HUBS.")
-        if name not in hubs:
-            return fail(f"{name} is not one of the candidate sites.",
-                        "Edges can only go where the provider has a data centre: pick from HUBS.")
-        names.append(name)
-    if len(set(names)) != len(names):
-        return fail("A site appears twice: two servers in one city serve no one better than one.")
-    return names
+    return _hub_names(sites)
 
 
 def simulate_edges(sites) -> dict:

@@ -77,17 +77,9 @@ def free_port() -> int:
 
 def _pids_mentioning(marker: str) -> list[int]:
     """Processes whose command line mentions ``marker`` (a temp dir only this Lab uses)."""
-    found = []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit() or int(d.name) == os.getpid():
-            continue
-        try:
-            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if marker in cmd:
-            found.append(int(d.name))
-    return found
+    from rtlib.signal.browser import pids_mentioning
+
+    return pids_mentioning(marker)
 
 
 class Lab:
