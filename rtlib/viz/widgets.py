@@ -106,6 +106,7 @@ class _KernelActivity:
 
 KERNEL = _KernelActivity()
 QUIET_BEFORE_AHEAD_S = 0.3  # how long the kernel must have been idle before drawing ahead
+SETTLE_BEFORE_AHEAD_S = 0.15  # ... and since the widget's last request (a held key, a drag: not yet)
 
 
 def drawing_ahead_enabled() -> bool:
@@ -351,6 +352,7 @@ class Redrawer:
         self._results: OrderedDict[str, Any] = OrderedDict()   # computed ahead, not yet plotted
         self._shown: dict | None = None
         self._previous: dict | None = None
+        self._last_request_s = float("-inf")
         self.draws = 0  # how many figures were drawn (a drag draws far fewer than it sends)
         self.reused = 0  # requests answered with a figure already drawn (kept or drawn ahead)
         self.ahead = 0  # figures drawn ahead of a request
@@ -364,6 +366,7 @@ class Redrawer:
         if wait is None:
             wait = not in_running_kernel()
         _trace("request", values)
+        self._last_request_s = time.monotonic()
         if wait:
             self._draw(values)
             if in_running_kernel():
@@ -418,6 +421,10 @@ class Redrawer:
         """Draw the shown values' neighbours into the kept figures, yielding to requests."""
         if KERNEL.registered and KERNEL.quiet_for() < QUIET_BEFORE_AHEAD_S:
             self._schedule_ahead(QUIET_BEFORE_AHEAD_S)  # a cell runs (Run All): not now
+            return
+        since = time.monotonic() - self._last_request_s
+        if since < SETTLE_BEFORE_AHEAD_S:  # values still arriving: the neighbours would be stale
+            self._schedule_ahead(SETTLE_BEFORE_AHEAD_S - since)
             return
         if self._ahead_name is not None and self._shown is not None and drawing_ahead_in_process():
             from rtlib.viz.ahead import ahead_process

@@ -26,6 +26,14 @@ def helper():
     proc.stop()
 
 
+@pytest.fixture(autouse=True)
+def _ahead_without_settling(monkeypatch):
+    """Tests call _draw_ahead right after a request; the wait for values to settle is tested apart."""
+    from rtlib.viz import widgets
+
+    monkeypatch.setattr(widgets, "SETTLE_BEFORE_AHEAD_S", 0.0)
+
+
 def _wait(predicate, timeout_s=90.0):
     deadline = time.monotonic() + timeout_s
     while not predicate() and time.monotonic() < deadline:

@@ -19,6 +19,14 @@ from rtlib.viz.experiments import load_all  # noqa: E402
 from rtlib.viz.widgets import LayoutMemo, Redrawer, figure_png  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _ahead_without_settling(monkeypatch):
+    """Tests call _draw_ahead right after a request; the wait for values to settle is tested apart."""
+    from rtlib.viz import widgets
+
+    monkeypatch.setattr(widgets, "SETTLE_BEFORE_AHEAD_S", 0.0)
+
+
 def _two_panels(top: float, title: str = "t", ylabel: str = "y [1]"):
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(6, 3), layout="constrained")
     for ax in (ax1, ax2):
@@ -316,3 +324,18 @@ def test_drawing_ahead_waits_while_a_cell_runs_and_can_be_switched_off(monkeypat
     monkeypatch.setattr(widgets, "_executor", lambda: type("E", (), {"submit": lambda self, f: submitted.append(f)})())
     r._schedule_ahead()
     assert submitted == []
+
+
+def test_drawing_ahead_waits_until_the_values_settle(monkeypatch):
+    """A held key or a drag sends value after value: neighbours of a passing value are not drawn."""
+    from rtlib.viz import widgets
+
+    monkeypatch.setattr(widgets, "SETTLE_BEFORE_AHEAD_S", 30.0)  # (its retry stays far away)
+    r = Redrawer(_tiny, lambda b: None, lambda d: None, lambda e: None,
+                 neighbours=lambda v, prev: [{"x": v["x"] + 1}])
+    r.request({"x": 5}, wait=True)
+    r._draw_ahead()
+    assert r.ahead == 0
+    r._last_request_s -= 60
+    r._draw_ahead()
+    assert r.ahead == 1
