@@ -80,11 +80,24 @@ def _serve(inp, out) -> None:
 
 
 def main() -> None:
-    """``python -m rtlib.viz.ahead``: serve on stdin/stdout (what an experiment prints goes
-    to stderr, so it cannot corrupt the answers)."""
+    """``python -m rtlib.viz.ahead [--for KERNEL]``: serve on stdin/stdout (what an
+    experiment prints goes to stderr, so it cannot corrupt the answers).  ``--for`` only
+    names the kernel it serves."""
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     _serve(sys.stdin.buffer, out)
+
+
+def _kernel_ident() -> list[str]:
+    """``["--for", <the kernel's connection file>]`` when this is a Jupyter kernel: the
+    helper's command line then names its kernel (``ps`` shows whose it is, and a test can
+    find a helper that outlived its kernel)."""
+    argv = sys.argv
+    for flag in ("-f", "--f"):
+        if flag in argv[:-1]:
+            return ["--for", argv[argv.index(flag) + 1]]
+    joined = [a.split("=", 1)[1] for a in argv if a.startswith(("--f=", "-f="))]
+    return ["--for", joined[0]] if joined else []
 
 
 class AheadProcess:
@@ -120,8 +133,8 @@ class AheadProcess:
                 return
             try:
                 env = {**os.environ, "RTLIB_DRAW_AHEAD": "0"}  # (it shows no widgets itself)
-                self._proc = subprocess.Popen([sys.executable, "-m", "rtlib.viz.ahead"], stdin=subprocess.PIPE,
-                                              stdout=subprocess.PIPE, env=env)
+                self._proc = subprocess.Popen([sys.executable, "-m", "rtlib.viz.ahead", *_kernel_ident()],
+                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
             except OSError:  # no helper: widgets draw ahead in their own thread
                 self._broken = True
                 return

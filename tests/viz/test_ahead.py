@@ -102,3 +102,14 @@ def test_a_dead_helper_leaves_the_widgets_to_draw_ahead_themselves():
     proc.want("w", "rtlib.quality.delay_feel", "feel_delay", "k", {}, LayoutMemo(), lambda *a: called.append(a))
     time.sleep(0.3)
     assert called == []
+
+
+def test_the_helper_names_its_kernel(monkeypatch):
+    from rtlib.viz import ahead
+
+    monkeypatch.setattr(ahead.sys, "argv", ["ipykernel_launcher.py", "-f", "/run/kernel-1.json"])
+    assert ahead._kernel_ident() == ["--for", "/run/kernel-1.json"]
+    monkeypatch.setattr(ahead.sys, "argv", ["ipykernel_launcher.py", "--f=/run/kernel-2.json"])
+    assert ahead._kernel_ident() == ["--for", "/run/kernel-2.json"]
+    monkeypatch.setattr(ahead.sys, "argv", ["pytest"])
+    assert ahead._kernel_ident() == []
