@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import random
 
-from rtlib.checks.core import Feedback, as_number, close_to, fail, is_generic, ok
+from rtlib.checks.core import Feedback, StagedCheck, as_number, close_to, fail, is_generic, ok
 from rtlib.im.diffusion import diffusion_costs
 
 GROUP_SIZES = (5, 20, 200, 5_000, 100_000)
@@ -127,7 +127,7 @@ def diffusion_choice(answer, **model) -> Feedback:
 
 
 def storm_frames(answer, *, users: int = 10_000, friends: int = 100) -> Feedback:
-    """Exercise 3.3: presence frames sent when ``users`` users, each with ``friends``
+    """Exercise 3.4: presence frames sent when ``users`` users, each with ``friends``
     friends, all log in once (each online friend is told; no coalescing)."""
     value = as_number(answer, "The number of frames")  # None: "not answered yet"
     if isinstance(value, Feedback):
@@ -157,7 +157,7 @@ def reference_locked_seqs(last_seq: int, first: int, second: int) -> list[int]:
 
 
 def locked_seqs(answer, *, last_seq: int = 41, first: int = 3, second: int = 2) -> Feedback:
-    """Exercise 3.4: the sequence numbers gateway B's batch gets when it waited on the
+    """Exercise 3.5: the sequence numbers gateway B's batch gets when it waited on the
     conversation's row lock for gateway A's batch to commit."""
     missing = _unanswered(answer)
     if missing is not None:
@@ -178,3 +178,92 @@ def locked_seqs(answer, *, last_seq: int = 41, first: int = 3, second: int = 2) 
     if answer[0] != expected[0]:
         return fail("B's first number is off.", "It is one above the last seq A left in the row when it committed.")
     return fail("Not the numbers B gets.", "Number from the conversation's last seq as A left it, one per message.")
+
+
+# -- 3.3 design: where write diffusion stops -------------------------------------------------------
+
+#: The product of design task 3.3: group sizes (members, about 2 to 20,000 on a log scale) and
+#: how many groups of each size (many small ones, few huge: about 2,000,000 × size^-1.8).
+FANOUT_SIZES = tuple(int(n) for n in sorted({round(10 ** (math.log10(2) + k * (math.log10(20_000) - math.log10(2))
+                                                              / 59)) for k in range(60)}))
+FANOUT_COUNTS = tuple(2e6 * n ** -1.8 for n in FANOUT_SIZES)
+#: Opening the app may cost at most this many store queries per member, on average.
+QUERY_BUDGET = 1.5
+#: How close to the cheapest threshold within the budget a design must come.
+COST_TOLERANCE = 1.02
+
+
+def fanout_plan(write_up_to: float) -> dict:
+    """Design task 3.3: groups of at most ``write_up_to`` members use write diffusion, larger
+    ones read diffusion (model :func:`rtlib.im.diffusion.diffusion_costs`, its defaults).
+
+    Returns ``cost`` (row operations per day over every group) and ``queries_per_sync``: a
+    member's store queries when its app opens, on average over memberships, where a write-
+    diffused group costs its share of the one inbox query (1 / groups per user) and a read-
+    diffused group one query of its own (the model's ``queries`` row, per member and sync).
+    """
+    import numpy as np
+
+    if isinstance(write_up_to, bool) or not isinstance(write_up_to, (int, float)) or math.isnan(write_up_to):
+        raise ValueError(f"write_up_to must be a number of members, got {write_up_to!r}")
+    n = np.array(FANOUT_SIZES, dtype=float)
+    counts = np.array(FANOUT_COUNTS)
+    c = diffusion_costs(n)
+    write = n <= write_up_to
+    cost = float(np.sum(counts * np.where(write, c["write"]["cost"], c["read"]["cost"])))
+    per_member = np.where(write, 1.0 / 10.0, 1.0)  # diffusion_costs' default: 10 groups per user
+    queries = float(np.sum(counts * n * per_member) / np.sum(counts * n) * 10.0)
+    return {"cost": cost, "queries_per_sync": queries, "write_groups": float(counts[write].sum()),
+            "read_groups": float(counts[~write].sum())}
+
+
+def best_fanout() -> dict:
+    """The cheapest threshold within QUERY_BUDGET (thresholds between two sizes are the same
+    design, so the sizes themselves are the candidates), and the cheapest of all."""
+    plans = [(t, fanout_plan(t)) for t in (1, *FANOUT_SIZES)]
+    within = [(p["cost"], t, p) for t, p in plans if p["queries_per_sync"] <= QUERY_BUDGET]
+    cost, t, plan = min(within)
+    free = min(p["cost"] for _, p in plans)
+    return {"write_up_to": t, "cost": cost, "queries_per_sync": plan["queries_per_sync"], "cheapest_cost": free}
+
+
+def _fanout_design(design) -> Feedback:
+    from rtlib.checks.core import design_settings
+
+    settings = design_settings(design, ("write_up_to",))
+    if isinstance(settings, Feedback):
+        return settings
+    t = settings["write_up_to"]
+    if t < 0:
+        return fail(f"write_up_to is a number of members, at least 0, got {t:g}.")
+    plan, best = fanout_plan(t), best_fanout()
+    outcome = (f"opening the app takes {plan['queries_per_sync']:.2f} store queries on average, and the store does "
+               f"{plan['cost'] / 1e6:.1f} million row operations a day")
+    if plan["queries_per_sync"] > QUERY_BUDGET:
+        return fail(f"Over the budget: {outcome}, against at most {QUERY_BUDGET:g} queries.",
+                    "Which groups add a query of their own to every app open, and how many of a member's "
+                    "groups are like that with your threshold?",
+                    "Memberships, not groups, set the queries: a few huge groups hold many members. Count how "
+                    "much of all membership sits above your threshold.")
+    if plan["cost"] > COST_TOLERANCE * best["cost"]:
+        return fail(f"Within the budget ({outcome}), but a cheaper threshold is within it too.",
+                    "Where does each group cost least on its own (exercise 3.2)? How far from there does the "
+                    "budget force you?",
+                    "Past the crossover every group you keep in write diffusion costs more than it would in read "
+                    "diffusion: keep in write diffusion only as many as the budget needs.")
+    extra = plan["cost"] / best["cheapest_cost"] - 1
+    return ok(f"Within the budget and as cheap as it allows: {outcome}. The budget costs "
+              f"{extra:.0%} more than the cheapest threshold, which would open the app with "
+              f"{fanout_plan(_cheapest_threshold())['queries_per_sync']:.2f} queries.")
+
+
+def _cheapest_threshold() -> float:
+    plans = [(fanout_plan(t)["cost"], t) for t in (1, *FANOUT_SIZES)]
+    return min(plans)[1]
+
+
+fanout_design = StagedCheck(_fanout_design)
+fanout_design.__doc__ = """Design task 3.3: ``{"write_up_to": members}``, the largest group kept in write
+diffusion, judged with :func:`fanout_plan` over the product's groups: at most QUERY_BUDGET store
+queries per app open, and within COST_TOLERANCE of the cheapest threshold that stays within it
+(:func:`best_fanout`).  Hints come in stages and name no threshold."""

@@ -142,3 +142,62 @@ def test_locked_seqs_unanswered_and_odd():
     assert "Not answered yet" in ch03.locked_seqs(None).message
     for odd in ("x", 3, [], {}, float("nan"), object()):
         assert not ch03.locked_seqs(odd)
+
+
+# -- 3.3 design: where write diffusion stops ----------------------------------------------------
+
+def test_fanout_plan_counts_queries_per_membership():
+    import numpy as np
+
+    everything_write = ch03.fanout_plan(1e9)
+    everything_read = ch03.fanout_plan(0)
+    assert everything_write["queries_per_sync"] == pytest.approx(1.0)  # one inbox query
+    assert everything_read["queries_per_sync"] == pytest.approx(10.0)  # one per group, 10 groups each
+    n, counts = np.array(ch03.FANOUT_SIZES, dtype=float), np.array(ch03.FANOUT_COUNTS)
+    share = (counts * n)[n > 100].sum() / (counts * n).sum()
+    assert ch03.fanout_plan(100)["queries_per_sync"] == pytest.approx(1 + 9 * share)
+    with pytest.raises(ValueError, match="write_up_to must be a number"):
+        ch03.fanout_plan("100")
+
+
+def test_best_fanout_is_the_cheapest_threshold_within_the_budget():
+    best = ch03.best_fanout()
+    assert best["queries_per_sync"] <= ch03.QUERY_BUDGET
+    sizes = (1, *ch03.FANOUT_SIZES)
+    cheaper = [t for t in sizes if ch03.fanout_plan(t)["cost"] < best["cost"]]
+    assert cheaper and all(ch03.fanout_plan(t)["queries_per_sync"] > ch03.QUERY_BUDGET for t in cheaper)
+    assert best["cheapest_cost"] < best["cost"]  # the budget binds: the design is not the crossover
+
+
+def test_fanout_design_passes_the_optimum_and_the_same_rule_between_two_sizes():
+    t = ch03.best_fanout()["write_up_to"]
+    nxt = min(s for s in ch03.FANOUT_SIZES if s > t)
+    for value in (t, (t + nxt) / 2):
+        ch03.fanout_design.reset()
+        fb = ch03.fanout_design({"write_up_to": value})
+        assert fb and "as cheap as it allows" in fb.message
+
+
+@pytest.mark.parametrize("design, says", [
+    ({"write_up_to": 28}, "Over the budget"),  # the crossover of exercise 3.2
+    ({"write_up_to": 5000}, "a cheaper threshold is within it too"),
+    ({"write_up_to": -3}, "at least 0"),
+    ({"write_up_to": "100"}, "single number"),
+    ({"threshold": 100}, "Unknown setting"),
+    (None, "Not answered yet"),
+])
+def test_fanout_design_wrong(design, says):
+    ch03.fanout_design.reset()
+    fb = ch03.fanout_design(design)
+    assert not fb and says in fb.message
+
+
+def test_fanout_design_hints_never_name_the_threshold():
+    t = ch03.best_fanout()["write_up_to"]
+    ch03.fanout_design.reset()
+    ch03.fanout_design({"write_up_to": 28})
+    ch03.fanout_design({"write_up_to": 28}, hint=True)
+    ch03.fanout_design({"write_up_to": 30})
+    fb = ch03.fanout_design({"write_up_to": 30}, hint=True)
+    assert len([h for h in fb.hints if "another try" not in h]) == 2
+    assert all(str(t) not in h for h in fb.hints)
