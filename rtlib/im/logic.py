@@ -180,7 +180,7 @@ class Logic:
             t = targets.get(key)
             if t is None:
                 conns, offline = [], []
-                for member in members_of(conv):
+                for member in sorted(members_of(conv)):
                     online = routes(member)
                     if online:
                         conns.extend(c for c in online.values() if c != me)
@@ -288,7 +288,7 @@ class Logic:
         note = {"type": "read", "conv": conv, "user": user, "seq": seq}
         if self.published is not None:  # a cluster: the other gateways tell their devices too
             self.published.append(note)
-        for member in self.store.members(conv):
+        for member in sorted(self.store.members(conv)):
             for conn in self.registry.get(member).values():
                 if conn != session.conn:
                     out.append(("send", conn, note))

@@ -172,7 +172,7 @@ class Tracker:
             return
         w = self.world
         receivers = {}
-        for member in w.store.members(conv):
+        for member in sorted(w.store.members(conv)):
             if member == dev.user:
                 continue
             for d in w.devices_of.get(member, ()):
