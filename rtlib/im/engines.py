@@ -56,7 +56,18 @@ def _wait_port(port: int, proc: subprocess.Popen | None, timeout_s: float, what:
     raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port} within {timeout_s} s")
 
 
-class Redis:
+class _Engine:
+    """``with Engine() as e:`` starts it and stops it (deleting its data) at the end."""
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class Redis(_Engine):
     """``redis-server`` on 127.0.0.1, no persistence (the bus carries nothing durable)."""
 
     def __init__(self, port: int = 0, binary: str | None = None):
@@ -104,13 +115,6 @@ class Redis:
                 self.proc.wait(10)
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
 
 def pg_bindir() -> str:
     """The folder holding ``initdb`` and ``postgres`` (``EngineMissing`` if none)."""
@@ -125,7 +129,7 @@ def pg_bindir() -> str:
                         "(Debian package postgresql; .ci/run installs it)")
 
 
-class Postgres:
+class Postgres(_Engine):
     """A throwaway PostgreSQL cluster: ``initdb`` in a temp folder, ``postgres`` on 127.0.0.1.
 
     ``fsync`` stays on and ``synchronous_commit`` is ``on`` (the defaults): a committed
@@ -235,13 +239,6 @@ class Postgres:
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 self.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 def _children(pid: int) -> list[int]:

@@ -43,7 +43,8 @@ import secrets
 import time
 
 from rtlib.im.protocol import MAX_CONVS_PER_USER
-from rtlib.im.store import CONFLICT, DUPLICATE, STORED, StoreCrash, StoreUnavailable, _valid, hash_token
+from rtlib.im.store import (CONFLICT, DUPLICATE, STORED, StoreCrash, StoreUnavailable, _valid, hash_token,
+                             new_conversation_members)
 
 log = logging.getLogger("rtlib.im.pgstore")
 
@@ -236,15 +237,7 @@ class PgStore:
         return sorted(self._user_id)
 
     def create_conversation(self, conv: str, members=(), kind: str = "group", now: float = 0.0) -> None:
-        _valid("conv", conv)
-        if kind not in ("direct", "group"):
-            raise ValueError(f"kind must be 'direct' or 'group', got {kind!r}")
-        if conv in self._conv_id:
-            raise ValueError(f"conversation {conv!r} already exists")
-        members = list(dict.fromkeys(members))
-        uids = [self._uid(u) for u in members]
-        for u in members:
-            self._room_for(u)
+        members, uids = new_conversation_members(self, conv, members, kind)
 
         def create(db):
             with db.transaction():

@@ -199,15 +199,7 @@ class Store:
 
     def create_conversation(self, conv: str, members=(), kind: str = "group", now: float = 0.0) -> None:
         """Add a conversation with its first members (all must exist)."""
-        _valid("conv", conv)
-        if kind not in ("direct", "group"):
-            raise ValueError(f"kind must be 'direct' or 'group', got {kind!r}")
-        if conv in self._conv_id:
-            raise ValueError(f"conversation {conv!r} already exists")
-        members = list(dict.fromkeys(members))
-        uids = [self._uid(u) for u in members]
-        for u in members:
-            self._room_for(u)
+        members, uids = new_conversation_members(self, conv, members, kind)
         self.db.execute("BEGIN")
         try:
             cur = self.db.execute("INSERT INTO conversations(name, kind, created_s) VALUES (?, ?, ?)", (conv, kind, now))
@@ -433,6 +425,22 @@ class Store:
 
 
 _NO_DEVICES: frozenset = frozenset()
+
+
+def new_conversation_members(store, conv: str, members, kind: str) -> tuple[list[str], list[int]]:
+    """What every store checks before it creates ``conv``: a valid new name, a known kind,
+    members that exist and have room for one more conversation.  Returns the members
+    (each once, in order) and their ids; raises ValueError naming what is wrong."""
+    _valid("conv", conv)
+    if kind not in ("direct", "group"):
+        raise ValueError(f"kind must be 'direct' or 'group', got {kind!r}")
+    if conv in store._conv_id:
+        raise ValueError(f"conversation {conv!r} already exists")
+    members = list(dict.fromkeys(members))
+    uids = [store._uid(u) for u in members]
+    for u in members:
+        store._room_for(u)
+    return members, uids
 
 
 def _valid(what: str, name: str) -> None:

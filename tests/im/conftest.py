@@ -9,24 +9,25 @@ from rtlib.im.engines import EngineMissing, Postgres, Redis
 _dbs = itertools.count()
 
 
-@pytest.fixture(scope="session")
-def postgres():
+def _engine(make):
     try:
-        pg = Postgres()
+        engine = make()
     except EngineMissing as exc:
         pytest.skip(str(exc))
-    pg.start()
+    engine.start()
+    return engine
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    pg = _engine(Postgres)
     yield pg
     pg.stop()
 
 
 @pytest.fixture(scope="session")
 def redis_server():
-    try:
-        r = Redis()
-    except EngineMissing as exc:
-        pytest.skip(str(exc))
-    r.start()
+    r = _engine(Redis)
     yield r
     r.stop()
 
