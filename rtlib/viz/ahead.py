@@ -28,7 +28,7 @@ import sys
 import threading
 from typing import Any, Callable
 
-MAX_WANTED = 16  # wants kept; the oldest are dropped first (their widget has moved on)
+MAX_WANTED = 64  # wants kept; beyond, the least likely are dropped
 
 
 def _rc_settings() -> dict:
@@ -152,13 +152,21 @@ class AheadProcess:
                 proc.kill()
                 proc.wait(5)
 
-    def want(self, owner: Any, module: str, name: str, key: str, values: dict, memo, done: Callable) -> None:
-        """Ask for experiment ``name`` (registered by ``module``) at ``values``; the newest
-        want is drawn first."""
+    def want(self, owner: Any, module: str, name: str, key: str, values: dict, memo, done: Callable, *,
+             urgent: bool = True) -> None:
+        """Ask for experiment ``name`` (registered by ``module``) at ``values``.
+
+        An ``urgent`` want (around a value the learner just chose) is drawn before every
+        other, the newest first; the others (a page's widgets before anyone touched them)
+        after them, in the order asked, so the widgets at the top of a page come first."""
         self.start()
+        item = (owner, module, name, key, dict(values), memo, done)
         with self._lock:
             self._wanted = [w for w in self._wanted if not (w[0] is owner and w[3] == key)]
-            self._wanted.append((owner, module, name, key, dict(values), memo, done))
+            if urgent:
+                self._wanted.append(item)  # (drawn from the end)
+            else:
+                self._wanted.insert(0, item)
             del self._wanted[:-MAX_WANTED]
         self._pump()
 

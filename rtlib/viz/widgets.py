@@ -432,11 +432,14 @@ class Redrawer:
             helper = ahead_process()
             if helper.usable():
                 helper.forget(self)  # wants for values the learner has moved away from
-                for values in reversed(self._neighbours(self._shown, self._previous)):  # (newest first)
+                touched = self._previous is not None
+                wanted = self._neighbours(self._shown, self._previous)
+                # (urgent wants are drawn newest first, the others in the order asked)
+                for values in (reversed(wanted) if touched else wanted):
                     key = value_key(values)
                     if self._kept(key) is None:
                         helper.want(self, self._ahead_module, self._ahead_name, key, values, self.layout,
-                                    self._drawn_ahead)
+                                    self._drawn_ahead, urgent=touched)
                 return
         with self._lock:
             if self._busy or self._shown is None:

@@ -113,3 +113,46 @@ def test_the_helper_names_its_kernel(monkeypatch):
     assert ahead._kernel_ident() == ["--for", "/run/kernel-2.json"]
     monkeypatch.setattr(ahead.sys, "argv", ["pytest"])
     assert ahead._kernel_ident() == []
+
+
+def _library_experiments():
+    from rtlib.viz.experiments import load_all
+
+    return sorted(n for n, e in load_all().items() if e.plot is not None and e.func.__module__.startswith("rtlib."))
+
+
+@pytest.mark.parametrize("name", _library_experiments())
+def test_every_experiment_drawn_ahead_is_the_kernels_figure(helper, name):
+    """The helper is another process (another hash seed, its own imports): an experiment
+    whose figure depends on either (set order, import-time state) would show a learner two
+    different figures for one value."""
+    from rtlib.viz.experiments import neighbours
+
+    exp = get_experiment(name)
+    memo = LayoutMemo()
+    fig = exp.plot(exp(**exp.defaults()))
+    plt.close(fig)
+    figure_png(fig, memo)
+    values = neighbours(exp, exp.defaults(), None)[0]
+    got, done = {}, threading.Event()
+
+    def on_done(key, png, title, memo_after, layouts_before):
+        got["png"] = png
+        done.set()
+
+    helper.want("test", exp.func.__module__, name, value_key(values), values, memo, on_done)
+    assert done.wait(120), f"{name}: the helper drew nothing"
+    fig = exp.plot(exp(**values))
+    plt.close(fig)
+    assert got["png"] == figure_png(fig, copy.deepcopy(memo)), f"{name}: the helper's figure differs"
+
+
+def test_wants_around_a_touched_widget_come_first_and_untouched_pages_top_down():
+    proc = AheadProcess()
+    proc._proc = object()  # (no process: nothing is sent, the order is what is kept)
+    memo = LayoutMemo()
+    for widget in ("top", "middle", "bottom"):  # after Run All, nobody touched anything yet
+        proc.want(widget, "m", widget, f"{widget}+1", {}, memo, print, urgent=False)
+    proc.want("middle", "m", "middle", "middle+2", {}, memo, print, urgent=True)  # the learner steps here
+    order = [w[3] for w in reversed(proc._wanted)]  # the order they would be drawn
+    assert order == ["middle+2", "top+1", "middle+1", "bottom+1"]
