@@ -55,6 +55,16 @@ if (!window.__rt) {
     const box = e.target.tagName === 'IMG' && e.target.closest('.rtlib-experiment');
     if (box) window.__rt.loads.push([performance.now(), box.className]);
   }, true);
+  // What the kernel says it drew: a value whose figure is the very picture on the page
+  // already changes no <img>, only this.
+  window.__rt.drawn = [];
+  new MutationObserver(records => {
+    for (const r of records) {
+      const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+      const box = el && el.closest('.rtlib-experiment');
+      if (box && el.closest('.rtlib-experiment-drawn')) window.__rt.drawn.push([performance.now(), box.className]);
+    }
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
 }
 """
 
@@ -123,12 +133,18 @@ print(json.dumps(out))
 
 
 def _wait_load_after(lab, name: str, t_from: float, timeout_s: float = 30) -> float:
-    """The page time of the first figure load in ``name``'s box after page time ``t_from``."""
+    """The page time of the first figure load in ``name``'s box after page time ``t_from``;
+    when the kernel drew the very picture already shown (no ``<img>`` changes), the time
+    its drawn-values marker changed, once a second has passed with no load."""
     def seen():
-        loads = lab.js("return window.__rt.loads;")
+        rt = lab.js("return [window.__rt.loads, window.__rt.drawn || [], performance.now()];")
+        loads, drawn, now = rt
         for t, cls in loads:
             if t > t_from and f"rtlib-experiment-{name}" in cls.split():
                 return t
+        marks = [t for t, cls in drawn if t > t_from and f"rtlib-experiment-{name}" in cls.split()]
+        if marks and now - marks[0] > 1000:
+            return marks[0]
         return None
     return lab.wait_for(seen, timeout_s, f"{name}: no figure after the step", poll_s=0.02)
 
@@ -189,7 +205,7 @@ def step_times(lab, name: str, trace: Trace) -> list[tuple[float, bool | None]]:
 
 
 def _timed_step(lab, name: str, trace: Trace, press) -> tuple[float, bool | None]:
-    lab.js("window.__rt.key = 0; window.__rt.loads = [];")
+    lab.js("window.__rt.key = 0; window.__rt.loads = []; window.__rt.drawn = [];")
     trace.mark()
     press()
     t_key = lab.wait_for(lambda: lab.js("return window.__rt.key;"), 10, "no keydown seen")
