@@ -49,6 +49,8 @@ SKIP = {
     "conda ": "conda is not part of the course's test environment; environment.yml is checked against "
               "pyproject.toml in tests/test_environment.py",
     "jupyter lab": "starts a server for a browser (the same as make lab)",
+    "python -m rtlib call-demo": "serves a page for a browser until Ctrl-C; tests/signal/test_call_demo.py runs it "
+                                 "with --seconds and checks what it serves",
 }
 SERVES = ("python -m rtlib im-server",)  # runs until stopped
 TIMEOUT_S = 180
