@@ -43,8 +43,8 @@ import secrets
 import time
 
 from rtlib.im.protocol import MAX_CONVS_PER_USER
-from rtlib.im.store import (CONFLICT, DUPLICATE, STORED, StoreCrash, StoreUnavailable, _valid, hash_token,
-                             new_conversation_members)
+from rtlib.im.store import (CONFLICT, DUPLICATE, STORED, StoreCrash, StoreUnavailable, _Conversations, _valid,
+                             hash_token, new_conversation_members)
 
 log = logging.getLogger("rtlib.im.pgstore")
 
@@ -91,7 +91,7 @@ def open_store(spec, *, synchronous: str = "FULL"):
     return Store(spec, synchronous=synchronous)
 
 
-class PgStore:
+class PgStore(_Conversations):
     """The IM database in PostgreSQL (``url`` like ``postgresql://user@127.0.0.1:5432/db``)."""
 
     def __init__(self, url: str, *, connect_timeout_s: float = 3.0):
@@ -267,13 +267,6 @@ class PgStore:
         self._members[conv] = self._members[conv] - {user}
         self._convs_of[user].discard(conv)
 
-    def _room_for(self, user: str) -> None:
-        if len(self._convs_of[user]) >= MAX_CONVS_PER_USER:
-            raise ValueError(f"user {user!r} is already in {MAX_CONVS_PER_USER} conversations, the most allowed "
-                             f"(MAX_CONVS_PER_USER)")
-
-    def conversations(self) -> list[str]:
-        return sorted(self._conv_id)
 
     def members(self, conv: str) -> frozenset:
         m = self._members.get(conv)

@@ -88,7 +88,20 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-class Store:
+class _Conversations:
+    """What both stores (SQLite here, PostgreSQL in :mod:`rtlib.im.pgstore`) keep in memory
+    about conversations: ``_conv_id`` and ``_convs_of``."""
+
+    def _room_for(self, user: str) -> None:
+        if len(self._convs_of[user]) >= MAX_CONVS_PER_USER:
+            raise ValueError(f"user {user!r} is already in {MAX_CONVS_PER_USER} conversations, the most allowed "
+                             f"(MAX_CONVS_PER_USER)")
+
+    def conversations(self) -> list[str]:
+        return sorted(self._conv_id)
+
+
+class Store(_Conversations):
     """The IM database.  ``path=":memory:"`` for simulation, a file name live.
 
     >>> s = Store()
@@ -229,13 +242,6 @@ class Store:
         self._members[conv] = self._members[conv] - {user}
         self._convs_of[user].discard(conv)
 
-    def _room_for(self, user: str) -> None:
-        if len(self._convs_of[user]) >= MAX_CONVS_PER_USER:
-            raise ValueError(f"user {user!r} is already in {MAX_CONVS_PER_USER} conversations, the most allowed "
-                             f"(MAX_CONVS_PER_USER)")
-
-    def conversations(self) -> list[str]:
-        return sorted(self._conv_id)
 
     def members(self, conv: str) -> frozenset:
         """The members of ``conv`` (an empty set for an unknown conversation)."""

@@ -9,15 +9,7 @@ import time
 
 import pytest
 
-from rtlib.im.engines import EngineMissing, Redis, pg_bindir
-
-
-def _alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+from rtlib.im.engines import EngineMissing, Redis, alive, pg_bindir
 
 
 def test_im_cluster_starts_and_ctrl_c_stops_all(tmp_path):
@@ -33,13 +25,13 @@ def test_im_cluster_starts_and_ctrl_c_stops_all(tmp_path):
         assert info["store"].startswith("postgresql://") and info["bus"].startswith("redis://127.0.0.1:")
         assert set(info["tokens"]) == {"u0", "u1"}
         pids = info["pids"]
-        assert len(pids) == 4 and all(_alive(q) for q in pids)  # 2 gateways, Redis, PostgreSQL
+        assert len(pids) == 4 and all(alive(q) for q in pids)  # 2 gateways, Redis, PostgreSQL
         p.send_signal(signal.SIGINT)
         assert p.wait(30) == 0
         deadline = time.time() + 10
-        while time.time() < deadline and any(_alive(q) for q in pids):
+        while time.time() < deadline and any(alive(q) for q in pids):
             time.sleep(0.1)
-        assert not [q for q in pids if _alive(q)]  # nothing left behind
+        assert not [q for q in pids if alive(q)]  # nothing left behind
     finally:
         if p.poll() is None:
             os.kill(p.pid, signal.SIGKILL)

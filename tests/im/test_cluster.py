@@ -6,7 +6,7 @@ import time
 import pytest
 
 from rtlib.im.cluster import LEASE_S, BusLink, where_key
-from rtlib.im.engines import EngineMissing
+from rtlib.im.engines import EngineMissing, alive
 from rtlib.im.live import IMClient
 from rtlib.im.local_cluster import LocalCluster
 from rtlib.im.server import IMServer
@@ -64,12 +64,12 @@ def test_presence_registry_and_lease(cluster):
     async def run():
         c = await connect()
         where = r.hget(where_key("dave"), "lease")
-        alive = r.zrangebyscore("im:gateways", time.time(), "+inf")
+        leased = r.zrangebyscore("im:gateways", time.time(), "+inf")
         await c.close()
-        return where, alive
+        return where, leased
 
-    where, alive = asyncio.run(run())
-    assert len(alive) == 3 and where in alive
+    where, leased = asyncio.run(run())
+    assert len(leased) == 3 and where in leased
     # kill -9 the gateway that holds dave: its lease runs out, nobody deletes it for it
     g = cl.gateways[2]
     asyncio.run(_connect_and_kill(cl, tokens, g))
@@ -101,14 +101,6 @@ def test_bus_needs_a_shared_store(tmp_path):
         LocalCluster(2, store="chat.sqlite")
 
 
-def _alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def test_servers_stop_when_the_program_fails(tmp_path):
     """A notebook cell (here a script) that fails after starting a cluster leaves no server behind."""
     import json
@@ -130,9 +122,9 @@ def test_servers_stop_when_the_program_fails(tmp_path):
     pids = json.loads(r.stdout.splitlines()[0])
     assert len(pids) == 4
     deadline = time.time() + 10
-    while time.time() < deadline and any(_alive(p) for p in pids):
+    while time.time() < deadline and any(alive(p) for p in pids):
         time.sleep(0.1)
-    assert not [p for p in pids if _alive(p)]
+    assert not [p for p in pids if alive(p)]
 
 
 def test_read_mark_crosses_gateways(cluster):
