@@ -223,8 +223,9 @@ def best_fanout() -> dict:
     plans = [(t, fanout_plan(t)) for t in (1, *FANOUT_SIZES)]
     within = [(p["cost"], t, p) for t, p in plans if p["queries_per_sync"] <= QUERY_BUDGET]
     cost, t, plan = min(within)
-    free = min(p["cost"] for _, p in plans)
-    return {"write_up_to": t, "cost": cost, "queries_per_sync": plan["queries_per_sync"], "cheapest_cost": free}
+    free_cost, free_t, free_plan = min((p["cost"], t, p) for t, p in plans)
+    return {"write_up_to": t, "cost": cost, "queries_per_sync": plan["queries_per_sync"], "cheapest_cost": free_cost,
+            "cheapest_write_up_to": free_t, "cheapest_queries_per_sync": free_plan["queries_per_sync"]}
 
 
 def _fanout_design(design) -> Feedback:
@@ -254,12 +255,7 @@ def _fanout_design(design) -> Feedback:
     extra = plan["cost"] / best["cheapest_cost"] - 1
     return ok(f"Within the budget and as cheap as it allows: {outcome}. The budget costs "
               f"{extra:.0%} more than the cheapest threshold, which would open the app with "
-              f"{fanout_plan(_cheapest_threshold())['queries_per_sync']:.2f} queries.")
-
-
-def _cheapest_threshold() -> float:
-    plans = [(fanout_plan(t)["cost"], t) for t in (1, *FANOUT_SIZES)]
-    return min(plans)[1]
+              f"{best['cheapest_queries_per_sync']:.2f} queries.")
 
 
 fanout_design = StagedCheck(_fanout_design)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from functools import lru_cache
 import re
 from pathlib import Path
 
@@ -266,6 +267,7 @@ LOSS_FLOOR_PCT = 1.0
 DETECT_WITHIN_S = 1.0
 
 
+@lru_cache(maxsize=1)
 def _mystery_samples() -> dict[str, list[dict]]:
     from rtlib.viz.dashboard import load_call
 

@@ -39,12 +39,11 @@ from __future__ import annotations
 
 import hmac
 import logging
-import secrets
 import time
 
 from rtlib.im.protocol import MAX_CONVS_PER_USER
 from rtlib.im.store import (CONFLICT, DUPLICATE, STORED, StoreCrash, StoreUnavailable, _Conversations, _valid,
-                             hash_token, new_conversation_members)
+                             hash_token, login_token, new_conversation_members)
 
 log = logging.getLogger("rtlib.im.pgstore")
 
@@ -189,12 +188,7 @@ class PgStore(_Conversations):
 
     def new_token(self, user: str, now: float = 0.0, token: str | None = None) -> str:
         uid = self._uid(user)
-        if token is None:
-            token = secrets.token_urlsafe(24)
-            while token.startswith("-"):
-                token = secrets.token_urlsafe(24)
-        if not isinstance(token, str) or not 1 <= len(token) <= 256:
-            raise ValueError("token must be a string of 1-256 characters")
+        token = login_token(token)
         self._run(lambda db: db.execute("INSERT INTO tokens(hash, user_id, created_s) VALUES (%s, %s, %s)",
                                         (hash_token(token), uid, now)))
         return token

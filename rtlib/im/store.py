@@ -174,12 +174,7 @@ class Store(_Conversations):
         after ``--token`` on a command line, where a leading dash reads as an option.
         """
         uid = self._uid(user)
-        if token is None:
-            token = secrets.token_urlsafe(24)
-            while token.startswith("-"):
-                token = secrets.token_urlsafe(24)
-        if not isinstance(token, str) or not 1 <= len(token) <= 256:
-            raise ValueError("token must be a string of 1-256 characters")
+        token = login_token(token)
         self.db.execute("INSERT INTO tokens(hash, user_id, created_s) VALUES (?, ?, ?)", (hash_token(token), uid, now))
         return token
 
@@ -431,6 +426,18 @@ class Store(_Conversations):
 
 
 _NO_DEVICES: frozenset = frozenset()
+
+
+def login_token(token: str | None) -> str:
+    """``token`` checked (1-256 characters), or a new one from :mod:`secrets` (192 bits)
+    that does not start with ``-`` (a learner types it after ``--token``)."""
+    if token is None:
+        token = secrets.token_urlsafe(24)
+        while token.startswith("-"):
+            token = secrets.token_urlsafe(24)
+    if not isinstance(token, str) or not 1 <= len(token) <= 256:
+        raise ValueError("token must be a string of 1-256 characters")
+    return token
 
 
 def new_conversation_members(store, conv: str, members, kind: str) -> tuple[list[str], list[int]]:
