@@ -426,25 +426,14 @@ class Redrawer:
         if since < SETTLE_BEFORE_AHEAD_S:  # values still arriving: the neighbours would be stale
             self._schedule_ahead(SETTLE_BEFORE_AHEAD_S - since)
             return
-        if self._ahead_name is not None and self._shown is not None and drawing_ahead_in_process():
-            from rtlib.viz.ahead import ahead_process
-
-            helper = ahead_process()
-            if helper.usable():
-                helper.forget(self)  # wants for values the learner has moved away from
-                touched = self._previous is not None
-                wanted = self._neighbours(self._shown, self._previous)
-                # (urgent wants are drawn newest first, the others in the order asked)
-                for values in (reversed(wanted) if touched else wanted):
-                    key = value_key(values)
-                    if self._kept(key) is None:
-                        helper.want(self, self._ahead_module, self._ahead_name, key, values, self.layout,
-                                    self._drawn_ahead, urgent=touched)
-                return
+        if self._ask_helper():
+            return
         with self._lock:
             if self._busy or self._shown is None:
                 return
             self._busy = True
+        import matplotlib.pyplot as plt
+
         yielded = False
         try:
             for values in self._neighbours(self._shown, self._previous):
@@ -462,8 +451,6 @@ class Redrawer:
                     if self._waiting():
                         yielded = True
                         break
-                    import matplotlib.pyplot as plt
-
                     with _DRAW_LOCK:
                         fig = self._plot(self._results[key])
                         plt.close(fig)
@@ -481,6 +468,27 @@ class Redrawer:
             drew = self._drain()
         if drew or yielded:  # new values to draw around, or another widget's step came first
             self._schedule_ahead()
+
+    def _ask_helper(self) -> bool:
+        """Hand the neighbours to the helper process (:mod:`rtlib.viz.ahead`); False when this
+        widget cannot use it (no registered name, switched off, helper down)."""
+        if self._ahead_name is None or self._shown is None or not drawing_ahead_in_process():
+            return False
+        from rtlib.viz.ahead import ahead_process
+
+        helper = ahead_process()
+        if not helper.usable():
+            return False
+        helper.forget(self)  # wants for values the learner has moved away from
+        touched = self._previous is not None
+        wanted = self._neighbours(self._shown, self._previous)
+        # (urgent wants are drawn newest first, the others in the order asked)
+        for values in (reversed(wanted) if touched else wanted):
+            key = value_key(values)
+            if self._kept(key) is None:
+                helper.want(self, self._ahead_module, self._ahead_name, key, values, self.layout,
+                            self._drawn_ahead, urgent=touched)
+        return True
 
     def _drawn_ahead(self, key: str, png: bytes, title: str, memo: LayoutMemo, layouts_before: int) -> None:
         """A figure from the helper process; adopt its layout if it had to lay out afresh."""
