@@ -92,12 +92,17 @@ def test_an_offer_pulled_after_the_ring_timeout_is_a_missed_call_and_never_rings
     assert b2.next_deadline() == pytest.approx(130.0)  # rings only for what is left of the 30 s
 
 
-def test_two_callee_devices_both_ring_and_the_first_accept_wins():
+def _alice_calls_bobs_two_devices():
     a = CallMachine("alice", "pc", "bob")
     phone, laptop = CallMachine("bob", "phone", "alice"), CallMachine("bob", "laptop", "alice")
     conv = Conversation(a, phone, laptop)
     a.call(SDP, 10.0)
     conv.pump(10.0)
+    return a, phone, laptop, conv
+
+
+def test_two_callee_devices_both_ring_and_the_first_accept_wins():
+    a, phone, laptop, conv = _alice_calls_bobs_two_devices()
     assert phone.state == laptop.state == RINGING
     assert len(conv.did(a, "remote_ringing")) == 2
     laptop.accept(SDP, 12.0)
@@ -108,11 +113,7 @@ def test_two_callee_devices_both_ring_and_the_first_accept_wins():
 
 
 def test_two_devices_accepting_at_once_the_one_stored_first_wins():
-    a = CallMachine("alice", "pc", "bob")
-    phone, laptop = CallMachine("bob", "phone", "alice"), CallMachine("bob", "laptop", "alice")
-    conv = Conversation(a, phone, laptop)
-    a.call(SDP, 10.0)
-    conv.pump(10.0)
+    a, phone, laptop, conv = _alice_calls_bobs_two_devices()
     phone.accept(SDP, 12.0)   # both accept before either sees the other's accept
     laptop.accept(SDP, 12.0)
     conv.pump(12.0)
