@@ -35,6 +35,7 @@ from rtlib.cc.scream import ScreamController
 from rtlib.cc.selfclocked import SelfClockedController
 from rtlib.cc.media import MAX_PAYLOAD_BYTES, OVERHEAD_BYTES, AudioCbr, Pacer, VideoEncoderModel, packet_sizes
 from rtlib.cc.tcp import RenoSender
+from rtlib.cc.yardstick import signal_delay_p95_ms
 from rtlib.net import Path, as_capacity
 from rtlib.rtp.rtcp import Pli, Remb, TransportCC, parse_rtcp
 from rtlib.sim import EventLoop
@@ -585,6 +586,11 @@ class CallResult:
           ``network_delay_p95_ms`` counts the bottleneck queue alone;
           ``video_delay_p95_ms``/``audio_delay_p95_ms``: the same p95 per medium
           (audio flows into every outage, video can stop: they differ on bad links).
+        - ``signal_delay_p95_ms``: the same delay taken over *time* instead of over
+          packets, as Sprout's evaluation does (:func:`rtlib.cc.yardstick.signal_delay_p95_ms`:
+          at each millisecond, the age of the freshest media the receiver holds, minus
+          propagation): an outage counts for as long as it lasts.  Minus the link's
+          omniscient floor it is Sprout's *self-inflicted delay*.
         - ``loss``: media packets lost / sent; ``freeze_rate``: share of the media
           flows' active time spent frozen (:func:`freeze_time_s`).
         - ``jain``: Jain's index of the flows' mean goodput over the time they all run.
@@ -638,6 +644,10 @@ class CallResult:
                 ok = ~f.lost & (f.arrival_s >= t0) & (f.arrival_s < t1)
                 shares.append(f.size_bytes[ok].sum() * 8 / (t1 - t0))
         sent_bits = sum(f.size_bytes[f.send_s >= warmup_s].sum() for f in media) * 8
+        signal = (signal_delay_p95_ms(np.concatenate([f.arrival_s for f in media]),
+                                      np.concatenate([f.enqueue_s for f in media]), warmup_s, self.duration_s,
+                                      offset_s=self.delay_s)
+                  if media and self.duration_s > warmup_s else math.nan)
         cap_kbps = float(cap_b[keep].sum() * 8 / span / 1000)
         return {
             "utilization": float(media_good[keep].sum() / usable[keep].sum()) if usable[keep].sum() > 0 else math.nan,
@@ -647,6 +657,7 @@ class CallResult:
             "network_delay_p95_ms": float(np.percentile(qn, 95)) if qn.size else math.nan,
             "video_delay_p95_ms": float(np.percentile(qv, 95)) if qv.size else math.nan,
             "audio_delay_p95_ms": float(np.percentile(qa, 95)) if qa.size else math.nan,
+            "signal_delay_p95_ms": signal,
             "loss": lost / sent if sent else math.nan,
             "rate_kbps_mean": float(sent_bits / span / 1000),
             "goodput_kbps_mean": float(media_good[keep].sum() * 8 / span / 1000),

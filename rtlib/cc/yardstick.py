@@ -8,7 +8,9 @@ Two yardsticks turn "p95 delay 180 ms, utilisation 0.7" into a judgement:
   opportunity cannot deliver a packet between opportunities.  At each instant ``t``
   (1 ms grid) the floor's delay is the time since the last delivery opportunity; its
   95th percentile over time is the part of a p95 no controller can remove.  Sprout's
-  *self-inflicted delay* is a protocol's p95 minus that floor;
+  *self-inflicted delay* is a protocol's delay measured the same way, over time
+  (:func:`signal_delay_p95_ms`: at each instant, the age of the freshest media the
+  receiver holds), minus that floor;
 - the **lagged oracle's frontier** (:func:`frontier`): :class:`rtlib.cc.oracle.LaggedOracle`
   runs over a grid of margins and averaging windows (``ORACLE_GRID``), each run giving
   a (p95 delay, utilisation) point.  ``F(d)`` is the best utilisation among the runs
@@ -45,6 +47,37 @@ def floor_from_opportunities_ms(times_ms, duration_ms: float, step_ms: float = 1
     k = np.searchsorted(t_opp, grid, side="right") - 1
     last = np.where(k >= 0, t_opp[np.clip(k, 0, None)] if t_opp.size else 0.0, 0.0)
     return float(np.percentile(grid - last, 95))
+
+
+def signal_delay_p95_ms(arrival_s, origin_s, start_s: float, end_s: float, *, offset_s: float = 0.0,
+                        step_ms: float = 1.0) -> float:
+    """p95 over time of the age of the freshest data the receiver holds (Sprout's delay).
+
+    At each instant ``t`` of a ``step_ms`` grid on ``[start_s, end_s)`` the delay is
+    ``t - origin - offset_s``, ``origin`` being the latest origin time (here: when the
+    encoder handed the packet over) among the packets that arrived at or before ``t``;
+    before the first arrival, ``t - start_s``.  Winstein et al. (NSDI 2013, section 5)
+    measure delay this way so that an outage counts for as long as it lasts, whether or
+    not the sender keeps sending into it; a per-packet p95 lets a sender that goes quiet
+    look fast.  ``offset_s`` removes the propagation delay, so the figure compares with
+    :func:`floor_from_opportunities_ms`.  Lost packets (NaN arrival) are ignored."""
+    arr = np.asarray(arrival_s, dtype=float)
+    org = np.asarray(origin_s, dtype=float)
+    if arr.shape != org.shape:
+        raise ValueError(f"arrival_s and origin_s must have the same length, got {arr.shape} and {org.shape}")
+    if not end_s > start_s:
+        raise ValueError(f"end_s must be > start_s, got {start_s!r}..{end_s!r}")
+    if not 0 < step_ms <= (end_s - start_s) * 1000:
+        raise ValueError(f"step_ms must be in (0, (end_s - start_s) * 1000] ms, got {step_ms!r}")
+    ok = ~np.isnan(arr)
+    arr, org = arr[ok], org[ok]
+    order = np.argsort(arr, kind="stable")
+    arr = arr[order]
+    freshest = np.maximum.accumulate(org[order]) if org.size else org
+    grid = start_s + np.arange(0.0, (end_s - start_s) * 1000, step_ms) / 1000
+    k = np.searchsorted(arr, grid, side="right") - 1
+    age = np.where(k >= 0, grid - freshest[np.clip(k, 0, None)] - offset_s if arr.size else 0.0, grid - start_s)
+    return float(np.percentile(age, 95) * 1000)
 
 
 def omniscient_floor_ms(capacity, duration_s: float, bytes_per_opportunity: int = MTU_BYTES) -> float:

@@ -1,9 +1,10 @@
 import math
 
+import numpy as np
 import pytest
 
 from rtlib.cc.yardstick import (delay_budget_ms, floor_from_opportunities_ms, frontier, lowest_p95_ms, meets_bar,
-                                omniscient_floor_ms)
+                                omniscient_floor_ms, signal_delay_p95_ms)
 from rtlib.net import ConstantCapacity
 from rtlib.net.capacity import OpportunityTrace
 
@@ -52,3 +53,34 @@ def test_frontier_budget_and_bar_by_hand():
     assert not meets_bar(0.74, 118, F(D), D)      # too little utilisation
     assert not meets_bar(0.9, 121, F(D), D)       # over the budget
     assert math.isnan(lowest_p95_ms([]))
+
+
+def test_signal_delay_by_hand():
+    # one packet made at 0 arrives at 0.1 s, then nothing until 1 s: on [0, 1) the age is t
+    # before the arrival and t - 0 after it, so the p95 is that of 0..999 ms: 949.05 ms
+    assert signal_delay_p95_ms([0.1], [0.0], 0.0, 1.0) == pytest.approx(949.05)
+    # a packet every ms, made 10 ms before it arrives: the age stays 10 ms (minus 10 ms propagation: 0)
+    t = np.arange(1000) / 1000
+    assert signal_delay_p95_ms(t, t - 0.010, 0.0, 1.0) == pytest.approx(10.0, abs=1e-6)
+    assert signal_delay_p95_ms(t, t - 0.010, 0.0, 1.0, offset_s=0.010) == pytest.approx(0.0, abs=1e-6)
+    # a late, older packet (reordered) does not make the receiver's freshest data older
+    assert signal_delay_p95_ms([0.0, 0.5], [0.0, -5.0], 0.0, 1.0) == pytest.approx(949.05)
+    # lost packets (NaN arrival) bring nothing
+    assert signal_delay_p95_ms([0.1, np.nan], [0.0, 0.2], 0.0, 1.0) == pytest.approx(949.05)
+
+
+def test_signal_delay_counts_an_outage_the_per_packet_p95_hides():
+    # a sender that goes quiet for a 600 ms outage in every second: each packet waits 5 ms,
+    # so the per-packet p95 is 5 ms, but over time the receiver's data is up to 600 ms old
+    t = np.concatenate([np.arange(k, k + 0.4, 0.01) for k in range(10)])
+    got = signal_delay_p95_ms(t, t - 0.005, 0.0, 10.0)
+    assert got > 500
+
+
+def test_signal_delay_rejects_bad_input():
+    with pytest.raises(ValueError, match="same length"):
+        signal_delay_p95_ms([0.1, 0.2], [0.0], 0.0, 1.0)
+    with pytest.raises(ValueError, match="end_s"):
+        signal_delay_p95_ms([0.1], [0.0], 1.0, 1.0)
+    with pytest.raises(ValueError, match="step_ms"):
+        signal_delay_p95_ms([0.1], [0.0], 0.0, 1.0, step_ms=0)
