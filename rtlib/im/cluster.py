@@ -40,6 +40,19 @@ acknowledgements: durability the store already gives.  What each loses:
   received since the last message it delivered (:meth:`BusLink.catch_up`), and the
   clients drop the copies they already have (dedupe on ``(conv, seq)``).
 
+**One connection per device, across gateways.**  A device that authenticates on
+gateway B while an older connection of the same ``user`` and ``device`` is open on
+gateway A replaces it, as on one server (PROTOCOL.md, close code 4000).  B *claims* the
+device in one atomic step on Redis (:data:`_CLAIM`): it reads the previous holder of
+``im:where:<user>[device]``, raises the device's generation in ``im:gen:<user>`` and
+writes itself.  When the previous holder was another live gateway, B publishes
+``{"type": "replaced", "user", "device", "gen"}`` on A's channel, and A closes its
+connection of that device with 4000 if that connection's own claim has a lower
+generation.  Redis orders the claims, so of two devices racing on two gateways the later
+claim always wins and the earlier connection is the one closed, never both.  A
+connection that authenticated on A but whose claim A has not written yet is newer than
+B's (its claim will come later): it stays, and its claim then replaces B's.
+
 Used in: notebooks/03_im_scale.ipynb, benchmarks/bench_im.py, ``python -m rtlib im-cluster``.
 """
 
@@ -61,6 +74,11 @@ RENEW_S = 0.5  # how often a gateway renews its lease (and rewrites its presence
 RETRY_S = 0.3  # wait between attempts to reach Redis again
 GATEWAYS = "im:gateways"
 
+# Take a device: return the gateway that held it (or false) and the device's new generation.
+_CLAIM = "local old = redis.call('HGET', KEYS[1], ARGV[1]) " \
+         "local gen = redis.call('HINCRBY', KEYS[2], ARGV[1], 1) " \
+         "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return {old, gen}"
+
 # Delete a presence entry only if it still points at this gateway (the device may have moved).
 _HDEL_IF = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end " \
            "return 0"
@@ -68,6 +86,10 @@ _HDEL_IF = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis
 
 def where_key(user: str) -> str:
     return f"im:where:{user}"
+
+
+def gen_key(user: str) -> str:
+    return f"im:gen:{user}"
 
 
 def channel(gateway_id: str) -> str:
@@ -87,21 +109,22 @@ class ClusterRegistry(Registry):
 
     def add(self, user, device, conn):
         old = super().add(user, device, conn)
-        self.bus.changed(user, device, True)
+        self.bus.changed(user, device, conn)
         return old
 
     def remove(self, user, device, conn):
         had = self.routes.get(user, {}).get(device) == conn
         super().remove(user, device, conn)
         if had:
-            self.bus.changed(user, device, False)
+            self.bus.changed(user, device, None)
 
 
 class BusLink:
     """One gateway's link to Redis: lease, presence, publishing and the subscription.
 
     ``deliver(msgs)`` is called with the ``msg`` frames other gateways published to this
-    one; ``members(conv)`` and ``catch_up(since)`` come from the server.
+    one; ``members(conv)``, ``catch_up()`` and ``replace(conn)`` (close a connection whose
+    device authenticated on another gateway) come from the server.
     """
 
     def __init__(self, url: str, gateway_id: str, deliver, catch_up=None):
@@ -112,7 +135,8 @@ class BusLink:
         self.deliver = deliver
         self.catch_up = catch_up
         self.registry = ClusterRegistry(self)
-        self._pending: dict[tuple, bool] = {}
+        self._pending: dict[tuple, int | None] = {}  # (user, device) -> conn (online) or None
+        self._claims: dict[tuple, tuple[int, int]] = {}  # (user, device) -> (conn, generation)
         self._outbox: list = []
         self._wake: asyncio.Event | None = None
         self._tasks: list[asyncio.Task] = []
@@ -120,11 +144,16 @@ class BusLink:
         self.alive: set[str] = {gateway_id}
         self.connected = False
         self.published = self.received = self.publish_failures = self.outages = 0
+        self.replaced_remote = 0
         self.members = None  # set by the server: conv -> members
+        self.replace = None  # set by the server: close a connection replaced on another gateway
 
     # -- called by the server (synchronous, never blocks) -----------------------------------
-    def changed(self, user: str, device: str, online: bool) -> None:
-        self._pending[(user, device)] = online
+    def changed(self, user: str, device: str, conn: int | None) -> None:
+        """``user``'s ``device`` is now on connection ``conn`` here (``None``: it left)."""
+        self._pending[(user, device)] = conn
+        if conn is None:
+            self._claims.pop((user, device), None)
         if self._wake is not None:
             self._wake.set()
 
@@ -154,7 +183,7 @@ class BusLink:
                     p.zrem(GATEWAYS, self.id)
                     for user, devices in self.registry.routes.items():
                         for d in devices:
-                            p.hdel(where_key(user), d)
+                            p.eval(_HDEL_IF, 1, where_key(user), d, self.id)  # unless it moved
                     await asyncio.wait_for(p.execute(), 1.0)
             except Exception:
                 pass
@@ -199,12 +228,13 @@ class BusLink:
             try:
                 if pending:
                     async with self._redis.pipeline(transaction=False) as p:
-                        for (user, device), online in pending.items():
-                            if online:
-                                p.hset(where_key(user), device, self.id)
+                        for (user, device), conn in pending.items():
+                            if conn is not None:
+                                p.eval(_CLAIM, 2, where_key(user), gen_key(user), device, self.id)
                             else:
                                 p.eval(_HDEL_IF, 1, where_key(user), device, self.id)
-                        await p.execute()
+                        res = await p.execute()
+                    await self._claimed(pending, res)
                 if outbox:  # every batch queued meanwhile in one round of lookups and publishes
                     await self._publish([m for msgs in outbox for m in msgs])
             except asyncio.CancelledError:
@@ -213,10 +243,42 @@ class BusLink:
                 # Copies that could not be sent are dropped: they are stored, and the
                 # receivers' gateways catch up from the store when Redis is back.
                 self.publish_failures += sum(len(m) for m in outbox)
-                for key, online in pending.items():  # presence is rewritten at the next lease renewal anyway
-                    self._pending.setdefault(key, online)
+                for key, conn in pending.items():  # presence is rewritten at the next lease renewal anyway
+                    self._pending.setdefault(key, conn)
                 log.info("gateway %s: cannot publish to Redis (%s)", self.id, exc)
                 await asyncio.sleep(RETRY_S)
+
+    async def _claimed(self, pending: dict, results: list) -> None:
+        """Remember each claim's generation; tell the previous holders their connection is replaced."""
+        notes: dict[str, list] = {}
+        for ((user, device), conn), res in zip(pending.items(), results):
+            if conn is None:
+                continue
+            old, gen = res
+            if self.registry.get(user).get(device) == conn:
+                self._claims[(user, device)] = (conn, int(gen))
+            if old and old != self.id and old in self.alive:
+                notes.setdefault(old, []).append({"type": "replaced", "user": user, "device": device, "gen": int(gen)})
+        if notes:
+            async with self._redis.pipeline(transaction=False) as p:
+                for g, ns in notes.items():
+                    for n in ns:
+                        p.publish(channel(g), json.dumps(n, separators=(",", ":")))
+                await p.execute()
+
+    def _on_replaced(self, note: dict) -> None:
+        """Another gateway claimed a device: close our connection of it if our claim is older."""
+        key = (note.get("user"), note.get("device"))
+        claim = self._claims.get(key)
+        if claim is None or claim[1] >= note.get("gen", 0):
+            return  # not here, not claimed yet (so newer), or newer than theirs
+        conn = claim[0]
+        if self.registry.get(key[0]).get(key[1]) != conn:
+            return
+        self._claims.pop(key, None)
+        self.replaced_remote += 1
+        if self.replace is not None:
+            self.replace(conn)
 
     async def _publish(self, msgs: list[dict]) -> None:
         users = sorted({u for m in msgs for u in self.members(m["conv"])})
@@ -264,9 +326,13 @@ class BusLink:
                         continue
                     if m.get("type") != "message":
                         continue
-                    msgs = json.loads(m["data"])
-                    self.received += len(msgs)
-                    self.deliver(msgs)
+                    data = json.loads(m["data"])
+                    if isinstance(data, dict):  # a control note, not message copies
+                        if data.get("type") == "replaced":
+                            self._on_replaced(data)
+                        continue
+                    self.received += len(data)
+                    self.deliver(data)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

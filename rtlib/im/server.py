@@ -91,6 +91,7 @@ class IMServer:
 
             self.bus = BusLink(bus, new_gateway_id(port), self._deliver_remote, self._catch_up)
             self.bus.members = self.store.members
+            self.bus.replace = self._replaced_elsewhere
             registry = self.bus.registry
         self.gateway = Gateway(self.store.check_token, registry=registry, idle_timeout_s=idle_timeout_s,
                                auth_timeout_s=auth_timeout_s, send_limit=send_limit, auth_limit=auth_limit,
@@ -296,6 +297,11 @@ class IMServer:
                 for conn in get(u).values():
                     outs.append(("send", conn, m))
         self._dispatch(outs)
+
+    def _replaced_elsewhere(self, conn: int) -> None:
+        """The device of ``conn`` authenticated on another gateway: close this one (4000)."""
+        self.gateway.closed(conn, time.time())
+        self._dispatch([("close", conn, P.CLOSE_REPLACED, "replaced by a newer connection of the same device")])
 
     def _catch_up(self) -> None:
         """After a cut from Redis: re-read from the store what this gateway's connections

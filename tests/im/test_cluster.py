@@ -145,3 +145,62 @@ def test_read_mark_crosses_gateways(cluster):
 
     ev, seq = asyncio.run(main())
     assert ev[-1] == ("read", "ab", "bob", seq)  # bob's read mark reached alice on another gateway
+
+
+def test_a_device_that_moves_gateway_replaces_its_older_connection(cluster):
+    """PROTOCOL.md: a device has one connection at a time (4000), on a cluster as on one server."""
+    from rtlib.im import protocol as P
+
+    cl, tokens = cluster
+
+    async def main():
+        old = IMClient(cl.urls[0], "carol", tokens["carol"], device="phone", reconnect=False)
+        await old.connect()
+        await asyncio.sleep(0.3)  # its claim is written
+        new = IMClient(cl.urls[1], "carol", tokens["carol"], device="phone", reconnect=False)
+        await new.connect()
+        t0 = time.monotonic()
+        while P.CLOSE_REPLACED not in old.close_codes and time.monotonic() - t0 < 5:
+            await asyncio.sleep(0.05)
+        replaced_after_s = time.monotonic() - t0
+        # the new connection is the device now: a message to carol reaches it, across gateways
+        bob = IMClient(cl.urls[2], "bob", tokens["bob"], device="t9", reconnect=False)
+        await bob.connect()
+        await asyncio.sleep(0.6)
+        await bob.send("all", "to the phone on its new gateway")
+        await new.wait_for(lambda c: "to the phone on its new gateway" in c.texts("all"), 10)
+        # and back again: the connection on gateway 1 is the older one now
+        again = IMClient(cl.urls[0], "carol", tokens["carol"], device="phone", reconnect=False)
+        await again.connect()
+        t0 = time.monotonic()
+        while P.CLOSE_REPLACED not in new.close_codes and time.monotonic() - t0 < 5:
+            await asyncio.sleep(0.05)
+        codes = (list(old.close_codes), list(new.close_codes), list(again.close_codes))
+        for c in (old, new, again, bob):
+            await c.close()
+        return replaced_after_s, codes
+
+    replaced_after_s, (old_codes, new_codes, again_codes) = asyncio.run(main())
+    assert old_codes == [P.CLOSE_REPLACED] and replaced_after_s < 2.0
+    assert new_codes == [P.CLOSE_REPLACED]
+    assert P.CLOSE_REPLACED not in again_codes  # the newest one stays
+
+
+def test_another_device_of_the_same_user_is_not_replaced(cluster):
+    from rtlib.im import protocol as P
+
+    cl, tokens = cluster
+
+    async def main():
+        a = IMClient(cl.urls[0], "dave", tokens["dave"], device="laptop", reconnect=False)
+        b = IMClient(cl.urls[1], "dave", tokens["dave"], device="tablet", reconnect=False)
+        await a.connect()
+        await b.connect()
+        await asyncio.sleep(1.0)
+        codes = (list(a.close_codes), list(b.close_codes))
+        await a.close()
+        await b.close()
+        return codes
+
+    a_codes, b_codes = asyncio.run(main())
+    assert P.CLOSE_REPLACED not in a_codes + b_codes
