@@ -9,10 +9,11 @@
     rtlib im-admin --store postgresql://im@127.0.0.1:PORT/postgres list   # a cluster's store
 
 Tokens are shown once and stored only as SHA-256 hashes.  It is safe to run while
-the server runs (SQLite WAL lets one writer and many readers share the file), but
-the running server caches members and users: restart it to see changes.  Revoking
-is seen at once: within one sweep (2.5 s) the server closes (code 1008) every
-connection that authenticated with a revoked token.
+the server runs (SQLite WAL lets one writer and many readers share the file; on a
+cluster's PostgreSQL store every gateway sees the change).  A running server re-reads
+users, conversations and members within one sweep (2.5 s): a new user can log in and
+an added member can send.  Revoking is seen as fast: within one sweep the server closes
+(code 1008) every connection that authenticated with a revoked token.
 """
 
 from __future__ import annotations

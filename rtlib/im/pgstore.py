@@ -71,6 +71,7 @@ CREATE TABLE IF NOT EXISTS cursors(
     PRIMARY KEY(user_id, conv_id));
 CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v BIGINT NOT NULL);
 INSERT INTO meta VALUES ('tokens_version', 0) ON CONFLICT DO NOTHING;
+INSERT INTO meta VALUES ('directory_version', 0) ON CONFLICT DO NOTHING;
 """
 
 _SCHEMA_LOCK = 0x1A_03  # advisory lock id taken while the schema is created
@@ -108,6 +109,7 @@ class PgStore(_Conversations):
         self._tokens_version = (0,)
         self._refreshed_s = 0.0
         self._run(self._schema)
+        self._directory_seen = self._directory_version()
         self._load()
 
     @staticmethod
@@ -169,6 +171,30 @@ class PgStore(_Conversations):
             self._devices[self._user_name[user_id]].add(device)
         self._refreshed_s = time.monotonic()
 
+    def _directory_version(self) -> int:
+        def read(db):
+            db.execute("INSERT INTO meta VALUES ('directory_version', 0) ON CONFLICT DO NOTHING")
+            return db.execute("SELECT v FROM meta WHERE k = 'directory_version'").fetchone()[0]
+
+        return self._run(read)
+
+    def _directory_changed(self) -> None:
+        self._run(lambda db: db.execute("UPDATE meta SET v = v + 1 WHERE k = 'directory_version'"))
+
+    def reload_directory(self) -> bool:
+        """Re-read users, conversations and members if any process changed them (every admin
+        change moves ``directory_version`` in ``meta``); True when it did.  A running gateway
+        calls this once per sweep (2.5 s)."""
+        try:
+            v = self._directory_version()
+            if v == self._directory_seen:
+                return False
+            self._load()
+        except StoreUnavailable:
+            return False
+        self._directory_seen = v
+        return True
+
     def _refresh_on_miss(self) -> None:
         if time.monotonic() - self._refreshed_s > 0.05:
             try:
@@ -185,6 +211,7 @@ class PgStore(_Conversations):
                                               (user, now)).fetchone()[0])
         self._user_id[user], self._user_name[uid] = uid, user
         self._convs_of[user], self._devices[user] = set(), set()
+        self._directory_changed()
 
     def new_token(self, user: str, now: float = 0.0, token: str | None = None) -> str:
         uid = self._uid(user)
@@ -246,6 +273,7 @@ class PgStore(_Conversations):
         self._members[conv] = frozenset(members)
         for u in members:
             self._convs_of[u].add(conv)
+        self._directory_changed()
 
     def add_member(self, conv: str, user: str) -> None:
         cid, uid = self._cid(conv), self._uid(user)
@@ -254,12 +282,14 @@ class PgStore(_Conversations):
         self._run(lambda db: db.execute("INSERT INTO members VALUES (%s, %s) ON CONFLICT DO NOTHING", (cid, uid)))
         self._members[conv] = self._members[conv] | {user}
         self._convs_of[user].add(conv)
+        self._directory_changed()
 
     def remove_member(self, conv: str, user: str) -> None:
         cid, uid = self._cid(conv), self._uid(user)
         self._run(lambda db: db.execute("DELETE FROM members WHERE conv_id = %s AND user_id = %s", (cid, uid)))
         self._members[conv] = self._members[conv] - {user}
         self._convs_of[user].discard(conv)
+        self._directory_changed()
 
 
     def members(self, conv: str) -> frozenset:

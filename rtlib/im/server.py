@@ -107,6 +107,7 @@ class IMServer:
         self._wake: asyncio.Event | None = None
         self._server = None
         self._tasks: list[asyncio.Task] = []
+        self._next_directory_check = 0.0
         self.batches = 0
         self.internal_errors = 0
         self.slow_readers_closed = 0
@@ -322,7 +323,16 @@ class IMServer:
         while True:
             due = self.gateway.next_deadline()
             await asyncio.sleep(self.gateway.sweep_s if due is None else max(0.05, due - time.time() + 0.01))
-            outs = self.gateway.on_timer(time.time())
+            now = time.time()
+            if now >= self._next_directory_check:  # users, conversations, members added meanwhile
+                self._next_directory_check = now + self.gateway.sweep_s
+                try:
+                    if self.store.reload_directory():
+                        log.info("directory reloaded: %d users, %d conversations",
+                                 len(self.store.users()), len(self.store.conversations()))
+                except Exception:
+                    log.exception("cannot reload the directory")
+            outs = self.gateway.on_timer(now)
             if outs:
                 self._dispatch(outs)
 

@@ -133,26 +133,47 @@ class Store(_Conversations):
         else:
             self.db.execute("DROP INDEX IF EXISTS messages_cid")
         # Caches, rebuilt from the tables: names <-> ids, members, highest seq per conversation.
-        self._user_id = dict(self.db.execute("SELECT name, id FROM users"))
-        self._user_name = {i: n for n, i in self._user_id.items()}
-        self._conv_id = dict(self.db.execute("SELECT name, id FROM conversations"))
-        self._conv_name = {i: n for n, i in self._conv_id.items()}
-        self._members: dict[str, frozenset] = {name: frozenset() for name in self._conv_id}
-        self._convs_of: dict[str, set] = {name: set() for name in self._user_id}
-        for conv_id, user_id in self.db.execute("SELECT conv_id, user_id FROM members"):
-            conv, user = self._conv_name[conv_id], self._user_name[user_id]
-            self._members[conv] = self._members[conv] | {user}
-            self._convs_of[user].add(conv)
-        self._last_seq = {name: 0 for name in self._conv_id}
+        self._last_seq: dict[str, int] = {}
+        self._load_directory()
         for conv_id, seq in self.db.execute("SELECT conv_id, MAX(seq) FROM messages GROUP BY conv_id"):
             self._last_seq[self._conv_name[conv_id]] = seq
-        self._devices: dict[str, set] = {name: set() for name in self._user_id}
-        for user_id, device in self.db.execute("SELECT user_id, device FROM devices"):
-            self._devices[self._user_name[user_id]].add(device)
         self.rows_written = 0
         self.rows_read = 0
         self.commits = 0
         self._revocations = 0
+
+    def _load_directory(self) -> None:
+        """(Re)read users, conversations, members and devices into the caches."""
+        self._data_version = self.db.execute("PRAGMA data_version").fetchone()[0]
+        user_id = dict(self.db.execute("SELECT name, id FROM users"))
+        user_name = {i: n for n, i in user_id.items()}
+        conv_id = dict(self.db.execute("SELECT name, id FROM conversations"))
+        conv_name = {i: n for n, i in conv_id.items()}
+        members: dict[str, set] = {name: set() for name in conv_id}
+        convs_of: dict[str, set] = {name: set() for name in user_id}
+        for c, u in self.db.execute("SELECT conv_id, user_id FROM members"):
+            members[conv_name[c]].add(user_name[u])
+            convs_of[user_name[u]].add(conv_name[c])
+        devices: dict[str, set] = {name: set() for name in user_id}
+        for u, device in self.db.execute("SELECT user_id, device FROM devices"):
+            devices[user_name[u]].add(device)
+        self._user_id, self._user_name, self._conv_id, self._conv_name = user_id, user_name, conv_id, conv_name
+        self._members = {c: frozenset(m) for c, m in members.items()}
+        self._convs_of, self._devices = convs_of, devices
+        for name in conv_id:  # a conversation created elsewhere starts empty
+            self._last_seq.setdefault(name, 0)
+
+    def reload_directory(self) -> bool:
+        """Re-read users, conversations and members if another process changed the file
+        (``rtlib im-admin`` while the server runs); True when it did.
+
+        The running server calls this once per gateway sweep, so an added user, conversation
+        or member is seen within 2.5 s.  Messages are this process's own: only one server
+        writes a file."""
+        if self.path == ":memory:" or self.db.execute("PRAGMA data_version").fetchone()[0] == self._data_version:
+            return False
+        self._load_directory()
+        return True
 
     # -- admin: users, tokens, conversations ---------------------------------------------
     def create_user(self, user: str, now: float = 0.0) -> None:

@@ -204,3 +204,29 @@ def test_another_device_of_the_same_user_is_not_replaced(cluster):
 
     a_codes, b_codes = asyncio.run(main())
     assert P.CLOSE_REPLACED not in a_codes + b_codes
+
+
+def test_a_member_added_by_the_admin_reaches_every_gateway(cluster):
+    """``rtlib im-admin --store postgresql://… add-member`` while the cluster runs."""
+    from rtlib.im.pgstore import open_store
+
+    cl, tokens = cluster
+
+    async def main():
+        alice = IMClient(cl.urls[0], "alice", tokens["alice"], device="adm", reconnect=False)
+        carol = IMClient(cl.urls[1], "carol", tokens["carol"], device="adm", reconnect=False)
+        await alice.connect()
+        await carol.connect()
+        with open_store(cl.store) as admin:
+            admin.add_member("ab", "carol")
+        await asyncio.sleep(2.5 + 0.5)  # one sweep of every gateway
+        await carol.send("ab", "carol in ab")  # gateway 1 knows she is a member
+        await alice.wait_for(lambda c: "carol in ab" in c.texts("ab"), 10)
+        await alice.send("ab", "hello carol")  # gateway 0 fans out to her on gateway 1
+        await carol.wait_for(lambda c: "hello carol" in c.texts("ab"), 10)
+        with open_store(cl.store) as admin:
+            admin.remove_member("ab", "carol")
+        await alice.close()
+        await carol.close()
+
+    asyncio.run(main())

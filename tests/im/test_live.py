@@ -210,3 +210,48 @@ def test_read_watermark_reaches_the_other_device(world):
             assert phone.core.read_seq["ab"] == laptop.core.read_seq["ab"] == 2
 
     asyncio.run(main())
+
+
+def test_admin_changes_reach_the_running_server_within_a_sweep(world):
+    """``rtlib im-admin`` while the server runs: a new user logs in, an added member sends and receives."""
+    import subprocess
+    import sys
+    import time
+
+    srv, tokens, db = world
+
+    def admin(*args):
+        out = subprocess.run([sys.executable, "-m", "rtlib", "im-admin", "--db", str(db), "--json", *args],
+                             capture_output=True, text=True, timeout=60, check=True)
+        return json.loads(out.stdout)
+
+    async def main():
+        alice = IMClient(srv.url, "alice", tokens["alice"], device="d1")
+        await alice.connect()
+        dave = admin("add-user", "dave")["token"]
+        admin("add-member", "ab", "carol")
+        admin("add-member", "ab", "dave")
+        t0 = time.monotonic()
+        ws = await raw_session(srv.url)
+        while True:  # the new user is refused until the server has re-read the directory
+            got = await auth(ws, "dave", dave)
+            if got["type"] == "auth_ok" or time.monotonic() - t0 > 8:
+                break
+            await ws.close()
+            await asyncio.sleep(0.2)
+            ws = await raw_session(srv.url)
+        seen_after_s = time.monotonic() - t0
+        await ws.close()
+        carol = IMClient(srv.url, "carol", tokens["carol"], device="d1")
+        await carol.connect()
+        await carol.send("ab", "carol joined")  # acked: she is a member now
+        await alice.wait_for(lambda c: "carol joined" in c.texts("ab"), 10)
+        await alice.send("ab", "welcome")
+        await carol.wait_for(lambda c: "welcome" in c.texts("ab"), 10)
+        await alice.close()
+        await carol.close()
+        return got, seen_after_s
+
+    got, seen_after_s = asyncio.run(main())
+    assert got["type"] == "auth_ok" and "ab" in got["convs"]
+    assert seen_after_s < 2.5 + 1.5  # one sweep, plus the admin process's own start
