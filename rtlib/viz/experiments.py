@@ -23,6 +23,7 @@ Used in: every notebook with a widget.
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -175,6 +176,23 @@ def readout_format(spec: Param) -> str:
     return "d" if spec.integer else f".{decimals_for(spec)}f"
 
 
+# A slider is 300 px wide in JupyterLab; its label (at its natural width) and readout come
+# out of that, and a long label left the track a few pixels or none at all: a drag then
+# had nothing to move along, and the browser sent no number (NaN) on release.  A slider is
+# made wide enough for its label plus a track of SLIDER_TRACK_PX.
+SLIDER_WIDTH_PX = 300        # ipywidgets' default (--jp-widgets-inline-width)
+SLIDER_TRACK_PX = 160        # the least track a slider keeps beside its label
+SLIDER_READOUT_PX = 96       # the readout and the margins, measured in JupyterLab 4
+LABEL_PX_PER_CHAR = 7.5      # the widest label measured there: 7.45 px a character at 13 px
+
+
+def slider_width_px(description: str) -> int:
+    """The width of a slider labelled ``description``: the default 300 px, wider when the
+    label would leave the track under :data:`SLIDER_TRACK_PX`."""
+    label = math.ceil(LABEL_PX_PER_CHAR * len(description))
+    return max(SLIDER_WIDTH_PX, label + SLIDER_READOUT_PX + SLIDER_TRACK_PX)
+
+
 def _widget_for(pname: str, spec):
     import ipywidgets as w
 
@@ -184,14 +202,17 @@ def _widget_for(pname: str, spec):
         return w.Dropdown(options=list(spec.options), value=spec.default, description=desc, style=style)
     if spec.unit:
         desc = f"{desc} [{spec.unit}]"
+    width = slider_width_px(desc)
+    layout = w.Layout(width=f"{width}px") if width > SLIDER_WIDTH_PX else w.Layout()
     if spec.integer:
         return w.IntSlider(
             value=int(spec.default), min=int(spec.low), max=int(spec.high), step=int(spec.step or 1),
-            description=desc, style=style, continuous_update=False,
+            description=desc, style=style, continuous_update=False, layout=layout,
         )
     return w.FloatSlider(
         value=spec.default, min=spec.low, max=spec.high, step=spec.step or (spec.high - spec.low) / 100,
         description=desc, style=style, continuous_update=False, readout_format=readout_format(spec),
+        layout=layout,
     )
 
 

@@ -196,6 +196,25 @@ def test_every_slider_reads_in_plain_numbers(spec):
     assert _read(fmt, spec.default) == _read(fmt, float(_read(fmt, spec.default)))
 
 
+def test_a_slider_with_a_long_label_keeps_a_track_to_drag_along():
+    from rtlib.viz.experiments import SLIDER_READOUT_PX, SLIDER_TRACK_PX, SLIDER_WIDTH_PX, slider_width_px
+
+    short = _widget_for("n", Param(3, 1, 9, 1, integer=True))
+    assert short.layout.width is None  # ipywidgets' own 300 px
+    assert slider_width_px("n") == SLIDER_WIDTH_PX
+    spec = Param(0.5, 0.05, 10.0, 0.05, label="messages per member per day", unit="msg")
+    slider = _widget_for("m", spec)
+    width = int(slider.layout.width.removesuffix("px"))
+    # 33 characters measured 246 px wide in JupyterLab: the track keeps its share beside them
+    assert width - 246 - SLIDER_READOUT_PX >= SLIDER_TRACK_PX
+    for name, e in load_all().items():  # every label of the course leaves the track its room
+        for pname, p in e.params.items():
+            if isinstance(p, Param):
+                w = _widget_for(pname, p)
+                desc = w.description
+                assert slider_width_px(desc) - 7.45 * len(desc) - SLIDER_READOUT_PX >= SLIDER_TRACK_PX, (name, pname)
+
+
 def test_widget_uses_the_readout_format():
     spec = Param(1500.0, 200.0, 2800.0, 100.0, unit="kbit/s")
     slider = _widget_for("rate_kbps", spec)
