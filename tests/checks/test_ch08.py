@@ -284,3 +284,26 @@ def test_self_clocked_winner_bad_input(answer, hint):
     fb = ch08.self_clocked_winner(answer)
     assert not fb
     assert_hint(fb, hint)
+
+
+def test_self_clocked_winner_says_when_the_named_controller_was_a_close_call():
+    from rtlib.cc.experiments import MAHIMAHI_TRACES
+    from rtlib.cc.selfclocked_lab import SELF_CLOCKED, self_clocked_comparison
+
+    right = _measured_winners()
+    near = far = None  # a wrong answer within NEAR_BUDGET_MS of D, and one far from it
+    for name in MAHIMAHI_TRACES:
+        r = self_clocked_comparison(name)
+        for c in SELF_CLOCKED:
+            if c == right[name]:
+                continue
+            gap = abs(r["controllers"][c]["delay_p95_ms"] - r["D_ms"])
+            if gap < ch08.NEAR_BUDGET_MS and near is None:
+                near = (name, c)
+            if gap > 3 * ch08.NEAR_BUDGET_MS and far is None:
+                far = (name, c)
+    assert near is not None and far is not None  # the shipped traces have both kinds
+    fb = ch08.self_clocked_winner({**right, near[0]: near[1]})
+    assert not fb and "close call" in str(fb)
+    fb = ch08.self_clocked_winner({**right, far[0]: far[1]})
+    assert not fb and "close call" not in str(fb)
