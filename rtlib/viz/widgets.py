@@ -223,11 +223,13 @@ class _Measure:
 
     def __call__(self, event) -> None:
         if self.tight_box and self.bbox_inches is None:
-            # The first draw of a layout pass is in figure coordinates: the box savefig will crop to.
+            # The first draw of a layout pass is in figure coordinates: the box to crop to.
+            # (Its parts are measured in the next draw, the one that renders the picture.)
             import matplotlib as mpl
 
             pad = mpl.rcParams["savefig.pad_inches"]
             self.bbox_inches = self.fig.get_tightbbox(event.renderer).padded(pad, pad)
+            return
         self.extents = _extents(self.fig, event.renderer)
 
     def __enter__(self):
@@ -281,8 +283,17 @@ def figure_png(fig, memo: LayoutMemo | None = None) -> bytes:
         if memo is None:
             _save(fig, buf, "tight")
             return buf.getvalue()
+        # What savefig(bbox_inches="tight") does, with each step done once: a draw that runs
+        # the layout engine (rendering nothing) and gives the tight box, then the one draw that
+        # renders, with the layout engine off (savefig would measure the tight box again, and
+        # the parts would be measured in both draws).
         with _Measure(fig, tight_box=True) as measured:
-            _save(fig, buf, "tight")
+            fig.draw_without_rendering()
+            fig._layout_engine = None
+            try:
+                _save(fig, buf, measured.bbox_inches)
+            finally:
+                fig._layout_engine = engine
         memo.shape = _shape(fig)
         memo.positions = [ax.get_position(original=True).frozen() for ax in fig.axes]
         memo.titles = [[t.get_position() for t in _titles(ax)] for ax in fig.axes]
