@@ -179,14 +179,15 @@ class Trace:
         self.offset = self.path.stat().st_size if self.path.exists() else 0
 
     def drawn_since_mark(self) -> bool | None:
-        """True if a figure was drawn on request since :meth:`mark`; None if the kernel
-        left no trace (a checkout without one)."""
+        """True if a figure was drawn on request since :meth:`mark` (or the request waited
+        for the helper process to finish drawing it ahead: not ready before the key either);
+        None if the kernel left no trace (a checkout without one)."""
         if not self.path.exists():
             return None
         with open(self.path) as fh:
             fh.seek(self.offset)
             events = [json.loads(line)[1] for line in fh if line.strip()]
-        return None if not events else "plotted" in events
+        return None if not events else ("plotted" in events or "awaited" in events)
 
 
 def step_times(lab, name: str, trace: Trace) -> list[tuple[float, bool | None]]:

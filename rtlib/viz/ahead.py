@@ -108,6 +108,10 @@ class AheadProcess:
     thread) when it is drawn, where ``memo`` is the layout the helper used and
     ``layouts_before`` the widget's layout count when the job was sent: the widget adopts
     the helper's layout when the helper had to lay the figure out afresh.
+
+    ``in_flight(owner, key)`` tells a widget that the helper is drawing that very figure
+    now (an event set when the answer is in): a request for it waits for the helper
+    rather than drawing it a second time beside it.
     """
 
     def __init__(self, start_timeout_s: float = 60.0):
@@ -144,6 +148,7 @@ class AheadProcess:
         with self._lock:
             self._broken = True
             proc, self._proc = self._proc, None
+        self._release_all()
         if proc is not None:
             proc.terminate()
             try:
@@ -185,7 +190,7 @@ class AheadProcess:
             self._busy = True
             job_id = self._next_id
             self._next_id += 1
-            self._jobs[job_id] = (key, done, memo.layouts)
+            self._jobs[job_id] = (key, done, memo.layouts, owner, threading.Event())
         try:
             from rtlib.viz.widgets import _DRAW_LOCK
 
@@ -197,9 +202,27 @@ class AheadProcess:
         except Exception:  # noqa: BLE001 - cannot send (a value that does not pickle, a dead pipe)
             with self._lock:
                 self._busy = False
-                self._jobs.pop(job_id, None)
+                job = self._jobs.pop(job_id, None)
+            if job is not None:
+                job[4].set()
             self.failed += 1
             self._pump()
+
+    def in_flight(self, owner: Any, key: str) -> threading.Event | None:
+        """The event set when the helper's answer for ``owner``'s figure ``key`` is in, if the
+        helper is drawing that figure now; None if it is not (queued wants do not count)."""
+        with self._lock:
+            for job in self._jobs.values():
+                if job[3] is owner and job[0] == key:
+                    return job[4]
+        return None
+
+    def _release_all(self) -> None:
+        """Wake whoever waits for an answer that will not come (the helper stopped or died)."""
+        with self._lock:
+            jobs, self._jobs = list(self._jobs.values()), {}
+        for job in jobs:
+            job[4].set()
 
     def _read(self) -> None:
         stdout = self._proc.stdout
@@ -214,7 +237,7 @@ class AheadProcess:
                     job = self._jobs.pop(msg[1], None)
                     self._busy = False
                 if msg[0] == "ok" and job is not None:
-                    key, done, layouts_before = job
+                    key, done, layouts_before = job[:3]
                     try:
                         done(key, msg[2], msg[3], msg[4], layouts_before)
                         self.drawn += 1
@@ -222,10 +245,13 @@ class AheadProcess:
                         self.failed += 1
                 else:
                     self.failed += 1
+                if job is not None:
+                    job[4].set()  # (after done: a waiting request finds the figure kept)
                 self._pump()
         except (EOFError, OSError, pickle.UnpicklingError, AttributeError, ValueError):
             with self._lock:
                 self._broken = True
+            self._release_all()
 
 
 _PROCESS: AheadProcess | None = None

@@ -107,6 +107,7 @@ class _KernelActivity:
 KERNEL = _KernelActivity()
 QUIET_BEFORE_AHEAD_S = 0.3  # how long the kernel must have been idle before drawing ahead
 SETTLE_BEFORE_AHEAD_S = 0.15  # ... and since the widget's last request (a held key, a drag: not yet)
+HELPER_WAIT_S = 5.0  # longest a request waits for the figure the helper process is drawing
 
 
 def drawing_ahead_enabled() -> bool:
@@ -527,10 +528,30 @@ class Redrawer:
             while len(self._figures) > self._cache_size:
                 self._figures.popitem(last=False)
 
+    def _from_helper(self, key: str, values: dict) -> dict | None:
+        """The figure for ``key`` if the helper process is drawing it right now, once it is in.
+
+        A step that comes before the figure drawn ahead for it is ready would otherwise be
+        drawn a second time here, from the start, while the helper finishes the same figure
+        on the other core: the two draws share the machine, and each takes longer."""
+        if self._ahead_name is None:
+            return None
+        from rtlib.viz import ahead
+
+        helper = ahead._PROCESS
+        event = helper.in_flight(self, key) if helper is not None else None
+        if event is None:
+            return None
+        _trace("awaited", values)
+        event.wait(HELPER_WAIT_S)
+        return self._kept(key)
+
     def _draw(self, values: dict) -> None:
         _trace("start", values)
         key = value_key(values)
         bundle = self._kept(key)
+        if bundle is None:
+            bundle = self._from_helper(key, values)
         if bundle is not None:
             self.reused += 1
         else:

@@ -93,6 +93,52 @@ def test_a_redrawer_with_a_name_gets_its_next_step_from_the_helper(helper, monke
     assert (r.draws, r.reused) == (1, 1)  # drawn by the helper, not here
 
 
+def test_a_step_to_the_figure_the_helper_is_drawing_waits_for_it_instead_of_drawing_it_again(helper, monkeypatch):
+    import rtlib.viz.ahead as ahead
+    from rtlib.viz import widgets
+    from rtlib.viz.experiments import neighbours
+
+    monkeypatch.setattr(ahead, "_PROCESS", helper)
+    exp = get_experiment("feel_delay")
+    shown = []
+    r = Redrawer(exp.plot, shown.append, lambda d: None, lambda e: None, compute=lambda v: exp(**v),
+                 neighbours=lambda v, prev: neighbours(exp, v, prev), ahead_name="feel_delay",
+                 ahead_module=exp.func.__module__)
+    r.request(exp.defaults(), wait=True)
+    step = neighbours(exp, exp.defaults(), None)[0]
+    key = value_key(step)
+    sent = threading.Event()
+    real_pump = helper._pump
+
+    def pump():  # the step comes while the helper draws its figure
+        real_pump()
+        if helper.in_flight(r, key) is not None:
+            sent.set()
+
+    monkeypatch.setattr(helper, "_pump", pump)
+    helper.want(r, exp.func.__module__, "feel_delay", key, step, r.layout, r._drawn_ahead)
+    assert sent.wait(30)
+    r._draw(step)
+    assert (r.draws, r.reused, r.ahead) == (1, 1, 1)  # the helper's figure, not a second draw here
+    assert shown[-1] == r._kept(key)
+    assert helper.in_flight(r, key) is None
+    # a figure the helper is not drawing is drawn here at once, as before
+    monkeypatch.setattr(widgets, "HELPER_WAIT_S", 60.0)
+    other = neighbours(exp, exp.defaults(), None)[1]
+    t0 = time.monotonic()
+    r._draw(other)
+    assert r.draws == 2 and time.monotonic() - t0 < 30
+
+
+def test_a_helper_that_stops_wakes_whoever_waits_for_it():
+    proc = AheadProcess()
+    done = threading.Event()
+    proc._jobs[0] = ("k", print, 0, "owner", done)
+    assert proc.in_flight("owner", "k") is done and proc.in_flight("other", "k") is None
+    proc.stop()
+    assert done.is_set() and proc.in_flight("owner", "k") is None
+
+
 def test_a_dead_helper_leaves_the_widgets_to_draw_ahead_themselves():
     proc = AheadProcess()
     proc.start()
