@@ -146,13 +146,32 @@ class MediaFlow:
         audio = self.audio.wire_rate_bps if self.audio else 0.0
         return max(total_bps - audio, 1.0) * MAX_FRACTION
 
+    def clock_phases_s(self) -> tuple[float, float, float]:
+        """(camera, microphone, feedback) phase offsets of this flow's clocks, in seconds.
+
+        The first flow's clocks define time zero.  Every other flow is another sender
+        and receiver, whose camera, microphone and feedback timer tick at phases of their
+        own: drawn here (seeded by the run's seed and the flow's index) within one frame
+        (1/30 s), one audio packet (20 ms) and one feedback interval.  With all phases
+        equal, flows that start at round times send their frames and get their reports
+        at the same instants, every time, and a flow's samples of the shared queue depend
+        on its window size (RFC 8867 5.4 with SCReAM: Jain 0.55 phase-locked, 0.96 with
+        independent phases)."""
+        if self.index == 0:
+            return 0.0, 0.0, 0.0
+        rng = np.random.default_rng([self.sim.seed, self.index, 0xC10C])
+        a = self.audio.frame_s if self.audio is not None else 0.0
+        return (float(rng.uniform(0, 1 / 30)), float(rng.uniform(0, a)),
+                float(rng.uniform(0, self.sim.feedback_interval_s)))
+
     def start(self) -> None:
         t0 = self.spec.start_s
-        self.loop.call_at(t0, self._on_frame)
+        frame_s, audio_s, feedback_s = self.clock_phases_s()
+        self.loop.call_at(t0 + frame_s, self._on_frame)
         if self.audio is not None:
-            self.loop.call_at(t0, self._on_audio)
+            self.loop.call_at(t0 + audio_s, self._on_audio)
         if not self.remb_mode:
-            self.loop.call_at(t0 + self.sim.feedback_interval_s, self._on_feedback_timer)
+            self.loop.call_at(t0 + feedback_s + self.sim.feedback_interval_s, self._on_feedback_timer)
         self.loop.call_at(t0, self._check_probes)
 
     def _check_probes(self) -> None:

@@ -161,3 +161,27 @@ def test_frames_per_second_counts_the_last_second():
     # a burst of delayed frames shows above the encoder's rate, as a player's overlay would
     burst = np.concatenate([np.arange(0, 2, 1 / 30), 2.3 + np.arange(20) * 0.005, 2.6 + np.arange(0, 2, 1 / 30)])
     assert frames_per_second(burst, np.array([3.0]))[0] > 30
+
+
+def test_each_flow_after_the_first_has_clocks_of_its_own():
+    sim = CallSim(3.5e6, 10.0, [FlowSpec("gcc"), FlowSpec("gcc"), FlowSpec("gcc")], seed=4)
+    phases = [f.clock_phases_s() for f in sim.flows]
+    assert phases[0] == (0.0, 0.0, 0.0)  # the first flow's clocks are time zero
+    for frame_s, audio_s, feedback_s in phases[1:]:
+        assert 0 <= frame_s < 1 / 30 and 0 <= audio_s < 0.020 and 0 <= feedback_s < sim.feedback_interval_s
+    assert phases[1] != phases[2]
+    again = CallSim(3.5e6, 10.0, [FlowSpec("gcc"), FlowSpec("gcc"), FlowSpec("gcc")], seed=4)
+    assert [f.clock_phases_s() for f in again.flows] == phases  # seeded: the same run twice
+
+
+def test_phase_locked_senders_share_unfairly_independent_ones_fairly(monkeypatch):
+    # RFC 8867 5.4 with SCReAM: three senders whose cameras and feedback timers tick at the
+    # same instants sample the shared queue differently by window size (one takes the link);
+    # with clocks of their own they converge
+    from rtlib.cc.call import MediaFlow
+    from rtlib.cc.scenarios import run_scenario
+
+    fair = run_scenario("rfc8867-5.4", "scream").summary(warmup_s=60)["jain"]
+    monkeypatch.setattr(MediaFlow, "clock_phases_s", lambda self: (0.0, 0.0, 0.0))
+    locked = run_scenario("rfc8867-5.4", "scream").summary(warmup_s=60)["jain"]
+    assert fair > 0.9 and locked < 0.75
