@@ -68,6 +68,7 @@ def run(args) -> int:
         f"  utilisation  {s['utilization']:8.1%}  (media goodput / usable capacity)",
         f"  queueing delay p50 {s['delay_p50_ms']:.0f} ms, p95 {s['delay_p95_ms']:.0f} ms "
         f"(video p95 {s['video_delay_p95_ms']:.0f} ms, audio p95 {s['audio_delay_p95_ms']:.0f} ms)",
+        f"  delay over time p95 {s['signal_delay_p95_ms']:.0f} ms  (age of the freshest media at the receiver)",
         f"  loss {s['loss']:.2%}, freeze rate {s['freeze_rate']:.2%}, Jain fairness {s['jain']:.3f}",
     ])
     emit(out, args.json, text)
