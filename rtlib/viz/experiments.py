@@ -252,11 +252,19 @@ def step_value(spec: Param | Choice, value, direction: int):
     return int(round(moved)) if spec.integer else round(moved, decimals_for(spec) + 3)
 
 
+# A dropdown with this few options has all of them drawn ahead, nearest first: a learner
+# steps through a handful of options one after another, and an option whose figure must
+# be laid out afresh (a legend or tick labels of another width) can take the helper
+# process longer to draw than a learner takes to look at the figure before it.
+CHOICE_AHEAD_MAX = 6
+
+
 def neighbours(exp: Experiment, values: dict, previous: dict | None) -> list[dict]:
     """The values one step away from ``values``, most likely next first: the control the
     learner moved last, onward in the same direction and then back; at the start (no
     control moved yet), the first slider both ways (the first control if there is no
-    slider).  What :class:`rtlib.viz.widgets.Redrawer` draws ahead."""
+    slider).  A dropdown of at most :data:`CHOICE_AHEAD_MAX` options: after those, its
+    other options, nearest first.  What :class:`rtlib.viz.widgets.Redrawer` draws ahead."""
     moved = [k for k in exp.params if previous is not None and k in previous and previous[k] != values.get(k)]
     sliders = [k for k, spec in exp.params.items() if isinstance(spec, Param)]
     names = moved[:1] or sliders[:1] or list(exp.params)[:1]
@@ -264,11 +272,15 @@ def neighbours(exp: Experiment, values: dict, previous: dict | None) -> list[dic
     for name in names:
         spec = exp.params[name]
         direction = -1 if moved and isinstance(spec, Param) and values[name] < previous[name] else 1
-        for d in (direction, -direction):
-            v = step_value(spec, values[name], d)
-            candidate = {**values, name: v}
-            if v is not None and v != values[name] and candidate not in out:
-                out.append(candidate)
+        steps = len(spec.options) - 1 if isinstance(spec, Choice) and len(spec.options) <= CHOICE_AHEAD_MAX else 1
+        for k in range(1, steps + 1):
+            for d in (direction, -direction):
+                v = values[name]
+                for _ in range(k):
+                    v = step_value(spec, v, d) if v is not None else None
+                candidate = {**values, name: v}
+                if v is not None and v != values[name] and candidate not in out:
+                    out.append(candidate)
     return out
 
 

@@ -103,3 +103,16 @@ def test_neighbours_follow_the_last_move_first():
     # at an end only the way back is left; a dropdown wraps
     assert neighbours(exp, {"a": 10, "b": 1, "c": "x"}, {"a": 9, "b": 1, "c": "x"}) == [{"a": 9, "b": 1, "c": "x"}]
     assert neighbours(exp, {"a": 5, "b": 1, "c": "y"}, start) == [{"a": 5, "b": 1, "c": "x"}]
+
+
+def test_a_small_dropdown_has_every_option_drawn_ahead_nearest_first():
+    from rtlib.viz.experiments import CHOICE_AHEAD_MAX, Choice, Experiment, neighbours
+
+    exp = Experiment("t", lambda c: None, {"c": Choice("a", ("a", "b", "c", "d", "e"))})
+    got = [v["c"] for v in neighbours(exp, {"c": "a"}, None)]
+    assert got == ["b", "e", "c", "d"]  # one step either way (wrapping), then two
+    got = [v["c"] for v in neighbours(exp, {"c": "b"}, {"c": "a"})]
+    assert got == ["c", "a", "d", "e"]
+    many = tuple(range(CHOICE_AHEAD_MAX + 1))
+    exp = Experiment("t", lambda c: None, {"c": Choice(0, many)})
+    assert [v["c"] for v in neighbours(exp, {"c": 0}, None)] == [1, CHOICE_AHEAD_MAX]  # a long list: one step
