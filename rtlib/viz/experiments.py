@@ -259,12 +259,26 @@ def step_value(spec: Param | Choice, value, direction: int):
 CHOICE_AHEAD_MAX = 6
 
 
+def slider_ends(spec: Param) -> list:
+    """The two values a slider stops at: ``low`` and the last step at or below ``high``."""
+    if not spec.step:
+        return [spec.low, spec.high]
+    n = int((spec.high - spec.low) / spec.step + 1e-9)
+    top = spec.low + n * spec.step
+    if spec.integer:
+        return [int(round(spec.low)), int(round(top))]
+    d = decimals_for(spec) + 3
+    return [round(spec.low, d), round(top, d)]
+
+
 def neighbours(exp: Experiment, values: dict, previous: dict | None) -> list[dict]:
     """The values one step away from ``values``, most likely next first: the control the
     learner moved last, onward in the same direction and then back; at the start (no
     control moved yet), the first slider both ways (the first control if there is no
     slider).  A dropdown of at most :data:`CHOICE_AHEAD_MAX` options: after those, its
-    other options, nearest first.  What :class:`rtlib.viz.widgets.Redrawer` draws ahead."""
+    other options, nearest first.  A slider the learner has moved: after those, its two
+    ends, the one ahead first (a drag across the range, or Home/End, stops there).  What
+    :class:`rtlib.viz.widgets.Redrawer` draws ahead."""
     moved = [k for k in exp.params if previous is not None and k in previous and previous[k] != values.get(k)]
     sliders = [k for k, spec in exp.params.items() if isinstance(spec, Param)]
     names = moved[:1] or sliders[:1] or list(exp.params)[:1]
@@ -280,6 +294,11 @@ def neighbours(exp: Experiment, values: dict, previous: dict | None) -> list[dic
                     v = step_value(spec, v, d) if v is not None else None
                 candidate = {**values, name: v}
                 if v is not None and v != values[name] and candidate not in out:
+                    out.append(candidate)
+        if moved and isinstance(spec, Param):  # (not for untouched pages: Run All stays light)
+            for v in slider_ends(spec)[::-direction]:  # the end ahead first
+                candidate = {**values, name: v}
+                if v != values[name] and candidate not in out:
                     out.append(candidate)
     return out
 

@@ -97,12 +97,32 @@ def test_neighbours_follow_the_last_move_first():
     start = {"a": 5, "b": 1, "c": "x"}
     # at the start: the first slider, both ways
     assert neighbours(exp, start, None) == [{"a": 6, "b": 1, "c": "x"}, {"a": 4, "b": 1, "c": "x"}]
-    # "b" moved down: onward (down) first, then back up
+    # "a" moved up: onward, back, then its ends, the one ahead first
+    assert neighbours(exp, start, {"a": 4, "b": 1, "c": "x"}) == [
+        {"a": 6, "b": 1, "c": "x"}, {"a": 4, "b": 1, "c": "x"}, {"a": 10, "b": 1, "c": "x"}, {"a": 0, "b": 1, "c": "x"}]
+    # "b" moved down: onward (down) first, then back up (its ends are those two already)
     assert neighbours(exp, {"a": 5, "b": 1, "c": "x"}, {"a": 5, "b": 2, "c": "x"}) == [
         {"a": 5, "b": 0, "c": "x"}, {"a": 5, "b": 2, "c": "x"}]
-    # at an end only the way back is left; a dropdown wraps
-    assert neighbours(exp, {"a": 10, "b": 1, "c": "x"}, {"a": 9, "b": 1, "c": "x"}) == [{"a": 9, "b": 1, "c": "x"}]
+    # at an end only the way back is left, and the other end; a dropdown wraps
+    assert neighbours(exp, {"a": 10, "b": 1, "c": "x"}, {"a": 9, "b": 1, "c": "x"}) == [
+        {"a": 9, "b": 1, "c": "x"}, {"a": 0, "b": 1, "c": "x"}]
     assert neighbours(exp, {"a": 5, "b": 1, "c": "y"}, start) == [{"a": 5, "b": 1, "c": "x"}]
+
+
+def test_slider_ends_are_the_values_the_slider_stops_at():
+    from rtlib.viz.experiments import Param, slider_ends
+
+    assert slider_ends(Param(0.5, 0.05, 1.95, 0.05)) == [0.05, 1.95]
+    assert slider_ends(Param(3, 1, 10, 2, integer=True)) == [1, 9]  # 10 is not a step from 1
+    assert slider_ends(Param(0.3, 0.0, 1.0)) == [0.0, 1.0]
+    from rtlib.viz.experiments import get_experiment, step_value
+
+    exp = get_experiment("echo_nlms_step")  # the value a drag to the left end leaves is the end
+    spec = exp.params["step"]
+    v = spec.default
+    while step_value(spec, v, -1) is not None:
+        v = step_value(spec, v, -1)
+    assert slider_ends(spec)[0] == v
 
 
 def test_a_small_dropdown_has_every_option_drawn_ahead_nearest_first():
