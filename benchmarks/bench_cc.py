@@ -212,24 +212,20 @@ def anchor_rows(results: dict) -> list[Row]:
     """Sprout's framing on the cellular traces: throughput and self-inflicted delay of gcc and
     scream relative to the self-clocked sender, beside the NSDI 2013 abstract's means of
     Skype, Hangouts and FaceTime relative to Sprout (:data:`rtlib.cc.selfclocked_lab.SPROUT_PUBLISHED`)."""
-    from rtlib.cc.selfclocked_lab import MIN_SELF_INFLICTED_MS, SPROUT_PUBLISHED
+    from rtlib.cc.selfclocked_lab import SPROUT_PUBLISHED, relative_points, self_inflicted_ms
 
     published = ", ".join(f"{k} {tp:.2f}x at {dl:.1f}x" for k, (tp, dl) in SPROUT_PUBLISHED.items() if k != "Sprout")
     rows, rel = [], {c: [] for c in ("gcc", "scream")}
     for case, m in results.items():
         if case == RFC:
             continue
-        ctl = m["controllers"]
-
-        def si(c):
-            return max(ctl[c]["signal_delay_p95_ms"] - m["floor_ms"], MIN_SELF_INFLICTED_MS)
-
+        points = relative_points(m)  # m has the controllers' summaries and the floor, as the lab's runs do
         for c in rel:
-            tp = ctl[c]["goodput_kbps_mean"] / ctl["selfclocked"]["goodput_kbps_mean"]
-            dl = si(c) / si("selfclocked")
+            tp, dl = points[c]
             rel[c].append((tp, dl))
             rows.append(Row(f"{case}: {c} throughput relative to selfclocked", tp, "x",
-                            note=f"at {dl:.2f}x its self-inflicted delay ({si(c):.0f} vs {si('selfclocked'):.0f} ms)"))
+                            note=f"at {dl:.2f}x its self-inflicted delay ({self_inflicted_ms(m, c):.0f} vs "
+                                 f"{self_inflicted_ms(m, 'selfclocked'):.0f} ms)"))
     for c, pts in rel.items():
         if pts:
             tp, dl = (float(np.mean([p[i] for p in pts])) for i in (0, 1))

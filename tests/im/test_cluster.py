@@ -186,14 +186,18 @@ def test_a_device_that_moves_gateway_replaces_its_older_connection(cluster):
     assert P.CLOSE_REPLACED not in again_codes  # the newest one stays
 
 
+def _clients(cl, tokens, *where):
+    """One client per (gateway index, user, device), without reconnecting."""
+    return [IMClient(cl.urls[i], u, tokens[u], device=d, reconnect=False) for i, u, d in where]
+
+
 def test_another_device_of_the_same_user_is_not_replaced(cluster):
     from rtlib.im import protocol as P
 
     cl, tokens = cluster
 
     async def main():
-        a = IMClient(cl.urls[0], "dave", tokens["dave"], device="laptop", reconnect=False)
-        b = IMClient(cl.urls[1], "dave", tokens["dave"], device="tablet", reconnect=False)
+        a, b = _clients(cl, tokens, (0, "dave", "laptop"), (1, "dave", "tablet"))
         await a.connect()
         await b.connect()
         await asyncio.sleep(1.0)
@@ -213,8 +217,7 @@ def test_a_member_added_by_the_admin_reaches_every_gateway(cluster):
     cl, tokens = cluster
 
     async def main():
-        alice = IMClient(cl.urls[0], "alice", tokens["alice"], device="adm", reconnect=False)
-        carol = IMClient(cl.urls[1], "carol", tokens["carol"], device="adm", reconnect=False)
+        alice, carol = _clients(cl, tokens, (0, "alice", "adm"), (1, "carol", "adm"))
         await alice.connect()
         await carol.connect()
         with open_store(cl.store) as admin:
