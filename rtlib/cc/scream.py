@@ -35,6 +35,16 @@ experimental, from the RMCAT working group).  Like TCP it keeps a congestion win
   QDELAY_TARGET_LO`` (x 1.5 with losses), at most ``QDELAY_TARGET_HI`` = 0.4 s; otherwise
   it falls back towards ``QDELAY_TARGET_LO``.  Without this a loss-based TCP flow in the
   same tail-drop queue starves the media (``competing_flows=False`` turns it off).
+  A Reno flow's saw-tooth is neither steady nor lossy often enough for those two rules
+  (losses seconds apart, a queue swinging between about 150 and 300 ms), and the delay
+  back-off above then halves the window every round trip: SCReAM kept 7 % of the
+  2 Mbit/s link in RFC 8867 5.6.  A third piece of evidence is added here: a *standing*
+  queue, whose smallest delay over ``STANDING_QUEUE_S`` = 5 s stays above
+  ``QDELAY_TARGET_LO / 2`` although this sender has been backing off (libwebrtc's SCReAM v2 likewise
+  times how long the smallest queue delay stays above a drain threshold).  It raises the target as a steady
+  queue does and suspends the delay back-off while it lasts; loss and the window update
+  against the raised target still apply.  A queue the sender built itself drains under
+  its back-offs within a few round trips, so single-flow runs never see it.
 
 Left out: ECN and the packet-pacing details; the controller is what the course
 compares with GCC and the Sprout-style sender.
@@ -65,6 +75,11 @@ BASE_BUCKET_S = 60.0
 QDELAY_AVG_G = 0.25
 #: How long fast increase stays off after a congestion event (s).
 POST_CONGESTION_S = 5.0
+#: EWMA weight of the loss-event rate, per report.
+LOSS_EVENT_RATE_G = 0.05
+#: A queue whose smallest delay over this long stays above half of ``QDELAY_TARGET_LO`` is
+#: standing: this sender's back-offs have not drained it, another flow holds it.
+STANDING_QUEUE_S = 5.0
 
 
 class ScreamController(RateController):
@@ -91,6 +106,9 @@ class ScreamController(RateController):
         self.qdelay_target_lo_s = self.qdelay_target_s
         self.competing_flows = bool(competing_flows)
         self._qnorm: deque = deque(maxlen=200)
+        self._qmin: deque = deque()  # (time, qdelay) with increasing qdelay: the running minimum
+        self._first_report_s: float | None = None
+        self._standing = False
         self.loss_event_rate = 0.0
         self.cwnd_bytes = max(self.target_rate_bps / 8 * 0.1, MIN_CWND_BYTES)
         self.srtt_s = 0.1
@@ -136,22 +154,49 @@ class ScreamController(RateController):
         return max(cwnd_bytes + delta, MIN_CWND_BYTES)
 
     def delay_backoff(self, qdelay_avg_s: float) -> float:
-        """The share of the window a queue of ``qdelay_avg_s`` takes off (0 below half the target)."""
+        """The share of the window a queue of ``qdelay_avg_s`` takes off (0 below half the target).
+
+        None while the competing-flows mode holds ``qdelay_target`` above its low value: the
+        queue then belongs to a flow that does not back off on delay, draining it is not in
+        this sender's power, and backing off only hands that flow the link."""
+        if self._standing:
+            return 0.0
         half = self.qdelay_target_s / 2
         alpha = min(1.0, max(0.0, (qdelay_avg_s - half) / half))
         return alpha / 2
 
-    def adjust_qdelay_target(self, qdelay_s: float, lost: bool) -> float:
-        """RFC 8298 section 4.1.2.4: raise ``qdelay_target`` when a competing flow holds the queue."""
+    def standing_queue(self, now_s: float, qdelay_s: float) -> bool:
+        """Has the queueing delay stayed above half of the low target for ``STANDING_QUEUE_S``?
+
+        The running minimum over that span (a monotonic deque).  A flow that backs off on
+        delay drains its own queue within a few round trips; a queue that outlasts its
+        back-offs is held by a flow that does not back off on delay (TCP)."""
+        if self._first_report_s is None:
+            self._first_report_s = now_s
+        q = self._qmin
+        while q and q[-1][1] >= qdelay_s:
+            q.pop()
+        q.append((now_s, qdelay_s))
+        while q[0][0] < now_s - STANDING_QUEUE_S:
+            q.popleft()
+        return now_s - self._first_report_s >= STANDING_QUEUE_S and q[0][1] > self.qdelay_target_lo_s / 2
+
+    def adjust_qdelay_target(self, qdelay_s: float, lost: bool, standing: bool = False) -> float:
+        """RFC 8298 section 4.1.2.4: raise ``qdelay_target`` when a competing flow holds the queue.
+
+        The RFC's evidence is frequent losses or a steady queue (normalised variance under
+        0.2); ``standing`` (:meth:`standing_queue`) adds a queue that outlasts this sender's
+        back-offs, which a loss-based flow's saw-tooth gives (its queue varies too much to
+        look steady, and its losses come seconds apart)."""
         lo = self.qdelay_target_lo_s
         self._qnorm.append(qdelay_s / lo)
-        self.loss_event_rate += 0.05 * ((1.0 if lost else 0.0) - self.loss_event_rate)
+        self.loss_event_rate += LOSS_EVENT_RATE_G * ((1.0 if lost else 0.0) - self.loss_event_rate)
         hist = np.fromiter(self._qnorm, float)
         var = float(hist.var())
         new = (float(hist[-50:].mean()) + math.sqrt(var)) * lo
         if self.loss_event_rate > 0.002:
             target = 1.5 * new
-        elif var < 0.2:
+        elif var < 0.2 or standing:
             target = new
         elif new < lo:
             target = max(self.qdelay_target_s * 0.5, new)
@@ -182,7 +227,8 @@ class ScreamController(RateController):
             self.qdelay_s = max(newest[1] - self.base_delay_s(), 0.0)
             self.qdelay_avg_s += QDELAY_AVG_G * (self.qdelay_s - self.qdelay_avg_s)
             if self.competing_flows:
-                self.adjust_qdelay_target(self.qdelay_s, lost)
+                self._standing = self.standing_queue(now_s, self.qdelay_s)
+                self.adjust_qdelay_target(self.qdelay_s, lost, self._standing)
         backoff = self.delay_backoff(self.qdelay_avg_s)
         if lost and now_s - self._last_loss_s >= self.srtt_s:
             self._last_loss_s = self._last_congestion_s = now_s

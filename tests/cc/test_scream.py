@@ -59,3 +59,45 @@ def test_competing_flows_off_keeps_the_target():
     c.on_packet_results(0.2, [PacketResult(0, 0.0, 1000, 0.05)], rtt_s=0.1)
     c.on_packet_results(0.5, [PacketResult(1, 0.3, 1000, 0.5)], rtt_s=0.1)
     assert c.qdelay_target_s == pytest.approx(0.1)
+
+
+def test_standing_queue_by_hand():
+    c = ScreamController()  # lo target 0.1 s: standing means a 5 s minimum above 0.05 s
+    # a saw-tooth between 120 and 280 ms every 50 ms for 5 s: the minimum stays at 120 ms
+    q = [0.12 + 0.16 * (i % 20) / 19 for i in range(101)]
+    got = [c.standing_queue(0.05 * i, d) for i, d in enumerate(q)]
+    assert not any(got[:100])  # less than 5 s of history: not yet
+    assert got[100]
+    # one sample at 40 ms: the running minimum drops below 50 ms for the next 5 s
+    assert not c.standing_queue(5.05, 0.04)
+    assert not any(c.standing_queue(5.05 + 0.05 * i, 0.2) for i in range(1, 100))
+    assert c.standing_queue(10.1, 0.2)  # 5 s after the dip only high samples remain
+
+
+def test_a_standing_queue_raises_the_target_and_stops_the_delay_backoff():
+    c = ScreamController()
+    # a saw-tooth queue: variance too high for the RFC's steady-queue rule, no loss
+    q = [0.12 + 0.16 * (i % 20) / 19 for i in range(200)]
+    for d in q:
+        c.adjust_qdelay_target(d, lost=False)
+    assert c.qdelay_target_s < 0.11  # the RFC's rules alone leave the target low
+    c2 = ScreamController()
+    for d in q:
+        c2.adjust_qdelay_target(d, lost=False, standing=True)
+    # mean of the last 50 + standard deviation, x 0.1 s: about 0.2 + 0.05
+    assert c2.qdelay_target_s > 0.2
+    c2._standing = True
+    assert c2.delay_backoff(0.3) == 0.0
+    assert ScreamController().delay_backoff(0.3) == pytest.approx(0.5)
+
+
+def test_not_starved_by_a_loss_based_flow():
+    """RFC 8867 section 5.6: one SCReAM flow and one long TCP flow on 2 Mbit/s; before the
+    standing-queue rule SCReAM held 7 % of the link (146 kbit/s, seed 0)."""
+    from rtlib.cc.scenarios import run_scenario
+
+    r = run_scenario("rfc8867-5.6", "scream", seed=0)
+    f = r.media[0]
+    ok = ~f.lost & (f.arrival_s >= 5.0)
+    share = f.size_bytes[ok].sum() * 8 / (r.duration_s - 5.0) / 2e6
+    assert share > 0.09
