@@ -40,10 +40,11 @@ experimental, from the RMCAT working group).  Like TCP it keeps a congestion win
   back-off above then halves the window every round trip: SCReAM kept 7 % of the
   2 Mbit/s link in RFC 8867 5.6.  A third piece of evidence is added here: a *standing*
   queue, whose smallest delay over ``STANDING_QUEUE_S`` = 5 s stays above
-  ``QDELAY_TARGET_LO / 2`` although this sender has been backing off (libwebrtc's SCReAM v2 likewise
-  times how long the smallest queue delay stays above a drain threshold).  It raises the target as a steady
-  queue does and suspends the delay back-off while it lasts; loss and the window update
-  against the raised target still apply.  A queue the sender built itself drains under
+  ``QDELAY_TARGET_LO / 2`` although this sender has been backing off (libwebrtc's
+  SCReAM v2 likewise times how long the smallest queue delay stays above a drain
+  threshold).  It raises the target as a steady queue does and suspends the delay
+  back-off while it lasts; loss and the window update against the raised target still
+  apply.  A queue the sender built itself drains under
   its back-offs within a few round trips, so single-flow runs never see it.
 
 Left out: ECN and the packet-pacing details; the controller is what the course
