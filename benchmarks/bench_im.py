@@ -428,8 +428,8 @@ def bench_hostile(python: str | None = None) -> list[Row]:
                      f"in flight and at most {HONEST_MAX_PER_S:.0f}/s each; attackers (own process) sent "
                      f"{r['attack_per_s']:,.0f} frames/s when on: {ATTACKS[kind]}"),
             Row(f"hostile ({kind}): honest throughput kept (median ratio)", r["ratio"], "fraction", bar=0.9,
-                note="each attacked window / mean of its calm neighbours: "
-                     + ", ".join(f"{x:.2f}" for x in r["paired"])),
+                note=f"each attacked window with a calm window on both sides ({len(r['paired'])} of "
+                     f"{WINDOWS // 2}) / mean of those two: " + ", ".join(f"{x:.2f}" for x in r["paired"])),
             Row(f"hostile ({kind}): honest sends refused or lost", r["refused"] + r["lost"], "messages", bar=0,
                 higher_is_better=False, note=f"{r['refused']} refused, {r['lost']} lost of {r['sent']:,} honest sends"),
         ]

@@ -136,6 +136,21 @@ def test_data_files():
         city(a), city(b)
 
 
+def test_every_data_file_names_its_source_and_licence():
+    import json
+
+    from rtlib.conf.geodata import DATA_DIR
+
+    head = (DATA_DIR / "cities.csv").read_text(encoding="utf-8").split("\n", 5)[:5]
+    assert "Natural Earth" in head[0] + head[1] and "public domain" in " ".join(head)
+    land = json.loads((DATA_DIR / "land_110m.json").read_text())
+    assert land["source_url"].startswith("https://") and "public domain" in land["licence"]
+    rtt = json.loads((DATA_DIR / "measured_rtt.json").read_text())
+    assert "https://" in rtt["what"] and rtt["licence"].strip()
+    readme = (DATA_DIR.parent / "README.md").read_text(encoding="utf-8")
+    assert all(name in readme for name in ("cities.csv", "land_110m.json", "measured_rtt.json"))
+
+
 def test_city_lookup_forgives_case_and_accents_and_names_close_matches():
     assert city("sao paulo").name == "São Paulo" and city("WASHINGTON DC").name == "Washington, D.C."
     with pytest.raises(ValueError, match="Shanghai"):
