@@ -71,7 +71,8 @@ def test_window_follows_reported_arrivals():
     assert c.congestion_window_bytes(0.0) == pytest.approx(400e3 / 8 * (0.1 + 0.05 + 0.05) + 2 * 1252, rel=0.03)
 
 
-@pytest.mark.parametrize("kw", [{"target_delay_s": 0.0}, {"min_window_bytes": 0}, {"share_bytes": -1}])
+@pytest.mark.parametrize("kw", [{"target_delay_s": 0.0}, {"min_window_bytes": 0}, {"share_bytes": -1},
+                                {"max_filter_rtts": -1}])
 def test_rejects_bad_parameters(kw):
     with pytest.raises(ValueError, match=next(iter(kw))):
         SelfClockedController(**kw)
@@ -95,3 +96,46 @@ def test_encoder_follows_the_window_so_delay_stays_out_of_the_pacer(controller):
     assert f.extra["frames_skipped"] > 0
     s = res.summary(warmup_s=2.0)
     assert s["utilization"] > 0.5 and math.isfinite(s["video_delay_p95_ms"])
+
+
+def _report(c, now_s, owd_s, ticks):
+    """One report: ``ticks`` = [(tick index, bytes)] arriving with one-way delay ``owd_s``."""
+    res = [PacketResult(k, k * 0.02 + 0.001 - owd_s, b, k * 0.02 + 0.001) for k, b in ticks]
+    return c.on_packet_results(now_s, res, rtt_s=0.1)
+
+
+def test_windowed_max_while_no_queue_shows_by_hand():
+    c = SelfClockedController(target_delay_s=0.05, share_bytes=0, tick_s=0.02, alpha=0.5)
+    # 2500 B per 20 ms tick (1 Mbit/s), no queue: one-way delay 50 ms throughout
+    _report(c, 0.10, 0.05, [(0, 2500), (1, 2500)])
+    _report(c, 0.15, 0.05, [(2, 2500), (3, 2500)])
+    assert c.estimator.rate_bps == pytest.approx(1e6)
+    # a gap of two empty ticks (4, 5): the estimate halves twice (alpha 0.5) to 250 kbit/s
+    # when tick 6 arrives; the report shows no queue, so the window keeps the 1 Mbit/s of
+    # the last 10 round trips (1 s): 125000 B/s x (0.1 + 0.05 + 0.05) s
+    _report(c, 0.20, 0.05, [(6, 2500)])
+    assert c.estimator.rate_bps == pytest.approx(1e6 * 0.25)
+    assert c.unqueued
+    assert c.window_bytes == pytest.approx(1e6 / 8 * 0.2, rel=0.02)
+    # the next report's packets waited 30 ms more: a queue shows, the estimate rules
+    _report(c, 0.25, 0.08, [(7, 2500)])
+    assert not c.unqueued
+    assert c.window_bytes == pytest.approx(c.estimator.rate_bps / 8 * 0.2, rel=0.02)
+    # Sprout-EWMA as published (no windowed max) takes the estimate at once
+    plain = SelfClockedController(target_delay_s=0.05, share_bytes=0, tick_s=0.02, alpha=0.5, max_filter_rtts=0)
+    for now, ticks in ((0.10, [(0, 2500), (1, 2500)]), (0.15, [(2, 2500), (3, 2500)]), (0.20, [(6, 2500)])):
+        _report(plain, now, 0.05, ticks)
+    assert plain.window_bytes == pytest.approx(0.25e6 / 8 * 0.2, rel=0.02)
+
+
+def test_windowed_max_forgets_after_ten_round_trips():
+    c = SelfClockedController(target_delay_s=0.05, share_bytes=0, tick_s=0.02, alpha=1.0)
+    _report(c, 0.04, 0.05, [(0, 5000), (1, 1250)])   # one tick at 2 Mbit/s
+    seen = []
+    for i in range(1, 40):                           # then 500 kbit/s, no queue, for 1.56 s
+        _report(c, 0.04 + 0.04 * i, 0.05, [(2 * i, 1250), (2 * i + 1, 1250)])
+        seen.append(c.window_bytes)
+    # 10 round trips of 100 ms = 1 s: the 2 Mbit/s tick counts for 1 s, then is forgotten
+    assert seen[0] / seen[-1] == pytest.approx(4, rel=0.05)    # 2 Mbit/s against 0.5
+    assert seen[22] / seen[-1] == pytest.approx(4, rel=0.05)   # 0.92 s later: still held
+    assert seen[-1] == pytest.approx(0.5e6 / 8 * (0.1 + c.report_interval_s + 0.05), rel=0.02)
