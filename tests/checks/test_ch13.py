@@ -76,3 +76,40 @@ F, B = ch13.FORWARD_MS, ch13.BACKWARD_MS
 ])
 def test_offset_error_wrong(answer, hint):
     assert_hint(ch13.offset_error(answer), hint, E)
+
+
+SELF_RIGHT = {1: "b", 2: "c", 3: "a", 4: "b", 5: "c"}
+
+
+def test_self_assessment_right_answers_pass_in_any_spelling():
+    assert ch13.self_assessment(SELF_RIGHT)
+    assert ch13.self_assessment({q: f" {a.upper()})" for q, a in SELF_RIGHT.items()})
+
+
+@pytest.mark.parametrize("answers, hint", [
+    (None, "not answered yet"),
+    ({q: None for q in SELF_RIGHT}, "not answered yet"),
+    ([("1", "b")], "dict"),
+    ({**SELF_RIGHT, 3: None}, "question 3 is not answered"),
+    ({**SELF_RIGHT, 6: "a"}, "no question 6"),
+    ({**SELF_RIGHT, 2: "d"}, "one of ['a', 'b', 'c']"),
+    ({**SELF_RIGHT, 1: "a"}, ("1 of the 5", "question 1, a)", "decoder")),
+    ({**SELF_RIGHT, 2: "b"}, ("1 of the 5", "other way round")),
+    ({**SELF_RIGHT, 4: "a", 5: "a"}, ("2 of the 5", "never retransmits", "who needs it later")),
+])
+def test_self_assessment_wrong_answers_get_their_reason(answers, hint):
+    assert_hint(ch13.self_assessment(answers), hint)
+
+
+def test_every_wrong_option_has_a_reason_and_no_feedback_quotes_the_right_option():
+    from tests.checks.table import shown
+
+    for q, (_, options) in ch13.SELF_ASSESSMENT.items():
+        right_text = options[SELF_RIGHT[q]][:40]
+        for letter in options:
+            if letter == SELF_RIGHT[q]:
+                continue
+            fb = ch13.self_assessment({**SELF_RIGHT, q: letter})
+            text = shown(fb)
+            assert not fb and f"Question {q}, {letter})" in text
+            assert right_text not in text
