@@ -8,7 +8,8 @@
   :class:`GccController`, which combines them;
 - :mod:`rtlib.cc.aiortc_remb`: aiortc's receive-side estimator as a baseline;
 - :mod:`rtlib.cc.selfclocked`: a Sprout-EWMA-style self-clocked sender (window = delivered
-  rate x target delay); :mod:`rtlib.cc.scream`: SCReAM's window (RFC 8298);
+  rate x target delay, the rate's recent maximum while no queue shows);
+  :mod:`rtlib.cc.scream`: SCReAM's window (RFC 8298);
 - :mod:`rtlib.cc.oracle`: a yardstick told the link capacity one round trip late;
   :mod:`rtlib.cc.yardstick`: the omniscient floor, the oracle's frontier F(d) and the
   delay budget D; :mod:`rtlib.cc.selfclocked_lab`: chapter 08's self-clocked section;
