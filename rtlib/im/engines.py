@@ -5,7 +5,9 @@ presence registry and cross-gateway traffic in Redis.  Tests, benchmarks, the
 ``im-cluster`` command and notebooks/03_im_scale.ipynb start throwaway servers from
 Debian's packages (``redis-server``; ``initdb`` + ``postgres`` from
 ``/usr/lib/postgresql/<version>/bin``), listening on 127.0.0.1 only, on a free port,
-with their data in a temporary folder that is deleted when they stop.
+with their data in a temporary folder that is deleted when they stop.  If the process
+that started them dies without stopping them (even by ``kill -9``), a watchdog process
+(:mod:`rtlib.im.watchdog`) stops them and deletes the folder.
 
 PostgreSQL refuses to run as root (``initdb`` says so).  When this process is root the
 cluster is created and run as the ``postgres`` system user (or ``nobody``): the child
@@ -56,6 +58,16 @@ def _wait_port(port: int, proc: subprocess.Popen | None, timeout_s: float, what:
     raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port} within {timeout_s} s")
 
 
+def _guard(pid: int, sig: int, folder: str) -> None:
+    """Have this process's watchdog (:mod:`rtlib.im.watchdog`) stop server ``pid`` with ``sig`` and
+    delete ``folder`` if this process dies without stopping it (``kill -9`` included)."""
+    from rtlib.im.watchdog import watchdog
+
+    w = watchdog()
+    w.watch(pid, sig)
+    w.remove_on_exit(folder)
+
+
 class _Engine:
     """``with Engine() as e:`` starts it and stops it (deleting its data) at the end."""
 
@@ -92,6 +104,7 @@ class Redis(_Engine):
             [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
              "--dir", self.dir, "--protected-mode", "yes", "--loglevel", "warning"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _guard(self.proc.pid, signal.SIGTERM, self.dir)
         _wait_port(self.port, self.proc, timeout_s, "redis-server")
         return self.url
 
@@ -181,6 +194,7 @@ class Postgres(_Engine):
                  "-p", str(self.port), "-k", self.dir, "-c", "max_connections=200",
                  "-c", "shared_buffers=64MB", "-c", "log_min_messages=fatal"],
                 stdout=subprocess.DEVNULL, stderr=log, start_new_session=True, cwd=self.dir, **self._as)
+        _guard(self.proc.pid, signal.SIGQUIT, self.dir)  # SIGQUIT: PostgreSQL's immediate shutdown
         _wait_port(self.port, self.proc, timeout_s, "postgres")
         # Accepting TCP is not accepting queries (recovery after kill -9): wait for a login.
         import psycopg
