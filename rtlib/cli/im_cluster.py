@@ -7,7 +7,10 @@ Starts Redis and a throwaway PostgreSQL in temporary folders (unless ``--bus`` /
 ``--store`` name running ones), creates ``--users`` users and one group conversation
 ``general`` with all of them (``--users 0``: none), starts the gateways
 (``im-server --store … --bus …``), prints every address and the users' tokens, and runs
-until Ctrl-C (SIGINT) or SIGTERM, which stops every process it started.  Connect with
+until Ctrl-C (SIGINT) or SIGTERM, which stops every process it started.  Killed outright
+(``kill -9``), it leaves nothing behind either: the gateways stop when their stdin closes,
+and a watchdog (rtlib/im/watchdog.py) stops Redis and PostgreSQL and deletes their
+folders.  Connect with
 ``python -m rtlib im-chat --url ws://… --user u0 --token …`` to any gateway.
 See rtlib/im/cluster.py for how the gateways cooperate.
 """
@@ -20,7 +23,8 @@ def register(sub) -> None:
                        description="Start N IM gateways sharing one PostgreSQL store and one Redis bus, on 127.0.0.1. "
                                    "Redis and PostgreSQL are started in temp folders unless --bus/--store are given. "
                                    "Prints the addresses (and tokens of demo users), then runs until Ctrl-C, which "
-                                   "stops every process it started.")
+                                   "stops every process it started; if it is killed (kill -9), the gateways stop "
+                                   "on their own and a watchdog process stops Redis and PostgreSQL.")
     p.add_argument("--gateways", type=int, default=3, help="how many gateway processes, 1-32 (default 3)")
     p.add_argument("--store", default=None, help="postgresql:// URL of a running database (default: start one)")
     p.add_argument("--bus", default=None, help="redis:// URL of a running Redis (default: start one)")
