@@ -95,9 +95,16 @@ def serve(stream) -> None:
         if kind == "pid":
             try:
                 pid, sig = (int(x) for x in arg.split())
-                servers.append((os.pidfd_open(pid), sig))
+                fd = os.pidfd_open(pid)
             except (ValueError, OSError):
                 continue  # malformed, or the process is already gone
+            keep = []
+            for old in servers:  # forget servers that exited (a long test restarts many)
+                if _exited(old[0]):
+                    os.close(old[0])
+                else:
+                    keep.append(old)
+            servers = keep + [(fd, sig)]
         elif kind == "dir" and arg:
             dirs.append(arg)
     for fd, sig in servers:

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -75,3 +76,32 @@ def test_serve_signals_each_registered_process_then_deletes_its_folder(tmp_path)
     assert not folder.exists()
     stubborn.stdout.close()
 
+
+
+def test_servers_that_exited_are_forgotten_as_new_ones_register(tmp_path):
+    """A long run restarts servers many times: the watchdog closes the pidfds of those gone."""
+    before = len(os.listdir("/proc/self/fd"))
+    r, w = os.pipe()
+    dead = [subprocess.Popen([sys.executable, "-c", "pass"]) for _ in range(3)]
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+
+    def feed():
+        for p in dead:
+            os.write(w, f"pid {p.pid} 15\n".encode())
+            time.sleep(0.3)
+            p.wait(10)  # it exits (and is reaped) after it was registered
+        time.sleep(0.3)
+        os.write(w, f"pid {live.pid} 15\n".encode())
+        time.sleep(0.3)
+        counts.append(len(os.listdir("/proc/self/fd")))
+        os.close(w)
+
+    counts: list[int] = []
+    t = threading.Thread(target=feed)
+    t.start()
+    with os.fdopen(r, "rb") as stream:
+        serve(stream)
+    t.join()
+    assert live.wait(5) == -signal.SIGTERM
+    # while serving: the pipe's two ends, and one pidfd (the live server) instead of four
+    assert counts[0] - before <= 3, counts[0] - before
