@@ -309,9 +309,10 @@ def other_segment_rows(workers: int | None = None) -> list[Row]:
             v = verdicts(m)
             ok = [c for c in RTLIB if v["meets"][c]]
             met += bool(ok)
-            pts = "; ".join(f"{c} {m['controllers'][c]['utilization']:.2f} at {m['controllers'][c]['delay_p95_ms']:.0f} ms"
-                            f" (video {m['controllers'][c]['video_delay_p95_ms']:.0f}, audio "
-                            f"{m['controllers'][c]['audio_delay_p95_ms']:.0f})" for c in RTLIB)
+            ctl = m["controllers"]
+            pts = "; ".join(f"{c} {ctl[c]['utilization']:.2f} at {ctl[c]['delay_p95_ms']:.0f} ms (video "
+                            f"{ctl[c]['video_delay_p95_ms']:.0f}, audio {ctl[c]['audio_delay_p95_ms']:.0f})"
+                            for c in RTLIB)
             rows.append(Row(f"{name} rotated by a third: best rtlib controller at p95 <= D and utilisation >= "
                             f"F(D) - 0.05", float(bool(ok)), "yes=1",
                             note=f"meet it: {', '.join(ok) or 'none'}; {pts}; d0 {v['d0_ms']:.0f} ms, D "

@@ -44,8 +44,8 @@ experimental, from the RMCAT working group).  Like TCP it keeps a congestion win
   SCReAM v2 likewise times how long the smallest queue delay stays above a drain
   threshold).  It raises the target as a steady queue does and suspends the delay
   back-off while it lasts; loss and the window update against the raised target still
-  apply.  A queue the sender built itself drains under
-  its back-offs within a few round trips, so single-flow runs never see it.
+  apply.  A queue the sender built itself drains under its back-offs within a few round
+  trips, so single-flow runs never see it.
 
 Left out: ECN and the packet-pacing details; the controller is what the course
 compares with GCC and the Sprout-style sender.
@@ -157,7 +157,7 @@ class ScreamController(RateController):
     def delay_backoff(self, qdelay_avg_s: float) -> float:
         """The share of the window a queue of ``qdelay_avg_s`` takes off (0 below half the target).
 
-        None while the competing-flows mode holds ``qdelay_target`` above its low value: the
+        None while the newest report found a standing queue (:meth:`standing_queue`): the
         queue then belongs to a flow that does not back off on delay, draining it is not in
         this sender's power, and backing off only hands that flow the link."""
         if self._standing:

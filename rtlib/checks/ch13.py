@@ -194,10 +194,9 @@ def self_assessment(answers) -> Feedback:
         return fail(f"There is no question {unknown[0]!r}.", f"The questions are numbered {list(SELF_ASSESSMENT)}.")
     wrong = []
     for q, (_, options) in SELF_ASSESSMENT.items():
-        a = answers[q]
-        if not isinstance(a, str) or a.strip().lower().rstrip(")") not in options:
-            return fail(f"answers[{q}] should be one of {sorted(options)}, got {a!r}.")
-        a = a.strip().lower().rstrip(")")
+        a = answers[q].strip().lower().rstrip(")") if isinstance(answers[q], str) else None
+        if a not in options:
+            return fail(f"answers[{q}] should be one of {sorted(options)}, got {answers[q]!r}.")
         if a != _RIGHT[q]:
             wrong.append(f"Question {q}, {a}): {_WRONG_BECAUSE[(q, a)]}")
     if not wrong:

@@ -123,7 +123,7 @@ def serve(stream) -> None:
                 pass
         os.close(fd)
     time.sleep(0.2)  # let a SIGKILLed server's files close before its folder goes
-    for d in dirs:
+    for d in dict.fromkeys(dirs):  # a server restarted on the same folder registers it again
         shutil.rmtree(d, ignore_errors=True)
 
 
