@@ -1,4 +1,4 @@
-"""Adaptive bitrate: GCC, the self-clocked sender and SCReAM against the lagged oracle's frontier.
+"""Adaptive bitrate: GCC, the self-clocked senders and SCReAM against the lagged oracle's frontier.
 
 Cases: RFC 8867 section 5.1 (variable capacity, one flow, 100 s, 50 ms one-way delay,
 300 ms tail-drop queue) and, when ../shared/data/traces holds them, every Mahimahi
@@ -17,15 +17,15 @@ For each case:
 - the yardstick (:mod:`rtlib.cc.yardstick`): the lagged oracle (capacity known 100 ms
   late) on its grid of margins and windows gives the frontier F(d) and its lowest p95
   d0; the delay budget is D = max(100 ms, d0 + 30 ms);
-- the bar: the best rtlib controller (gcc, selfclocked or scream) reaches p95 <= D and
+- the bar: the best rtlib controller (gcc, selfclocked, sprout or scream) reaches p95 <= D and
   utilisation >= F(D) - 0.05;
 - GCC is not dominated by AIMD or aiortc's REMB estimator (neither has both higher or
-  equal utilisation and lower or equal p95, one strictly), and the self-clocked sender
-  is not dominated by GCC.
+  equal utilisation and lower or equal p95, one strictly), and neither self-clocked sender
+  (the EWMA one, ``selfclocked``, and Sprout's forecast, ``sprout``) is dominated by GCC.
 
 On RFC 8867 5.1 also GCC's own bar (utilisation >= 0.85 at p95 <= 100 ms).  The anchors:
-on each cellular trace, gcc's and scream's throughput and self-inflicted delay relative to
-the self-clocked sender, and their means, beside the means Winstein et al. (NSDI 2013,
+on each cellular trace, gcc's, selfclocked's and scream's throughput and self-inflicted delay
+relative to our ``sprout`` sender, and their means, beside the means Winstein et al. (NSDI 2013,
 abstract) published for Skype, Hangouts and FaceTime relative to Sprout.  Then the
 competing-flow cases (5.2 two flows, 5.4 three flows: Jain's index >= 0.9 for the new
 controllers; 5.6 against a long TCP flow: the media flow's share of the link), means
@@ -52,7 +52,9 @@ from rtlib.cc.yardstick import ORACLE_GRID, delay_budget_ms, frontier, lowest_p9
 from rtlib.net.traces import load_mahimahi
 
 SHARED_TRACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "traces"
-RTLIB = ("gcc", "selfclocked", "scream")
+RTLIB = ("gcc", "selfclocked", "sprout", "scream")
+#: the self-clocked senders, each to be undominated by GCC
+SELF_CLOCKED = ("selfclocked", "sprout")
 BASELINES = ("aimd", "aiortc-remb")
 CONTROLLERS = RTLIB + BASELINES
 SEEDS = (0, 1, 2)
@@ -188,11 +190,10 @@ def rows_for(results: dict) -> list[Row]:
         by = [b for b in BASELINES if dominated(ctl["gcc"], ctl[b])]
         rows.append(Row(f"{case}: gcc undominated by aimd and aiortc-remb", float(not by), "yes=1", bar=1.0,
                         note="dominated by: " + (", ".join(by) or "neither")))
-        sd = dominated(ctl["selfclocked"], ctl["gcc"])
-        rows.append(Row(f"{case}: selfclocked undominated by gcc", float(not sd), "yes=1", bar=1.0,
-                        note=f"selfclocked {ctl['selfclocked']['utilization']:.2f} at "
-                             f"{ctl['selfclocked']['delay_p95_ms']:.0f} ms, gcc {ctl['gcc']['utilization']:.2f} at "
-                             f"{ctl['gcc']['delay_p95_ms']:.0f} ms"))
+        for sc in SELF_CLOCKED:
+            rows.append(Row(f"{case}: {sc} undominated by gcc", float(not dominated(ctl[sc], ctl["gcc"])), "yes=1",
+                            bar=1.0, note=f"{sc} {ctl[sc]['utilization']:.2f} at {ctl[sc]['delay_p95_ms']:.0f} ms, "
+                                          f"gcc {ctl['gcc']['utilization']:.2f} at {ctl['gcc']['delay_p95_ms']:.0f} ms"))
         if case == RFC:
             g = ctl["gcc"]
             rows.append(Row(f"{case}: gcc utilisation (bar: at p95 <= 100 ms)", g["utilization"], "fraction",
@@ -216,13 +217,13 @@ def _competing_job(job: tuple) -> tuple:
 
 
 def anchor_rows(results: dict) -> list[Row]:
-    """Sprout's framing on the cellular traces: throughput and self-inflicted delay of gcc and
-    scream relative to the self-clocked sender, beside the NSDI 2013 abstract's means of
+    """Sprout's framing on the cellular traces: throughput and self-inflicted delay of gcc, selfclocked
+    and scream relative to our ``sprout`` sender, beside the NSDI 2013 abstract's means of
     Skype, Hangouts and FaceTime relative to Sprout (:data:`rtlib.cc.selfclocked_lab.SPROUT_PUBLISHED`)."""
-    from rtlib.cc.selfclocked_lab import SPROUT_PUBLISHED, relative_points, self_inflicted_ms
+    from rtlib.cc.selfclocked_lab import REFERENCE, SPROUT_PUBLISHED, relative_points, self_inflicted_ms
 
     published = ", ".join(f"{k} {tp:.2f}x at {dl:.1f}x" for k, (tp, dl) in SPROUT_PUBLISHED.items() if k != "Sprout")
-    rows, rel = [], {c: [] for c in ("gcc", "scream")}
+    rows, rel = [], {c: [] for c in RTLIB if c != REFERENCE}
     for case, m in results.items():
         if case == RFC:
             continue
@@ -230,13 +231,13 @@ def anchor_rows(results: dict) -> list[Row]:
         for c in rel:
             tp, dl = points[c]
             rel[c].append((tp, dl))
-            rows.append(Row(f"{case}: {c} throughput relative to selfclocked", tp, "x",
+            rows.append(Row(f"{case}: {c} throughput relative to {REFERENCE}", tp, "x",
                             note=f"at {dl:.2f}x its self-inflicted delay ({self_inflicted_ms(m, c):.0f} vs "
-                                 f"{self_inflicted_ms(m, 'selfclocked'):.0f} ms)"))
+                                 f"{self_inflicted_ms(m, REFERENCE):.0f} ms)"))
     for c, pts in rel.items():
         if pts:
             tp, dl = (float(np.mean([p[i] for p in pts])) for i in (0, 1))
-            rows.append(Row(f"cellular traces, mean: {c} throughput relative to selfclocked", tp, "x",
+            rows.append(Row(f"cellular traces, mean: {c} throughput relative to {REFERENCE}", tp, "x",
                             note=f"at {dl:.2f}x its self-inflicted delay, {len(pts)} traces; published means relative "
                                  f"to Sprout (Winstein et al., NSDI 2013, abstract): {published}; theirs a bulk sender "
                                  f"and commercial apps over whole traces, ours video calls capped at 3 Mbit/s"))

@@ -8,7 +8,8 @@
   :class:`GccController`, which combines them;
 - :mod:`rtlib.cc.aiortc_remb`: aiortc's receive-side estimator as a baseline;
 - :mod:`rtlib.cc.selfclocked`: a Sprout-EWMA-style self-clocked sender (window = delivered
-  rate x target delay, the rate's recent maximum while no queue shows);
+  rate x target delay, the rate's recent maximum while no queue shows), and ``sprout``, the
+  same window from Sprout's stochastic forecast (:mod:`rtlib.cc.forecast`);
   :mod:`rtlib.cc.scream`: SCReAM's window (RFC 8298);
 - :mod:`rtlib.cc.oracle`: a yardstick told the link capacity one round trip late;
   :mod:`rtlib.cc.yardstick`: the omniscient floor, the oracle's frontier F(d) and the
@@ -26,12 +27,13 @@ from rtlib.cc.gcc import GccController
 from rtlib.cc.aiortc_remb import AiortcRembController
 from rtlib.cc.oracle import LaggedOracle
 from rtlib.cc.scream import ScreamController
-from rtlib.cc.selfclocked import ArrivalRateEstimator, SelfClockedController
+from rtlib.cc.forecast import StochasticForecaster
+from rtlib.cc.selfclocked import ArrivalRateEstimator, SelfClockedController, SproutController
 from rtlib.cc.call import CONTROLLERS, CallResult, CallSim, FlowSpec, make_controller, simulate_call
 from rtlib.cc.scenarios import SCENARIOS, run_scenario, run_trace
 
 __all__ = [
-    "ArrivalRateEstimator", "ScreamController", "SelfClockedController", "CONTROLLERS", "SCENARIOS", "AiortcRembController", "CallResult", "CallSim", "FixedRate", "FlowSpec",
+    "ArrivalRateEstimator", "ScreamController", "SelfClockedController", "SproutController", "StochasticForecaster", "CONTROLLERS", "SCENARIOS", "AiortcRembController", "CallResult", "CallSim", "FixedRate", "FlowSpec",
     "GccController", "LaggedOracle", "LossAimd", "PacketResult", "RateController", "make_controller", "run_scenario",
     "run_trace", "simulate_call",
 ]

@@ -32,7 +32,7 @@ from rtlib.cc.feedback import RTCP_OVERHEAD_BYTES, SendHistory, TransportFeedbac
 from rtlib.cc.gcc import GccController
 from rtlib.cc.oracle import LaggedOracle
 from rtlib.cc.scream import ScreamController
-from rtlib.cc.selfclocked import SelfClockedController
+from rtlib.cc.selfclocked import SelfClockedController, SproutController
 from rtlib.cc.media import MAX_PAYLOAD_BYTES, OVERHEAD_BYTES, AudioCbr, Pacer, VideoEncoderModel, packet_sizes
 from rtlib.cc.tcp import RenoSender
 from rtlib.cc.yardstick import signal_delay_p95_ms
@@ -47,6 +47,7 @@ CONTROLLERS: dict[str, type[RateController]] = {
     "aiortc-remb": AiortcRembController,
     "oracle": LaggedOracle,
     "selfclocked": SelfClockedController,
+    "sprout": SproutController,
     "scream": ScreamController,
 }
 

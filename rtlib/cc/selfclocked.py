@@ -37,13 +37,23 @@ already carry, so nothing new goes on the wire):
   estimate alone rules again.  On TMobile-LTE-short.down (16 Mbit/s, five times what
   the encoder sends) this took utilisation from 0.88 to 0.96 (benchmarks/RESULTS.md, cc).
 
+- *Sprout's own forecast* (``forecast="stochastic"``, :class:`SproutController`, the
+  ``sprout`` controller): the estimate is replaced by Sprout's belief over the link rate
+  (:class:`rtlib.cc.forecast.StochasticForecaster`) and the window is the belief's mean rate
+  over ``rtt_min + report_interval`` (what is on the path and awaiting report) plus the
+  bytes the link delivers within ``target_delay_s`` with 95 % probability (the queue
+  Sprout allows), plus ``share_bytes``.  Its censored observations (a tick in which no
+  packet queued only says the link carried at least that much) play the part of the
+  windowed maximum, which it does not use.
+
 The encoder follows the window frame by frame (``frame_by_frame = True``): each
 frame is sized to the room left in the window, and skipped when there is none, so
 the delay stays in the network and does not move into the sender's pacer (see
 :class:`rtlib.cc.call.MediaFlow`).
 
 Used in: notebooks/08_adaptive_bitrate.ipynb (section "When GCC is not enough:
-self-clocked senders"), benchmarks/bench_cc.py, ``python -m rtlib abr --controller selfclocked``.
+self-clocked senders"), benchmarks/bench_cc.py, ``python -m rtlib abr --controller selfclocked``
+(and ``--controller sprout``).
 """
 
 from __future__ import annotations
@@ -52,6 +62,7 @@ import math
 from collections import deque
 
 from rtlib.cc.base import PacketResult, RateController
+from rtlib.cc.forecast import StochasticForecaster
 
 
 class ArrivalRateEstimator:
@@ -115,7 +126,9 @@ class SelfClockedController(RateController):
     the sender keeps probing after an outage;
     ``max_filter_rtts``: how many smallest round trips the windowed maximum of the
     estimate spans (used while reports show no queue; 0 turns it off, Sprout-EWMA as
-    published).
+    published);
+    ``forecast``: ``"ewma"`` (the estimate above) or ``"stochastic"`` (Sprout's forecast,
+    :meth:`window_for_forecast`; ``max_filter_rtts`` then plays no part).
     """
 
     name = "selfclocked"
@@ -124,8 +137,14 @@ class SelfClockedController(RateController):
 
     def __init__(self, start_rate_bps: float = 300e3, min_rate_bps: float = 50e3, max_rate_bps: float = 10e6,
                  *, target_delay_s: float = 0.05, tick_s: float = 0.02, alpha: float = 0.125,
-                 min_window_bytes: float = 2 * 1252, share_bytes: float = 2 * 1252, max_filter_rtts: float = 10.0):
+                 min_window_bytes: float = 2 * 1252, share_bytes: float = 2 * 1252, max_filter_rtts: float = 10.0,
+                 forecast: str = "ewma"):
         super().__init__(start_rate_bps, min_rate_bps, max_rate_bps)
+        if forecast not in ("ewma", "stochastic"):
+            raise ValueError(f"forecast must be 'ewma' or 'stochastic', got {forecast!r}")
+        self.forecast = forecast
+        self.forecaster = StochasticForecaster(tick_s) if forecast == "stochastic" else None
+        self._fc_base_owd_s = math.inf
         if not 0 <= max_filter_rtts <= 100:
             raise ValueError(f"max_filter_rtts must be in [0, 100] round trips, got {max_filter_rtts!r}")
         if not 0.005 <= target_delay_s <= 1:
@@ -160,6 +179,15 @@ class SelfClockedController(RateController):
         return max(rate_bps / 8 * (rtt_min_s + report_interval_s + self.target_delay_s) + self.share_bytes,
                    self.min_window_bytes)
 
+    def window_for_forecast(self, rtt_min_s: float, report_interval_s: float = 0.0) -> float:
+        """Sprout's window on the bytes in flight: the belief's mean rate over ``rtt_min + report_interval``
+        (the bytes on the path and awaiting report) plus what the link delivers within
+        ``target_delay_s`` with 95 % probability (:meth:`StochasticForecaster.cautious_bytes`, the
+        queue Sprout allows), plus ``share_bytes``, floored."""
+        fc = self.forecaster
+        pipe = fc.mean_rate_bps() / 8 * (rtt_min_s + report_interval_s)
+        return max(pipe + fc.cautious_bytes(self.target_delay_s) + self.share_bytes, self.min_window_bytes)
+
     def rate_for_window_bps(self, now_s: float) -> float:
         """The estimate, or while the newest report showed no queue, its maximum over the last
         ``max_filter_rtts`` smallest round trips (the estimate is then a lower bound)."""
@@ -182,22 +210,45 @@ class SelfClockedController(RateController):
         self._last_report_s = now_s
         est = self.estimator
         last = None
-        owd_min = math.inf
-        for r in sorted((r for r in results if r.arrival_time_s is not None), key=lambda r: r.arrival_time_s):
+        got = sorted((r for r in results if r.arrival_time_s is not None), key=lambda r: r.arrival_time_s)
+        owd_min = min((r.arrival_time_s - r.send_time_s for r in got), default=math.inf)
+        fc = self.forecaster
+        if fc is not None:  # the forecaster's queueing times count from the smallest delay of every report
+            self._fc_base_owd_s = base = min(self._fc_base_owd_s, owd_min)
+        for r in got:
             est.add(r.arrival_time_s, r.size_bytes)
+            if fc is not None:
+                fc.add(r.arrival_time_s, r.size_bytes, r.arrival_time_s - r.send_time_s - base)
             last = r.arrival_time_s
-            owd_min = min(owd_min, r.arrival_time_s - r.send_time_s)
         if last is not None:
             est.close_until(last)
+            if fc is not None:
+                fc.close_until(last)
         if est.rate_bps is None or self.rtt_min_s is None:
             return self.target_rate_bps
         self.base_owd_s = min(self.base_owd_s, owd_min)
         if last is not None:
             self.unqueued = owd_min - self.base_owd_s < est.tick_s
-        self.window_bytes = self.window_for(self.rate_for_window_bps(now_s), self.rtt_min_s, self.report_interval_s)
+        if fc is not None:
+            self.window_bytes = self.window_for_forecast(self.rtt_min_s, self.report_interval_s)
+        else:
+            self.window_bytes = self.window_for(self.rate_for_window_bps(now_s), self.rtt_min_s, self.report_interval_s)
         # the rate the window allows over one base round trip: encoder rung and pacer speed
         self.target_rate_bps = self._clamp(self.window_bytes * 8 / max(self.rtt_min_s, 0.01))
         return self.target_rate_bps
 
     def congestion_window_bytes(self, now_s: float) -> float | None:
         return self.window_bytes
+
+
+class SproutController(SelfClockedController):
+    """The self-clocked sender with Sprout's stochastic forecast in place of the EWMA
+    (``forecast="stochastic"``, :mod:`rtlib.cc.forecast`): the window is the belief's mean
+    rate over the round trip and report wait, plus what the link delivers within the target
+    delay with 95 % probability (:meth:`SelfClockedController.window_for_forecast`)."""
+
+    name = "sprout"
+
+    def __init__(self, start_rate_bps: float = 300e3, min_rate_bps: float = 50e3, max_rate_bps: float = 10e6, **kw):
+        kw.setdefault("forecast", "stochastic")
+        super().__init__(start_rate_bps, min_rate_bps, max_rate_bps, **kw)

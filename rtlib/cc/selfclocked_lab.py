@@ -1,13 +1,14 @@
 """Chapter 08's section "When GCC is not enough: self-clocked senders": runs and figures.
 
-- :func:`self_clocked_comparison`: GCC, the self-clocked sender
-  (:mod:`rtlib.cc.selfclocked`) and SCReAM (:mod:`rtlib.cc.scream`) on one recorded trace,
+- :func:`self_clocked_comparison`: GCC, the self-clocked sender (:mod:`rtlib.cc.selfclocked`)
+  with its EWMA and with Sprout's stochastic forecast (``sprout``, :mod:`rtlib.cc.forecast`)
+  and SCReAM (:mod:`rtlib.cc.scream`) on one recorded trace,
   with the lagged oracle's grid (:data:`rtlib.cc.yardstick.ORACLE_GRID`), the omniscient
   floor and the delay budget ``D``;
-- :func:`self_clocked_figure`: three panels: the frontier with the three controllers,
+- :func:`self_clocked_figure`: three panels: the frontier with the four controllers,
   video and audio p95 per packet beside the delay over time and the omniscient floor,
   and the published points of Winstein et al. (NSDI 2013) beside ours, both relative
-  to the self-clocked sender of each study (self-inflicted delay: :func:`self_inflicted_ms`);
+  to Sprout (theirs, and our ``sprout``; self-inflicted delay: :func:`self_inflicted_ms`);
 - :data:`SPROUT_PUBLISHED`: those published points.
 
 Used in: notebooks/08_adaptive_bitrate.ipynb, notebooks/solutions/08_adaptive_bitrate_solutions.ipynb.
@@ -23,8 +24,11 @@ from rtlib.cc.experiments import CONTROLLER_COLORS, mahimahi_path
 from rtlib.cc.scenarios import run_trace
 from rtlib.cc.yardstick import ORACLE_GRID, delay_budget_ms, frontier, lowest_p95_ms, omniscient_floor_ms
 
-SELF_CLOCKED = ("gcc", "selfclocked", "scream")
-COLORS = {**CONTROLLER_COLORS, "selfclocked": "#E69F00", "scream": "#56B4E9"}
+SELF_CLOCKED = ("gcc", "selfclocked", "sprout", "scream")
+COLORS = {**CONTROLLER_COLORS, "selfclocked": "#E69F00", "sprout": "#000000", "scream": "#56B4E9"}
+#: The controller the relative points are taken against: Sprout's stochastic forecast, as the
+#: published points are taken against Sprout.
+REFERENCE = "sprout"
 
 #: Winstein, Sivaraman and Balakrishnan, "Stochastic Forecasts Achieve High Throughput and
 #: Low Delay over Cellular Networks", USENIX NSDI 2013, abstract: averaged over their
@@ -42,7 +46,7 @@ SPROUT_PUBLISHED = {
 @lru_cache(maxsize=4)
 def self_clocked_comparison(name: str = "ATT-LTE-driving-2016.down", duration_s: float = 60.0,
                             seed: int = 0) -> dict:
-    """The three controllers and the oracle grid on the first ``duration_s`` of a shipped trace."""
+    """The four controllers and the oracle grid on the first ``duration_s`` of a shipped trace."""
     from rtlib.net.traces import load_mahimahi
 
     path = mahimahi_path(name)
@@ -63,7 +67,7 @@ def self_clocked_comparison(name: str = "ATT-LTE-driving-2016.down", duration_s:
 
 def winner(r: dict) -> str:
     """The controller with the highest utilisation among those with p95 <= D, or ``"none"``."""
-    ok = [c for c in SELF_CLOCKED if r["controllers"][c]["delay_p95_ms"] <= r["D_ms"]]
+    ok = [c for c in SELF_CLOCKED if c in r["controllers"] and r["controllers"][c]["delay_p95_ms"] <= r["D_ms"]]
     return max(ok, key=lambda c: r["controllers"][c]["utilization"]) if ok else "none"
 
 
@@ -77,29 +81,31 @@ def self_inflicted_ms(r: dict, controller: str) -> float:
     return r["controllers"][controller]["signal_delay_p95_ms"] - r["floor_ms"]
 
 
-def relative_points(r: dict) -> dict:
-    """Each controller relative to the self-clocked sender: (goodput ratio, self-inflicted delay ratio).
+def relative_points(r: dict, ref: str = REFERENCE) -> dict:
+    """Each controller relative to ``ref`` (the ``sprout`` sender): (goodput ratio, self-inflicted delay ratio).
 
     Both delays are Sprout's: over time, minus the omniscient floor (:func:`self_inflicted_ms`),
-    so the ratios compare with the published ones.  A self-inflicted delay under
-    :data:`MIN_SELF_INFLICTED_MS` counts as that much (a ratio to nothing means nothing)."""
-    ref = r["controllers"]["selfclocked"]
-    ref_d = max(self_inflicted_ms(r, "selfclocked"), MIN_SELF_INFLICTED_MS)
+    so the ratios compare with the published ones, which are relative to Sprout.  A
+    self-inflicted delay under :data:`MIN_SELF_INFLICTED_MS` counts as that much (a ratio to
+    nothing means nothing)."""
+    if ref not in r["controllers"]:
+        raise ValueError(f"ref must be one of the run's controllers {sorted(r['controllers'])}, got {ref!r}")
+    base = r["controllers"][ref]
+    ref_d = max(self_inflicted_ms(r, ref), MIN_SELF_INFLICTED_MS)
     out = {}
-    for c in SELF_CLOCKED:
-        s = r["controllers"][c]
-        out[c] = (s["goodput_kbps_mean"] / ref["goodput_kbps_mean"],
+    for c, s in r["controllers"].items():
+        out[c] = (s["goodput_kbps_mean"] / base["goodput_kbps_mean"],
                   max(self_inflicted_ms(r, c), MIN_SELF_INFLICTED_MS) / ref_d)
     return out
 
 
 def self_clocked_figure(r: dict | None = None):
-    """Frontier with the three controllers | video vs audio p95 | published and our relative points."""
+    """Frontier with the four controllers | video vs audio p95 | published and our relative points."""
     from rtlib.viz import label_axes, new_figure
 
     r = r or self_clocked_comparison()
     fig, (a1, a2, a3) = new_figure(1, 3, figsize=(15.5, 4.6))
-    # 1. the oracle's frontier and the three controllers
+    # 1. the oracle's frontier and the four controllers
     pts = sorted((d, u) for _, _, u, d in r["oracle"])
     d_sorted = np.array([p[0] for p in pts])
     best = np.maximum.accumulate(np.array([p[1] for p in pts]))
@@ -137,7 +143,7 @@ def self_clocked_figure(r: dict | None = None):
         a3.plot(dl, tp, "D", ms=8, color="#777777" if n != "Sprout" else "#000000")
         a3.annotate(n, (dl, tp), textcoords="offset points", xytext=(6, 4), fontsize=8, color="#555555")
     for c, (tp, dl) in relative_points(r).items():
-        a3.plot(dl, tp, "s", ms=9, color=COLORS[c], label=f"{c} (this trace, / selfclocked)")
+        a3.plot(dl, tp, "s", ms=9, color=COLORS[c], label=f"{c} (this trace, / {REFERENCE})")
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
     a3.set_xscale("log")
@@ -149,8 +155,8 @@ def self_clocked_figure(r: dict | None = None):
         axis.set_minor_locator(NullLocator())
         axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     a3.legend(loc="upper right", fontsize=7)
-    label_axes(a3, "self-inflicted delay relative to the self-clocked sender [x]", "throughput relative [x]",
-               title="Grey: NSDI 2013 means vs Sprout; squares: ours vs selfclocked")
+    label_axes(a3, f"self-inflicted delay relative to {REFERENCE} [x]", "throughput relative [x]",
+               title=f"Grey: NSDI 2013 means vs Sprout; squares: ours vs our {REFERENCE}")
     for ax in (a1, a2, a3):
         ax.title.set_fontsize(10)
     return fig

@@ -313,7 +313,7 @@ NEAR_BUDGET_MS = 10.0
 
 
 def self_clocked_winner(prediction) -> Feedback:
-    """Exercise 8.6: for each shipped trace, which of gcc, selfclocked, scream reaches the highest
+    """Exercise 8.6: for each shipped trace, which of gcc, selfclocked, sprout, scream reaches the highest
     utilisation among those within the delay budget D (``"none"`` if none is).
 
     ``prediction`` maps trace names (``rtlib.cc.experiments.MAHIMAHI_TRACES``) to a controller

@@ -32,7 +32,9 @@ def register(sub) -> None:
     p.add_argument("--controller", default="gcc",
                    help=f"one of {', '.join(sorted(CONTROLLERS))} (default gcc). gcc: delay-gradient (Google "
                         "Congestion Control); selfclocked: a window of the delivered rate times a target delay "
-                        "(Sprout-EWMA style, its recent maximum while no queue shows); scream: RFC 8298's self-clocked "
+                        "(Sprout-EWMA style, its recent maximum while no queue shows); sprout: the same window from "
+                        "Sprout's stochastic forecast (what the link delivers with 95 %% probability); scream: RFC "
+                        "8298's self-clocked "
                         "window; oracle: told the capacity "
                         "100 ms late (a yardstick); aimd, aiortc-remb, fixed: baselines")
     p.add_argument("--duration", type=float, default=None,

@@ -19,21 +19,28 @@ def test_winner_by_hand():
 def test_relative_points_by_hand():
     # delays over time 250 / 150 / 200 ms on a 50 ms floor: self-inflicted 200 / 100 / 150 ms
     r = _r({"gcc": (0.5, 200, 500, 250), "selfclocked": (0.8, 100, 1000, 150), "scream": (0.7, 150, 900, 200)})
-    rel = relative_points(r)
+    rel = relative_points(r, ref="selfclocked")
     assert rel["selfclocked"] == (1.0, 1.0)
     assert rel["gcc"] == pytest.approx((0.5, 2.0))
     assert rel["scream"] == pytest.approx((0.9, 1.5))
     # the per-packet p95 plays no part: Sprout's delay is taken over time
     r["controllers"]["gcc"]["delay_p95_ms"] = 1.0
-    assert relative_points(r)["gcc"] == pytest.approx((0.5, 2.0))
+    assert relative_points(r, ref="selfclocked")["gcc"] == pytest.approx((0.5, 2.0))
 
 
 def test_relative_points_never_divide_by_nothing():
     # a self-clocked sender at the floor: its self-inflicted delay counts as 1 ms
     r = _r({"gcc": (0.5, 200, 500, 90), "selfclocked": (0.8, 100, 1000, 49), "scream": (0.7, 150, 900, 50)})
-    rel = relative_points(r)
+    rel = relative_points(r, ref="selfclocked")
     assert rel["gcc"][1] == pytest.approx(40.0)
     assert rel["scream"][1] == pytest.approx(1.0)
+
+
+def test_relative_points_default_to_sprout_and_name_a_missing_reference():
+    r = _r({"gcc": (0.5, 200, 500, 250), "sprout": (0.8, 100, 1000, 150)})
+    assert relative_points(r)["gcc"] == pytest.approx((0.5, 2.0))   # against sprout, as the paper's are
+    with pytest.raises(ValueError, match="ref"):
+        relative_points(_r({"gcc": (0.5, 200, 500, 250)}))
 
 
 def test_published_points_are_the_abstracts_ratios():
