@@ -33,7 +33,7 @@ over seeds 0-2 with the worst seed beside, and the simulation speed: 100 s of a
 2 Mbit/s video call on one core.  Last, the bar on other stretches of the same recordings
 (each trace rotated by a third of its length), a stand-in for held-out traces.
 
-Run: ``python -m benchmarks cc`` (about five minutes on two cores; runs go to a pool
+Run: ``python -m benchmarks cc`` (about two and a half minutes on two cores; runs go to a pool
 of two processes).
 """
 

@@ -110,6 +110,7 @@ class StochasticForecaster:
         self._busy: deque = deque()     # (first, last) tick ranges some packet spent queued in
         self._cdf_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.ticks = 0
+        self.busy_ticks = 0             # ticks observed in full (the link was busy); the rest were censored
 
     # -- the belief -------------------------------------------------------------------
     def _observe(self, k: float, busy: bool) -> None:
@@ -131,7 +132,9 @@ class StochasticForecaster:
         busy = self._busy
         while busy and busy[0][1] < self._tick:
             busy.popleft()
-        self._observe(self._packets, bool(busy) and busy[0][0] <= self._tick)
+        full = bool(busy) and busy[0][0] <= self._tick
+        self._observe(self._packets, full)
+        self.busy_ticks += full
         self._packets = 0.0
         self._tick += 1
         self.ticks += 1

@@ -25,7 +25,7 @@ from rtlib.cc.scenarios import run_trace
 from rtlib.cc.yardstick import ORACLE_GRID, delay_budget_ms, frontier, lowest_p95_ms, omniscient_floor_ms
 
 SELF_CLOCKED = ("gcc", "selfclocked", "sprout", "scream")
-COLORS = {**CONTROLLER_COLORS, "selfclocked": "#E69F00", "sprout": "#000000", "scream": "#56B4E9"}
+COLORS = {**CONTROLLER_COLORS, "selfclocked": "#E69F00", "sprout": "#882255", "scream": "#56B4E9"}
 #: The controller the relative points are taken against: Sprout's stochastic forecast, as the
 #: published points are taken against Sprout.
 REFERENCE = "sprout"
@@ -139,11 +139,11 @@ def self_clocked_figure(r: dict | None = None):
     label_axes(a2, "controller", "p95 delay [ms]", unitless=("x",),
                title="Per packet (video, audio) and over time")
     # 3. relative points, published and ours
-    for n, (tp, dl) in SPROUT_PUBLISHED.items():
-        a3.plot(dl, tp, "D", ms=8, color="#777777" if n != "Sprout" else "#000000")
-        a3.annotate(n, (dl, tp), textcoords="offset points", xytext=(6, 4), fontsize=8, color="#555555")
     for c, (tp, dl) in relative_points(r).items():
         a3.plot(dl, tp, "s", ms=9, color=COLORS[c], label=f"{c} (this trace, / {REFERENCE})")
+    for n, (tp, dl) in SPROUT_PUBLISHED.items():  # on top: Sprout's own point is where our reference is
+        a3.plot(dl, tp, "D", ms=7, color="#777777" if n != "Sprout" else "#000000", zorder=4)
+        a3.annotate(n, (dl, tp), textcoords="offset points", xytext=(6, 4), fontsize=8, color="#555555")
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
     a3.set_xscale("log")

@@ -144,3 +144,20 @@ def test_sprout_is_a_controller_by_name_and_shares_fairly():
     assert CONTROLLERS["sprout"] is SproutController and SproutController.name == "sprout"
     jain = run_scenario("rfc8867-5.4", "sprout", duration_s=80).summary(warmup_s=50)["jain"]
     assert jain > 0.9
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(0.0, 0.2), st.integers(0, 3000), st.floats(0.0, 0.3)), min_size=1, max_size=60))
+def test_belief_stays_a_distribution_and_the_forecast_stays_in_range(steps):
+    f = StochasticForecaster()
+    t = 0.0
+    for gap_s, size, queued_s in steps:
+        t += gap_s
+        f.add(t, size, queued_s)
+    f.close_until(t + 0.05)
+    assert np.all(f.belief >= 0) and f.belief.sum() == pytest.approx(1.0)
+    for h in (0.02, 0.05, 0.1, 0.2):   # between nothing and the fastest rate's count
+        assert 0 <= f.cautious_packets(h) <= f.rates_pps[-1] * h + 1
