@@ -55,7 +55,8 @@ CONTROLLERS: dict[str, type[RateController]] = {
 def make_controller(name: str, *, start_rate_bps: float = 300e3, min_rate_bps: float = 50e3,
                     max_rate_bps: float = 10e6, **kwargs) -> RateController:
     """A controller by name: one of ``gcc``, ``aimd``, ``fixed``, ``aiortc-remb``, ``oracle``,
-    ``selfclocked`` (:mod:`rtlib.cc.selfclocked`), ``scream`` (:mod:`rtlib.cc.scream`).
+    ``selfclocked`` and ``sprout`` (:mod:`rtlib.cc.selfclocked`, :mod:`rtlib.cc.forecast`),
+    ``scream`` (:mod:`rtlib.cc.scream`).
 
     ``oracle`` (:class:`rtlib.cc.oracle.LaggedOracle`) needs ``capacity=``, the link's
     own; :class:`CallSim` passes it."""
