@@ -44,6 +44,32 @@ def test_output_check_catches_outputs():
     assert cells_with_outputs(nb) == [code]
 
 
+def cells_without_ids(nb: dict) -> list[int]:
+    """Indices of cells whose id is missing or repeated (nbformat 4.5 and later require unique ids)."""
+    if (nb.get("nbformat", 0), nb.get("nbformat_minor", 0)) < (4, 5):
+        return []
+    seen, bad = set(), []
+    for i, c in enumerate(nb.get("cells", [])):
+        if not c.get("id") or c["id"] in seen:
+            bad.append(i)
+        seen.add(c.get("id"))
+    return bad
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT / "notebooks")))
+def test_every_cell_has_its_own_id(path):
+    bad = cells_without_ids(json.loads(path.read_text()))
+    assert bad == [], f"{path.name}: cells {bad} have no id or a repeated one (nbformat 4.5)"
+
+
+def test_id_check_catches_missing_and_repeated_ids():
+    nb = json.loads((ROOT / "notebooks" / "00_start_here.ipynb").read_text())
+    assert cells_without_ids(nb) == []
+    del nb["cells"][1]["id"]
+    nb["cells"][2]["id"] = nb["cells"][0]["id"]
+    assert cells_without_ids(nb) == [1, 2]
+
+
 class SlicedPollClient(NotebookClient):
     """A NotebookClient that waits for kernel messages in short slices.
 
