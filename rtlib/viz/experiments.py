@@ -271,35 +271,62 @@ def slider_ends(spec: Param) -> list:
     return [round(spec.low, d), round(top, d)]
 
 
+#: How many steps PageUp/PageDown moves a slider (noUiSlider's ``keyboardPageMultiplier``,
+#: which ipywidgets' sliders use).
+PAGE_STEPS = 5
+
+
+def page_value(spec: Param, value, direction: int):
+    """``value`` moved :data:`PAGE_STEPS` steps, stopping at the end (as PageUp/PageDown moves it)."""
+    v = value
+    for _ in range(PAGE_STEPS):
+        nxt = step_value(spec, v, direction)
+        if nxt is None:
+            break
+        v = nxt
+    return v
+
+
 def neighbours(exp: Experiment, values: dict, previous: dict | None) -> list[dict]:
     """The values one step away from ``values``, most likely next first: the control the
     learner moved last, onward in the same direction and then back; at the start (no
     control moved yet), the first slider both ways (the first control if there is no
     slider).  A dropdown of at most :data:`CHOICE_AHEAD_MAX` options: after those, its
-    other options, nearest first.  A slider the learner has moved: after those, its two
-    ends, the one ahead first (a drag across the range, or Home/End, stops there).  What
+    other options, nearest first.  A slider the learner has moved: after those, the values
+    a PageUp/PageDown would reach (:data:`PAGE_STEPS` away, onward first; *before* the
+    single steps if the last move was such a jump), then its two ends, the one ahead first
+    (a drag across the range, or Home/End, stops there).  What
     :class:`rtlib.viz.widgets.Redrawer` draws ahead."""
     moved = [k for k in exp.params if previous is not None and k in previous and previous[k] != values.get(k)]
     sliders = [k for k, spec in exp.params.items() if isinstance(spec, Param)]
     names = moved[:1] or sliders[:1] or list(exp.params)[:1]
     out = []
+
+    def add(name, v):
+        candidate = {**values, name: v}
+        if v is not None and v != values[name] and candidate not in out:
+            out.append(candidate)
+
     for name in names:
         spec = exp.params[name]
-        direction = -1 if moved and isinstance(spec, Param) and values[name] < previous[name] else 1
+        slider_moved = bool(moved) and isinstance(spec, Param)
+        direction = -1 if slider_moved and values[name] < previous[name] else 1
+        pages = [page_value(spec, values[name], d) for d in (direction, -direction)] if slider_moved else []
+        step = (spec.step or (spec.high - spec.low) / 100) if isinstance(spec, Param) else 1
+        jumped = slider_moved and abs(values[name] - previous[name]) >= (PAGE_STEPS - 0.5) * step
+        if jumped:
+            for v in pages:
+                add(name, v)
         steps = len(spec.options) - 1 if isinstance(spec, Choice) and len(spec.options) <= CHOICE_AHEAD_MAX else 1
         for k in range(1, steps + 1):
             for d in (direction, -direction):
                 v = values[name]
                 for _ in range(k):
                     v = step_value(spec, v, d) if v is not None else None
-                candidate = {**values, name: v}
-                if v is not None and v != values[name] and candidate not in out:
-                    out.append(candidate)
-        if moved and isinstance(spec, Param):  # (not for untouched pages: Run All stays light)
-            for v in slider_ends(spec)[::-direction]:  # the end ahead first
-                candidate = {**values, name: v}
-                if v != values[name] and candidate not in out:
-                    out.append(candidate)
+                add(name, v)
+        if slider_moved:  # (not for untouched pages: Run All stays light)
+            for v in pages + slider_ends(spec)[::-direction]:  # the end ahead first
+                add(name, v)
     return out
 
 

@@ -103,10 +103,25 @@ def test_neighbours_follow_the_last_move_first():
     # "b" moved down: onward (down) first, then back up (its ends are those two already)
     assert neighbours(exp, {"a": 5, "b": 1, "c": "x"}, {"a": 5, "b": 2, "c": "x"}) == [
         {"a": 5, "b": 0, "c": "x"}, {"a": 5, "b": 2, "c": "x"}]
-    # at an end only the way back is left, and the other end; a dropdown wraps
+    # at an end only the way back is left (a step, a page), and the other end; a dropdown wraps
     assert neighbours(exp, {"a": 10, "b": 1, "c": "x"}, {"a": 9, "b": 1, "c": "x"}) == [
-        {"a": 9, "b": 1, "c": "x"}, {"a": 0, "b": 1, "c": "x"}]
+        {"a": 9, "b": 1, "c": "x"}, {"a": 5, "b": 1, "c": "x"}, {"a": 0, "b": 1, "c": "x"}]
     assert neighbours(exp, {"a": 5, "b": 1, "c": "y"}, start) == [{"a": 5, "b": 1, "c": "x"}]
+
+
+def test_neighbours_include_the_page_jumps_and_put_them_first_after_a_jump():
+    from rtlib.viz.experiments import PAGE_STEPS, Experiment, Param, neighbours, page_value
+
+    assert PAGE_STEPS == 5
+    spec = Param(5, 0, 20, 1)
+    assert page_value(spec, 5, 1) == 10 and page_value(spec, 18, 1) == 20 and page_value(spec, 2, -1) == 0
+    exp = Experiment("t", lambda a: None, {"a": spec})
+    # one step up from 4: the steps, then the page jumps (onward first), then the far end
+    assert [v["a"] for v in neighbours(exp, {"a": 5}, {"a": 4})] == [6, 4, 10, 0, 20]
+    # a PageUp from 0 landed on 5: the next PageUp first, then back, then the steps
+    assert [v["a"] for v in neighbours(exp, {"a": 5}, {"a": 0})] == [10, 0, 6, 4, 20]
+    # untouched page: one step either way only (Run All stays light)
+    assert [v["a"] for v in neighbours(exp, {"a": 5}, None)] == [6, 4]
 
 
 def test_slider_ends_are_the_values_the_slider_stops_at():
