@@ -99,3 +99,18 @@ def test_status_guards_catch_a_planted_mismatch():
         "chapter 02 is marked 'ready' but its notebook does not exist"]
     assert next_problems("**Next:** chapter 02, *two*.", existing) == ["**Next:** chapter 02, *two*."]
     assert next_problems("**Next:** chapter 02, *two* (not written yet).", existing) == []
+
+
+def packages_missing_from_readme(readme: str) -> list[str]:
+    """rtlib's subpackages that the README's package table does not name."""
+    names = sorted(p.name for p in (ROOT / "rtlib").iterdir() if (p / "__init__.py").exists())
+    return [n for n in names if f"| `rtlib.{n}` |" not in readme]
+
+
+def test_readme_names_every_rtlib_package():
+    assert packages_missing_from_readme((ROOT / "README.md").read_text()) == []
+
+
+def test_package_table_check_catches_a_missing_row():
+    readme = (ROOT / "README.md").read_text()
+    assert packages_missing_from_readme(readme.replace("| `rtlib.labs` |", "| labs |")) == ["labs"]
