@@ -49,6 +49,8 @@ SIGMA_PPS_PER_SQRT_S = 200.0
 OUTAGE_ESCAPE_PER_S = 1.0
 PACKET_BYTES = 1500
 PERCENTILE = 0.05
+#: Horizons are rounded to this step, so each horizon's count distribution is built once.
+HORIZON_STEP_S = 0.005
 
 
 def diffusion_matrix(rates_pps: np.ndarray, tick_s: float, sigma: float, escape_per_s: float) -> np.ndarray:
@@ -58,7 +60,6 @@ def diffusion_matrix(rates_pps: np.ndarray, tick_s: float, sigma: float, escape_
     above the top lands in the end bins; the zero bin keeps its mass with probability
     ``exp(-escape_per_s * tick_s)`` (an outage is sticky) and spreads the rest."""
     n = rates_pps.size
-    step = rates_pps[1] - rates_pps[0]
     edges = np.concatenate(([-np.inf], (rates_pps[:-1] + rates_pps[1:]) / 2, [np.inf]))
     sd = sigma * math.sqrt(tick_s)
     if sd > 0:
@@ -68,7 +69,6 @@ def diffusion_matrix(rates_pps: np.ndarray, tick_s: float, sigma: float, escape_
     stay = math.exp(-escape_per_s * tick_s)
     m[0] *= 1 - stay
     m[0, 0] += stay
-    assert m.shape == (n, n) and step > 0
     return m / m.sum(axis=1, keepdims=True)
 
 
@@ -168,10 +168,10 @@ class StochasticForecaster:
 
     # -- the forecast -----------------------------------------------------------------
     def _count_cdf(self, horizon_s: float) -> tuple[np.ndarray, np.ndarray]:
-        key = max(1, int(round(horizon_s / 0.005)))
+        key = max(1, int(round(horizon_s / HORIZON_STEP_S)))
         got = self._cdf_cache.get(key)
         if got is None:
-            t = key * 0.005
+            t = key * HORIZON_STEP_S
             mean = self.rates_pps * t
             sd = np.sqrt(mean + self.sigma ** 2 * t ** 3 / 3) + 1e-9
             grid = np.arange(0.0, self.rates_pps[-1] * t + 1.0, max(0.25, self.rates_pps[-1] * t / 512))

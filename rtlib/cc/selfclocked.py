@@ -215,16 +215,16 @@ class SelfClockedController(RateController):
         fc = self.forecaster
         if fc is not None:  # the forecaster's queueing times count from the smallest delay of every report
             self._fc_base_owd_s = base = min(self._fc_base_owd_s, owd_min)
-        for r in got:
-            est.add(r.arrival_time_s, r.size_bytes)
+        for r in got:  # into the forecaster or the EWMA, whichever builds the window
             if fc is not None:
                 fc.add(r.arrival_time_s, r.size_bytes, r.arrival_time_s - r.send_time_s - base)
+            else:
+                est.add(r.arrival_time_s, r.size_bytes)
             last = r.arrival_time_s
         if last is not None:
-            est.close_until(last)
-            if fc is not None:
-                fc.close_until(last)
-        if est.rate_bps is None or self.rtt_min_s is None:
+            (fc if fc is not None else est).close_until(last)
+        measured = fc.ticks > 0 if fc is not None else est.rate_bps is not None  # a tick has closed
+        if not measured or self.rtt_min_s is None:
             return self.target_rate_bps
         self.base_owd_s = min(self.base_owd_s, owd_min)
         if last is not None:

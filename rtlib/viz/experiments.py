@@ -239,13 +239,18 @@ def figure_bundle(fig) -> dict:
     return png_bundle(figure_png(fig), title)
 
 
+def step_size(spec: Param) -> float:
+    """One step of a slider: its ``step``, or a hundredth of its range if it has none."""
+    return spec.step or (spec.high - spec.low) / 100
+
+
 def step_value(spec: Param | Choice, value, direction: int):
     """``value`` moved one step (``direction`` +1 or -1) as the control would move it, or
     None past either end (a dropdown wraps around, as the browser's next option does)."""
     if isinstance(spec, Choice):
         options = list(spec.options)
         return options[(options.index(value) + direction) % len(options)] if value in options else None
-    step = spec.step or (spec.high - spec.low) / 100
+    step = step_size(spec)
     moved = value + direction * step
     if moved < spec.low - 1e-9 * step or moved > spec.high + 1e-9 * step:
         return None
@@ -312,8 +317,7 @@ def neighbours(exp: Experiment, values: dict, previous: dict | None) -> list[dic
         slider_moved = bool(moved) and isinstance(spec, Param)
         direction = -1 if slider_moved and values[name] < previous[name] else 1
         pages = [page_value(spec, values[name], d) for d in (direction, -direction)] if slider_moved else []
-        step = (spec.step or (spec.high - spec.low) / 100) if isinstance(spec, Param) else 1
-        jumped = slider_moved and abs(values[name] - previous[name]) >= (PAGE_STEPS - 0.5) * step
+        jumped = slider_moved and abs(values[name] - previous[name]) >= (PAGE_STEPS - 0.5) * step_size(spec)
         if jumped:
             for v in pages:
                 add(name, v)
